@@ -1,0 +1,64 @@
+# The two commands: `make run` and `make test`. Everything else is a building block.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.12: use it when pyenv (or PATH) has it, else the system python3.
+PY312 := $(shell PYENV_VERSION=3.12.1:3.11.7 python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null)
+PYTHON ?= $(if $(PY312),$(PY312),python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= eu-west-1
+
+.PHONY: help install run stop test lint format typecheck template-check unit integration e2e build clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed ## create .venv with everything the tests and the CLI need
+
+run: install ## start the whole gateway locally (ministack + simulator) and print a curl session
+	$(BIN)/python -m local.stack run
+
+stop: install ## stop a local stack started by `make run` in another terminal
+	$(BIN)/python -m local.stack stop
+
+lint: install ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy on the layer
+	$(BIN)/mypy layers/common/smsgw
+
+template-check: install ## cfn-lint the SAM template
+	$(BIN)/cfn-lint template.yaml
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install
+	$(BIN)/pytest -q tests/integration
+
+e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+test: lint typecheck template-check ## install, lint, check the template, run all tests
+	$(BIN)/pytest -q -n 2 --dist loadfile tests/unit tests/integration
+	$(BIN)/pytest -q tests/e2e
+
+build: ## sam build (needs python3.12)
+	$(BIN)/python -m local.sam build
+
+clean: ## remove build output and local state
+	rm -rf .aws-sam build .smsgw

@@ -1,0 +1,12 @@
+"""DispatchFunction: send-queue batches → carrier (paced, partial batch failures)."""
+
+from typing import Any
+
+from smsgw.dispatch.service import process_batch
+from smsgw.observability import logger, metrics
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_batch(event, context)

@@ -1,0 +1,16 @@
+"""TokenFunction: POST /oauth/client_credential/accesstoken (KPN's OAuth client credentials)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from smsgw.accounts.api import router
+from smsgw.http import create_resolver
+from smsgw.observability import logger
+
+app = create_resolver(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

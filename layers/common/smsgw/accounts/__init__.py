@@ -1,0 +1,1 @@
+"""Accounts, credentials, OAuth tokens and per-account request rate limits."""

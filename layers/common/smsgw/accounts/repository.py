@@ -1,0 +1,168 @@
+"""DynamoDB access for accounts, credential lookups, tokens and rate-limit windows.
+
+Keys (see docs/data-model.md):
+  ACCOUNT#<id> / ACCOUNT      the account (balance, limits, hashed secrets)
+  CLIENT#<client_id> / CLIENT lookup → account_id
+  APIKEY#<api_key> / APIKEY   lookup → account_id
+  TOKEN#<sha256> / TOKEN      bearer token → account_id, expires_at (TTL)
+  RATE#<id>#<second> / RATE   request counter for one second (TTL)
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smsgw import db
+from smsgw.accounts.models import Account, Principal
+
+ACCOUNT_SK = "ACCOUNT"
+
+
+def account_key(account_id: str) -> dict[str, str]:
+    return {"pk": f"ACCOUNT#{account_id}", "sk": ACCOUNT_SK}
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def insert_account(account: Account) -> None:
+    """Account plus its two lookup items, all or nothing; refuses to overwrite anything."""
+    item = {**account_key(account.account_id), "type": "account", **account.model_dump()}
+    item["senders"] = list(account.senders)
+    absent = "attribute_not_exists(pk)"
+    db.dynamodb_client().transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": db.table().name, "Item": item, "ConditionExpression": absent}},
+            {
+                "Put": {
+                    "TableName": db.table().name,
+                    "Item": {"pk": f"CLIENT#{account.client_id}", "sk": "CLIENT", "account_id": account.account_id},
+                    "ConditionExpression": absent,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": db.table().name,
+                    "Item": {"pk": f"APIKEY#{account.api_key}", "sk": "APIKEY", "account_id": account.account_id},
+                    "ConditionExpression": absent,
+                }
+            },
+        ]
+    )
+
+
+def _to_account(item: dict[str, Any]) -> Account:
+    fields = {name: item[name] for name in Account.model_fields if name in item}
+    fields["senders"] = tuple(item.get("senders") or ())
+    fields["rate_limit_per_second"] = int(item["rate_limit_per_second"])
+    return Account(**fields)
+
+
+def get_account(account_id: str, consistent: bool = False) -> Account | None:
+    item = db.table().get_item(Key=account_key(account_id), ConsistentRead=consistent).get("Item")
+    return _to_account(item) if item else None
+
+
+def _lookup(pk: str, sk: str) -> str | None:
+    item = db.table().get_item(Key={"pk": pk, "sk": sk}).get("Item")
+    return item["account_id"] if item else None
+
+
+def account_id_for_client(client_id: str) -> str | None:
+    return _lookup(f"CLIENT#{client_id}", "CLIENT")
+
+
+def account_id_for_api_key(api_key: str) -> str | None:
+    return _lookup(f"APIKEY#{api_key}", "APIKEY")
+
+
+def list_accounts() -> list[Account]:
+    """Operator listing (CLI). Accounts are few; a GSI on type would replace this scan if they were not."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "FilterExpression": "#t = :account",
+        "ExpressionAttributeNames": {"#t": "type"},
+        "ExpressionAttributeValues": {":account": "account"},
+    }
+    while True:
+        page = db.table().scan(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted((_to_account(item) for item in items), key=lambda a: a.created_at)
+
+
+def set_disabled(account_id: str, disabled: bool) -> bool:
+    try:
+        db.table().update_item(
+            Key=account_key(account_id),
+            UpdateExpression="SET disabled = :d",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":d": disabled},
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def add_balance(account_id: str, amount: Decimal) -> Decimal | None:
+    try:
+        result = db.table().update_item(
+            Key=account_key(account_id),
+            UpdateExpression="ADD balance :a",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":a": amount},
+            ReturnValues="UPDATED_NEW",
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return None
+        raise
+    return Decimal(result["Attributes"]["balance"])
+
+
+def get_balance(account_id: str) -> Decimal:
+    item = db.table().get_item(
+        Key=account_key(account_id), ConsistentRead=True, ProjectionExpression="balance"
+    ).get("Item")
+    return Decimal(item["balance"]) if item else Decimal(0)
+
+
+def put_token(token_hash: str, principal: Principal) -> None:
+    db.table().put_item(
+        Item={
+            "pk": f"TOKEN#{token_hash}",
+            "sk": "TOKEN",
+            "type": "token",
+            "account_id": principal.account_id,
+            "expires_at": principal.expires_at,
+        }
+    )
+
+
+def get_token(token_hash: str) -> tuple[str, int] | None:
+    item = db.table().get_item(Key={"pk": f"TOKEN#{token_hash}", "sk": "TOKEN"}).get("Item")
+    return (item["account_id"], int(item["expires_at"])) if item else None
+
+
+def count_request(account_id: str, second: int, limit: int) -> bool:
+    """Count one request in the account's window for `second`; False when the limit is already reached."""
+    try:
+        db.table().update_item(
+            Key={"pk": f"RATE#{account_id}#{second}", "sk": "RATE"},
+            UpdateExpression="ADD hits :one SET expires_at = :ttl",
+            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+            ExpressionAttributeValues={":one": 1, ":limit": limit, ":ttl": second + 120},
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True

@@ -1,0 +1,223 @@
+"""Accounts, OAuth client-credentials tokens, bearer-token checks and request rate limits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import time
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from ulid import ULID
+
+from smsgw.accounts import repository
+from smsgw.accounts.models import (
+    AccessToken,
+    Account,
+    AccountSummary,
+    NewAccountCredentials,
+    Principal,
+)
+from smsgw.config import get_settings
+from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+
+# Remember bearer tokens in the warm Lambda so a request costs no DynamoDB read (on top of
+# API Gateway's own authorizer cache). A disabled account is noticed within this many seconds.
+TOKEN_CACHE_SECONDS = 60
+_token_cache: dict[str, tuple[float, Principal]] = {}
+_TOKEN_CACHE_MAX = 10_000
+
+
+def _hash(secret: str) -> str:
+    # Secrets are 128+ random bits, so a fast hash is enough; only the hash is stored.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _random(length: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _parse_amount(value: str, field: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise BadRequest(f"{field} must be a decimal number, e.g. 10.00", field) from None
+    if not amount.is_finite() or amount < 0:
+        raise BadRequest(f"{field} must be zero or more", field)
+    return amount.quantize(Decimal("0.00000001"))
+
+
+def create_account(
+    name: str,
+    balance: str = "0",
+    senders: list[str] | None = None,
+    rate_limit_per_second: int | None = None,
+) -> NewAccountCredentials:
+    if not name.strip():
+        raise BadRequest("name must not be empty", "name")
+    limit = rate_limit_per_second or get_settings().default_rate_limit_per_second
+    if limit <= 0:
+        raise BadRequest("rate limit must be a positive number of requests per second", "rate_limit")
+    client_secret = _random(40)
+    api_secret = _random(16)
+    account = Account(
+        account_id=str(ULID()),
+        name=name.strip(),
+        client_id=_random(32),
+        client_secret_hash=_hash(client_secret),
+        api_key=_random(8, string.ascii_lowercase + string.digits),  # Vonage keys are exactly 8 chars
+        api_secret_hash=_hash(api_secret),
+        balance=_parse_amount(balance, "balance"),
+        senders=tuple(s.strip() for s in senders or [] if s.strip()),
+        rate_limit_per_second=limit,
+        created_at=_now_iso(),
+    )
+    repository.insert_account(account)
+    return NewAccountCredentials(
+        account_id=account.account_id,
+        name=account.name,
+        client_id=account.client_id,
+        client_secret=client_secret,
+        api_key=account.api_key,
+        api_secret=api_secret,
+        balance=str(account.balance),
+        senders=list(account.senders),
+        rate_limit_per_second=account.rate_limit_per_second,
+    )
+
+
+def summarize(account: Account) -> AccountSummary:
+    return AccountSummary(
+        account_id=account.account_id,
+        name=account.name,
+        client_id=account.client_id,
+        api_key=account.api_key,
+        balance=str(account.balance),
+        senders=list(account.senders),
+        rate_limit_per_second=account.rate_limit_per_second,
+        disabled=account.disabled,
+        created_at=account.created_at,
+    )
+
+
+def list_accounts() -> list[AccountSummary]:
+    return [summarize(account) for account in repository.list_accounts()]
+
+
+def set_disabled(account_id: str, disabled: bool) -> None:
+    if not repository.set_disabled(account_id, disabled):
+        raise NotFound(f"no account {account_id}")
+
+
+def top_up(account_id: str, amount: str) -> Decimal:
+    value = _parse_amount(amount, "amount")
+    if value == 0:
+        raise BadRequest("amount must be more than zero", "amount")
+    balance = repository.add_balance(account_id, value)
+    if balance is None:
+        raise NotFound(f"no account {account_id}")
+    return balance
+
+
+def issue_token(client_id: str | None, client_secret: str | None, grant_type: str | None) -> AccessToken:
+    """KPN's client-credentials grant. Wrong credentials and a disabled account both answer 401."""
+    if grant_type != "client_credentials":
+        raise BadRequest("grant_type must be client_credentials (query parameter)", "grant_type")
+    if not client_id:
+        raise BadRequest("client_id is required (form field)", "client_id")
+    if not client_secret:
+        raise BadRequest("client_secret is required (form field)", "client_secret")
+    account_id = repository.account_id_for_client(client_id)
+    account = repository.get_account(account_id) if account_id else None
+    if account is None or not hmac.compare_digest(account.client_secret_hash, _hash(client_secret)):
+        raise Unauthorized("invalid client_id or client_secret")
+    if account.disabled:
+        raise Unauthorized("this account is disabled")
+    ttl = get_settings().token_ttl_seconds
+    now = time.time()
+    token = secrets.token_urlsafe(32)
+    repository.put_token(_hash(token), Principal(account_id=account.account_id, expires_at=int(now) + ttl))
+    return AccessToken(
+        access_token=token,
+        expires_in=str(ttl - 1),
+        issued_at=str(int(now * 1000)),
+        client_id=client_id,
+    )
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <access_token>'")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise Unauthorized("malformed Authorization header; expected 'Bearer <access_token>'")
+    return token
+
+
+def authenticate(authorization: str | None) -> Principal:
+    """The authorizer's check. Cached per warm container; raises Unauthorized."""
+    token_hash = _hash(bearer_token(authorization))
+    now = time.time()
+    cached = _token_cache.get(token_hash)
+    if cached and cached[0] > now:
+        principal = cached[1]
+    else:
+        found = repository.get_token(token_hash)
+        if found is None:
+            raise Unauthorized("unknown access token; get one from /oauth/client_credential/accesstoken")
+        account_id, expires_at = found
+        account = repository.get_account(account_id)
+        if account is None:
+            raise Unauthorized("the token's account no longer exists")
+        principal = Principal(account_id=account_id, disabled=account.disabled, expires_at=expires_at)
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[token_hash] = (min(now + TOKEN_CACHE_SECONDS, expires_at), principal)
+    if principal.expires_at <= now:
+        _token_cache.pop(token_hash, None)
+        raise Unauthorized("access token expired; get a new one from /oauth/client_credential/accesstoken")
+    return principal
+
+
+def require_active(principal: Principal) -> None:
+    if principal.disabled:
+        raise Forbidden("this account is disabled; ask the operator to enable it")
+
+
+_account_cache: dict[str, tuple[float, Account]] = {}
+ACCOUNT_CACHE_SECONDS = 30
+
+
+def cached_account(account_id: str) -> Account:
+    """Account settings (sender allow-list, rate limit) change rarely; the balance is never read from here."""
+    now = time.time()
+    cached = _account_cache.get(account_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    account = repository.get_account(account_id)
+    if account is None:
+        raise Unauthorized("the token's account no longer exists")
+    _account_cache[account_id] = (now + ACCOUNT_CACHE_SECONDS, account)
+    return account
+
+
+def enforce_rate_limit(account: Account, now: float | None = None) -> None:
+    """Fixed one-second windows in DynamoDB, shared by all concurrent Lambdas."""
+    second = int(now if now is not None else time.time())
+    if not repository.count_request(account.account_id, second, account.rate_limit_per_second):
+        raise RateLimited(
+            f"more than {account.rate_limit_per_second} requests per second for this account; retry after 1 s",
+            retry_after=1,
+        )
+
+
+def forget_caches() -> None:
+    _token_cache.clear()
+    _account_cache.clear()

@@ -1,0 +1,48 @@
+"""Settings: one pydantic model, read once from the environment, cached."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    stage: str = Field(default="dev", alias="STAGE")
+    table_name: str = Field(default="smsgw", alias="TABLE_NAME")
+    idempotency_table_name: str = Field(default="smsgw-idempotency", alias="IDEMPOTENCY_TABLE_NAME")
+    send_queue_url: str = Field(default="", alias="SEND_QUEUE_URL")
+
+    carrier_provider: str = Field(default="simulator", alias="CARRIER_PROVIDER")
+    carrier_base_url: str = Field(default="http://127.0.0.1:8025", alias="CARRIER_BASE_URL")
+    # Name of a Secrets Manager secret holding the carrier credentials as JSON; never the values.
+    carrier_secret_name: str = Field(default="", alias="CARRIER_SECRET_NAME")
+    carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
+
+    token_ttl_seconds: int = Field(default=3600, gt=60, alias="TOKEN_TTL_SECONDS")
+    default_rate_limit_per_second: int = Field(default=30, gt=0, alias="DEFAULT_RATE_LIMIT_PER_SECOND")
+    default_price: Decimal = Field(default=Decimal("0.07"), alias="DEFAULT_PRICE_PER_PART")
+    # Hosts a callback may use over plain http and on a private address (the local stack's 127.0.0.1).
+    callback_allow_http_hosts: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="CALLBACK_ALLOW_HTTP_HOSTS")
+
+    dispatch_max_wait_seconds: float = Field(default=10.0, ge=0, alias="DISPATCH_MAX_WAIT_SECONDS")
+    dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")
+    dispatch_lease_seconds: int = Field(default=120, gt=0, alias="DISPATCH_LEASE_SECONDS")
+    message_retention_days: int = Field(default=90, gt=0, alias="MESSAGE_RETENTION_DAYS")
+
+    @field_validator("callback_allow_http_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(host.strip().lower() for host in value.split(",") if host.strip())
+        return value
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

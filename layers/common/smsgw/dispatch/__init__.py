@@ -1,0 +1,1 @@
+"""Dispatch: queued messages → carrier, paced at the carrier's rate, retried, never sent twice."""

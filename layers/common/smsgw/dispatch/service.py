@@ -1,0 +1,163 @@
+"""Process send-queue records: claim the message, take a pacing slot, submit, record the outcome.
+
+Outcomes per record:
+- submitted / failed (permanent carrier rejection): recorded, record acknowledged.
+- already handled (a redelivered SQS message): acknowledged, nothing resubmitted.
+- deferred (pacing slot too far ahead, or the carrier throttled): the message goes back to `queued`
+  and is re-enqueued with a delay; the original record is acknowledged, so waiting for the carrier
+  never uses up the record's receive count.
+- transient carrier error: back to `queued`, the record fails (partial batch failure) with an
+  exponential backoff; after the queue's maxReceiveCount it lands in the dead-letter queue and the
+  message says so (`dead_lettered_at`, `last_error`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parameters import get_secret
+
+from smsgw import queues
+from smsgw.carrier.base import (
+    Carrier,
+    CarrierError,
+    CarrierRejected,
+    CarrierThrottled,
+    CarrierTransientError,
+    Submission,
+)
+from smsgw.carrier.factory import make_carrier
+from smsgw.config import get_settings
+from smsgw.dispatch.pacing import Deferred, reserve_slot
+from smsgw.messages import repository as messages
+from smsgw.observability import logger, metrics
+
+TERMINAL = {messages.SUBMITTED, messages.FAILED, "delivered", "expired", "rejected"}
+MAX_BACKOFF_SECONDS = 900
+# Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
+SAFETY_SECONDS = 15.0
+
+
+class RetryLater(Exception):  # noqa: N818 - it is an outcome, not a bug
+    """The record fails on purpose so SQS delivers it again after its (extended) visibility timeout."""
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def backoff_seconds(receive_count: int) -> int:
+    """5 s, 10 s, 20 s … capped at 15 min, with ±20 % jitter so retries spread out."""
+    base = min(MAX_BACKOFF_SECONDS, 5 * 2 ** max(receive_count - 1, 0))
+    return max(1, int(base * random.uniform(0.8, 1.2)))
+
+
+@cache
+def _carrier() -> Carrier:
+    settings = get_settings()
+    credentials: Mapping[str, str] = {}
+    if settings.carrier_secret_name:
+        credentials = get_secret(settings.carrier_secret_name, transform="json", max_age=300)  # type: ignore[assignment]
+    return make_carrier(settings.carrier_provider, settings.carrier_base_url, credentials)
+
+
+def _submission(message: dict[str, Any]) -> Submission:
+    return Submission(
+        sender=message["from"],
+        to=message["to"],
+        text=message.get("text"),
+        type=message.get("sms_type", "text"),
+        params={key: str(value) for key, value in (message.get("params") or {}).items() if key != "callback"},
+    )
+
+
+def _parts(result_parts: Any) -> list[dict[str, Any]]:
+    return [
+        {"carrier_message_id": p.carrier_message_id, "network": p.network or "", "price": p.price or ""}
+        for p in result_parts
+    ]
+
+
+def _defer(message_id: str, seconds: float, reason: str) -> None:
+    messages.release(message_id, _now_iso(), reason)
+    queues.enqueue_dispatch(message_id, delay_seconds=max(1, round(seconds)))
+    metrics.add_metric(name="DispatchDeferred", unit="Count", value=1)
+
+
+def dispatch_one(
+    message_id: str,
+    receive_count: int,
+    receipt_handle: str,
+    deadline: float,
+    carrier: Callable[[], Carrier] = _carrier,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Handle one queue record; returns the outcome (for logs and tests) or raises RetryLater."""
+    settings = get_settings()
+    now = time.time()
+    claimed = messages.claim(message_id, int(now), int(now) + settings.dispatch_lease_seconds, _now_iso())
+    if claimed is None:
+        current = messages.get_message(message_id, consistent=True)
+        if current is None or current["status"] in TERMINAL:
+            return "duplicate"
+        # Another invocation holds the lease; look again when it should have finished.
+        queues.postpone(receipt_handle, settings.dispatch_lease_seconds)
+        raise RetryLater(f"message {message_id} is being submitted by another invocation")
+
+    max_wait = min(settings.dispatch_max_wait_seconds, max(deadline - now - SAFETY_SECONDS, 0.0))
+    slot = reserve_slot(settings.carrier_provider, settings.carrier_rate_per_second, now, max_wait)
+    if isinstance(slot, Deferred):
+        _defer(message_id, slot.seconds, "waiting for a carrier slot (pacing)")
+        return "deferred"
+    if slot.at > time.time():
+        sleep(slot.at - time.time())
+
+    try:
+        result = carrier().submit(_submission(claimed))
+    except CarrierThrottled as error:
+        _defer(message_id, error.retry_after or 1.0, f"carrier throttled: {error.error_text}")
+        return "throttled"
+    except CarrierRejected as error:
+        accepted = _parts(getattr(error, "accepted_parts", ()))
+        messages.mark_failed(message_id, _now_iso(), f"carrier rejected (status {error.status}): {error.error_text}", accepted)
+        metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
+        return "failed"
+    except CarrierTransientError as error:
+        last_try = receive_count >= settings.dispatch_max_receives
+        detail = f"carrier error (status {error.status}, http {error.http_status}): {error.error_text}"
+        messages.release(message_id, _now_iso(), detail, dead_lettered=last_try)
+        if not last_try:
+            queues.postpone(receipt_handle, backoff_seconds(receive_count))
+        logger.warning("carrier error; will retry", extra={"message_id": message_id, "error": detail})
+        raise RetryLater(detail) from None
+    except CarrierError as error:  # any other carrier outcome is treated as transient
+        messages.release(message_id, _now_iso(), str(error))
+        raise RetryLater(str(error)) from None
+
+    messages.mark_submitted(message_id, _now_iso(), _parts(result.parts))
+    metrics.add_metric(name="MessagesSubmitted", unit="Count", value=1)
+    return "submitted"
+
+
+def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS batch with partial failures: only the records that must be retried are reported."""
+    processor = BatchProcessor(event_type=EventType.SQS)
+    budget_ms = context.get_remaining_time_in_millis() if context is not None else 60_000
+    deadline = time.time() + budget_ms / 1000
+
+    def handle(record: SQSRecord) -> str:
+        message_id = json.loads(record.body)["message_id"]
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        outcome = dispatch_one(message_id, receive_count, record.receipt_handle, deadline)
+        logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
+        return outcome
+
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

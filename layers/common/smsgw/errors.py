@@ -1,0 +1,63 @@
+"""Domain errors. Each maps to one HTTP status in smsgw.http; handlers never catch."""
+
+from __future__ import annotations
+
+
+class SmsgwError(Exception):
+    """Base class; `message` says what to fix."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(SmsgwError):
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthorized(SmsgwError):
+    status_code = 401
+
+
+class Forbidden(SmsgwError):
+    status_code = 403
+
+
+class NotFound(SmsgwError):
+    status_code = 404
+
+
+class Conflict(SmsgwError):
+    status_code = 409
+
+
+class PreconditionFailed(SmsgwError):
+    status_code = 412
+
+
+class RateLimited(SmsgwError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(SmsgwError):
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InsufficientBalance(SmsgwError):
+    """Reported Vonage-style (status "9") inside a 200, as the carrier API would."""
+
+    status_code = 200

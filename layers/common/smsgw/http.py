@@ -1,0 +1,173 @@
+"""The HTTP edge shared by every API function: resolver factory, error → status mapping, principal.
+
+One table maps domain errors to HTTP statuses; handlers never catch. Validation failures are 400
+(not Powertools' default 422). Nexmo routes answer errors in Nexmo's body shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from smsgw.accounts import service as accounts
+from smsgw.accounts.models import Account, Principal
+from smsgw.errors import RateLimited, ServiceUnavailable, SmsgwError, Unauthorized
+from smsgw.observability import logger
+
+API_TITLE = "smsgw"
+API_VERSION = "0.1.0"
+API_DESCRIPTION = (
+    "A self-hostable SMS gateway with KPN's Nexmo SMS API and Vonage's /sms/json. "
+    "Get a token from /oauth/client_credential/accesstoken, then send 'Authorization: Bearer <token>'."
+)
+
+
+class NexmoRejection(SmsgwError):
+    """A send refused with a Vonage per-message status, answered in Nexmo's body shape."""
+
+    def __init__(self, vonage_status: str, message: str, field: str | None = None, http_status: int = 400):
+        super().__init__(message)
+        self.vonage_status = vonage_status
+        self.field = field
+        self.status_code = http_status
+
+
+def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"status": vonage_status, "error-text": error_text}
+    if field:
+        element["field"] = field
+    return {"message-count": "1", "messages": [element]}
+
+
+# Paths whose errors use the Nexmo body shape (set by the routers that own them).
+NEXMO_PATHS: set[str] = set()
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers or {},
+    )
+
+
+def error_response(status: int, message: str, field: str | None = None, **headers: str) -> Response:
+    body: dict[str, Any] = {"status": status, "error": message}
+    if field:
+        body["field"] = field
+    return _json(status, body, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "header", "path")]
+    return location[-1] if location else "body"
+
+
+def create_resolver(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    def is_nexmo_route() -> bool:
+        return app.current_event.path in NEXMO_PATHS
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        field = _field_of(first)
+        message = f"{field}: {first.get('msg', 'invalid value')}"
+        if is_nexmo_route():
+            missing = first.get("type") == "missing"
+            status = "2" if missing else "3"
+            text = f"Missing {field} param" if missing else f"Invalid {field} param: {first.get('msg', '')}"
+            return _json(400, nexmo_error_body(status, text, field))
+        return error_response(400, message, field)
+
+    @app.exception_handler(NexmoRejection)
+    def _nexmo(error: NexmoRejection) -> Response:
+        return _json(error.status_code, nexmo_error_body(error.vonage_status, error.message, error.field))
+
+    @app.exception_handler(SmsgwError)
+    def _domain(error: SmsgwError) -> Response:
+        headers: dict[str, str] = {}
+        if isinstance(error, RateLimited | ServiceUnavailable):
+            headers["Retry-After"] = str(error.retry_after)
+        if isinstance(error, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="smsgw"'
+        if error.status_code >= 500:
+            logger.error("request failed", extra={"error": error.message})
+        return error_response(error.status_code, error.message, getattr(error, "field", None), **headers)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return route_not_found(app, app.current_event.path, app.current_event.http_method)
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unexpected error")
+        return error_response(500, "internal error; it has been logged, please retry later")
+
+    return app
+
+
+def _allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION)
+    allowed: set[str] = set()
+    for template, item in (schema.paths or {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            allowed.update(
+                method.upper()
+                for method in ("get", "put", "post", "delete", "patch", "head", "options")
+                if getattr(item, method, None) is not None
+            )
+    return sorted(allowed)
+
+
+def route_not_found(app: APIGatewayRestResolver, path: str, method: str) -> Response:
+    """404 for an unknown path, 405 with Allow for a known path and a wrong method."""
+    allowed = _allowed_methods(app, path)
+    if allowed:
+        return error_response(
+            405, f"{method} is not allowed on {path}; use {', '.join(allowed)}", Allow=", ".join(allowed)
+        )
+    return error_response(404, f"no route {path}; see /docs for the API")
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller, as the Lambda authorizer described it in the request context."""
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    account_id = context.get("account_id")
+    if not account_id:
+        raise Unauthorized("missing or invalid access token")
+    disabled = str(context.get("disabled", "false")).lower() == "true"
+    return Principal(account_id=account_id, disabled=disabled, expires_at=int(context.get("expires_at") or 0))
+
+
+def active_account(app: APIGatewayRestResolver) -> Account:
+    caller = principal(app)
+    accounts.require_active(caller)
+    return accounts.cached_account(caller.account_id)
+
+
+def kpn_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
+    """Middleware for KPN routes: an active account within its request rate limit."""
+    account = active_account(app)
+    accounts.enforce_rate_limit(account)
+    app.append_context(account=account)
+    return next_middleware(app)
+
+
+def header(app: APIGatewayRestResolver, name: str) -> str | None:
+    """Headers case-insensitively (ministack lower-cases them; AWS keeps the client's casing)."""
+    headers: Iterable[tuple[str, str]] = (app.current_event.headers or {}).items()
+    wanted = name.lower()
+    return next((value for key, value in headers if key.lower() == wanted), None)

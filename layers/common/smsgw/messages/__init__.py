@@ -1,0 +1,1 @@
+"""Outbound messages: validation, pricing, acceptance (charge, persist, enqueue) and status."""

@@ -1,0 +1,96 @@
+"""Wire models of the send API (Nexmo/KPN shape: hyphenated names, every response value a string)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _wire_string(value: Any) -> Any:
+    """Form fields arrive as strings (or one-element lists); JSON may carry numbers and booleans."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+WireStr = Annotated[str, BeforeValidator(_wire_string)]
+
+
+class SendRequest(BaseModel):
+    """`POST /communication/nexmo/sms/send` — form-encoded or JSON, names as KPN/Vonage spell them."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    from_: WireStr | None = Field(
+        default=None, alias="from", description="Sender: alphanumeric ≤ 11 or numeric ≤ 15 digits"
+    )
+    to: WireStr | None = Field(default=None, description="Recipient, E.164 without '+', e.g. 447700900000")
+    text: WireStr | None = Field(default=None, description="Body; use type=unicode for non-GSM characters")
+    type: WireStr | None = Field(default=None, description="text (default) | unicode | binary")
+    ttl: WireStr | None = Field(default=None, description="Delivery window in ms, 20000–604800000")
+    status_report_req: WireStr | None = Field(default=None, alias="status-report-req")
+    callback: WireStr | None = Field(
+        default=None, description="https URL for delivery receipts (≤ 100 chars)"
+    )
+    client_ref: WireStr | None = Field(default=None, alias="client-ref", description="Your reference, echoed")
+    message_class: WireStr | None = Field(default=None, alias="message-class", description="0–3")
+    udh: WireStr | None = Field(default=None, description="Hex user data header (type=binary)")
+    body: WireStr | None = Field(default=None, description="Hex payload (type=binary)")
+    protocol_id: WireStr | None = Field(default=None, alias="protocol-id", description="0–255")
+    validity: WireStr | None = Field(default=None, description="Validity in ms")
+    account_ref: WireStr | None = Field(default=None, alias="account-ref")
+    entity_id: WireStr | None = Field(default=None, alias="entity-id")
+    content_id: WireStr | None = Field(default=None, alias="content-id")
+
+    def wire_fields(self) -> dict[str, str]:
+        """Every field the client sent, by its wire name (unknown ones too, so they can be refused by name)."""
+        known = self.model_dump(by_alias=True, exclude_none=True, exclude=set(self.model_extra or {}))
+        extra = {key: _wire_string(value) for key, value in (self.model_extra or {}).items()}
+        return {**known, **extra}
+
+
+class SentPart(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    to: str
+    message_id: str = Field(alias="message-id")
+    status: str = "0"
+    remaining_balance: str = Field(alias="remaining-balance")
+    message_price: str = Field(alias="message-price")
+    network: str = ""
+    client_ref: str | None = Field(default=None, alias="client-ref")
+
+
+class SendResponse(BaseModel):
+    """Nexmo's answer: one element per part; `status` "0" = accepted for delivery."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    message_count: str = Field(alias="message-count")
+    messages: list[SentPart]
+
+
+class NexmoErrorElement(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    status: str
+    error_text: str = Field(alias="error-text")
+    field: str | None = None
+
+
+class NexmoErrorResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    message_count: str = Field(default="1", alias="message-count")
+    messages: list[NexmoErrorElement]
+
+
+class ErrorResponse(BaseModel):
+    status: int
+    error: str = Field(description="What went wrong and what to do about it")
+    field: str | None = Field(default=None, description="The request field at fault, when there is one")

@@ -1,0 +1,192 @@
+"""DynamoDB access for messages. Every status change is a conditional write: never backwards, never twice.
+
+Keys (see docs/data-model.md):
+  MSG#<id> / MSG   the message: request, parts, price, status, events (timeline)
+  GSI1: gsi1pk = ACCOUNT#<account_id>#MSG, gsi1sk = <id> (ULIDs sort by time) — the account's messages
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smsgw import db
+from smsgw.accounts.repository import account_key
+from smsgw.errors import InsufficientBalance
+
+QUEUED = "queued"
+SUBMITTING = "submitting"
+SUBMITTED = "submitted"
+FAILED = "failed"
+
+
+def message_key(message_id: str) -> dict[str, str]:
+    return {"pk": f"MSG#{message_id}", "sk": "MSG"}
+
+
+def _event(at: str, status: str, detail: str | None = None) -> dict[str, str]:
+    event = {"at": at, "status": status}
+    if detail:
+        event["detail"] = detail
+    return event
+
+
+def accept(message: dict[str, Any], price: Decimal) -> None:
+    """Charge the account and store the message in one transaction; InsufficientBalance leaves both untouched."""
+    account_id = message["account_id"]
+    item = {
+        **message_key(message["message_id"]),
+        "type": "message",
+        "gsi1pk": f"ACCOUNT#{account_id}#MSG",
+        "gsi1sk": message["message_id"],
+        "events": [_event(message["created_at"], QUEUED)],
+        **message,
+    }
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": db.table().name,
+                        "Key": account_key(account_id),
+                        "UpdateExpression": "SET balance = balance - :price",
+                        "ConditionExpression": "balance >= :price AND disabled = :false",
+                        "ExpressionAttributeValues": {":price": price, ":false": False},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": db.table().name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            raise InsufficientBalance("insufficient balance for this message; top up the account") from None
+        raise
+
+
+def undo_accept(message_id: str, account_id: str, price: Decimal) -> None:
+    """Refund and forget a message that could not be enqueued (so nothing is half-written)."""
+    db.dynamodb_client().transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": db.table().name,
+                    "Key": account_key(account_id),
+                    "UpdateExpression": "SET balance = balance + :price",
+                    "ExpressionAttributeValues": {":price": price},
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": db.table().name,
+                    "Key": message_key(message_id),
+                    "ConditionExpression": "#s = :queued",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":queued": QUEUED},
+                }
+            },
+        ]
+    )
+
+
+def get_message(message_id: str, consistent: bool = False) -> dict[str, Any] | None:
+    return db.table().get_item(Key=message_key(message_id), ConsistentRead=consistent).get("Item")
+
+
+def _update(message_id: str, **kwargs: Any) -> dict[str, Any] | None:
+    try:
+        return db.table().update_item(Key=message_key(message_id), ReturnValues="ALL_NEW", **kwargs)[
+            "Attributes"
+        ]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+
+
+def claim(message_id: str, now: int, lease_until: int, at: str) -> dict[str, Any] | None:
+    """queued → submitting, or take over a submitting message whose lease ran out (its Lambda died)."""
+    return _update(
+        message_id,
+        UpdateExpression=(
+            "SET #s = :submitting, lease_until = :lease, updated_at = :at, "
+            "attempts = if_not_exists(attempts, :zero) + :one"
+        ),
+        ConditionExpression="#s = :queued OR (#s = :submitting AND lease_until < :now)",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":submitting": SUBMITTING,
+            ":queued": QUEUED,
+            ":lease": lease_until,
+            ":now": now,
+            ":at": at,
+            ":zero": 0,
+            ":one": 1,
+        },
+    )
+
+
+def release(message_id: str, at: str, error: str, dead_lettered: bool = False) -> None:
+    """submitting → queued: the carrier said not now; the queue retries it later."""
+    expression = "SET #s = :queued, last_error = :error, updated_at = :at REMOVE lease_until"
+    values: dict[str, Any] = {":queued": QUEUED, ":submitting": SUBMITTING, ":error": error, ":at": at}
+    if dead_lettered:
+        expression = (
+            "SET #s = :queued, last_error = :error, updated_at = :at, dead_lettered_at = :at, "
+            "events = list_append(events, :events) REMOVE lease_until"
+        )
+        values[":events"] = [_event(at, "dead_lettered", error)]
+    _update(
+        message_id,
+        UpdateExpression=expression,
+        ConditionExpression="#s = :submitting",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=values,
+    )
+
+
+def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return _update(
+        message_id,
+        UpdateExpression=(
+            "SET #s = :submitted, carrier_parts = :parts, submitted_at = :at, updated_at = :at, "
+            "events = list_append(events, :events) REMOVE lease_until, last_error"
+        ),
+        ConditionExpression="#s = :submitting",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":submitted": SUBMITTED,
+            ":submitting": SUBMITTING,
+            ":parts": parts,
+            ":at": at,
+            ":events": [_event(at, SUBMITTED)],
+        },
+    )
+
+
+def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]] | None = None) -> None:
+    _update(
+        message_id,
+        UpdateExpression=(
+            "SET #s = :failed, last_error = :error, carrier_parts = :parts, updated_at = :at, "
+            "events = list_append(events, :events) REMOVE lease_until"
+        ),
+        ConditionExpression="#s = :submitting",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":failed": FAILED,
+            ":submitting": SUBMITTING,
+            ":error": error,
+            ":parts": parts or [],
+            ":at": at,
+            ":events": [_event(at, FAILED, error)],
+        },
+    )

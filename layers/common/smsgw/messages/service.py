@@ -1,0 +1,173 @@
+"""Accepting a send: validate, charge, persist, enqueue — then answer with Nexmo's body.
+
+Acceptance is asynchronous: the carrier is called later by the dispatcher. Either the message is
+stored, charged and queued, or none of the three happened.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache, partial
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from ulid import ULID
+
+from smsgw import queues
+from smsgw.accounts import repository as accounts_repository
+from smsgw.accounts.models import Account
+from smsgw.config import get_settings
+from smsgw.errors import BadRequest, Conflict, InsufficientBalance, ServiceUnavailable
+from smsgw.http import NexmoRejection
+from smsgw.messages import pricing, repository
+from smsgw.messages.errors import InvalidField
+from smsgw.messages.models import SendResponse, SentPart
+from smsgw.messages.params import ValidatedSend, validate_send
+from smsgw.observability import logger, mask_number, metrics
+from smsgw.urlsafety import check_callback_url
+
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_HOURS = 24
+
+
+def part_ids(message_id: str, parts: int) -> list[str]:
+    """One id per part, as Vonage answers; a single-part message's part id is the message id."""
+    return [message_id] if parts == 1 else [f"{message_id}-{n}" for n in range(1, parts + 1)]
+
+
+def message_id_of(part_id: str) -> str:
+    return part_id.split("-", 1)[0]
+
+
+def _validate(fields: dict[str, str]) -> ValidatedSend:
+    check_url = partial(check_callback_url, allow_http_hosts=get_settings().callback_allow_http_hosts)
+    try:
+        return validate_send(fields, check_url=check_url)
+    except InvalidField as error:
+        raise NexmoRejection(error.vonage_status, error.message, error.field) from None
+
+
+def _accept(request: dict[str, Any]) -> dict[str, Any]:
+    account = Account.model_validate(request["account"])
+    send = _validate(request["fields"])
+    if not account.allows_sender(send.sender):
+        raise NexmoRejection(
+            "15",
+            f"sender '{send.sender}' is not on this account's allow-list; ask the operator to add it",
+            "from",
+        )
+    parts = send.segmentation.parts
+    unit_price = pricing.price_per_part(send.destination.country)
+    price = unit_price * parts
+    now = datetime.now(UTC)
+    message_id = str(ULID())
+    ids = part_ids(message_id, parts)
+    client_ref = send.params.get("client-ref")
+    message = {
+        "message_id": message_id,
+        "account_id": account.account_id,
+        "from": send.sender,
+        "to": send.destination.msisdn,
+        "country": send.destination.country,
+        "text": send.text,
+        "sms_type": send.type,
+        "params": dict(send.params),
+        "parts": parts,
+        "part_ids": ids,
+        "encoding": send.segmentation.encoding,
+        "unit_price": unit_price,
+        "price": price,
+        "currency": account.currency,
+        "status": repository.QUEUED,
+        "attempts": 0,
+        "created_at": now.isoformat(timespec="milliseconds"),
+        "updated_at": now.isoformat(timespec="milliseconds"),
+        "expires_at": int(now.timestamp()) + get_settings().message_retention_days * 86_400,
+    }
+    try:
+        repository.accept(message, price)
+    except InsufficientBalance as error:
+        raise NexmoRejection(
+            "9", f"Partner Quota Violation: {error.message}", None, http_status=200
+        ) from None
+    try:
+        queues.enqueue_dispatch(message_id)
+    except Exception:
+        logger.exception(
+            "enqueue failed; refunding and forgetting the message", extra={"message_id": message_id}
+        )
+        repository.undo_accept(message_id, account.account_id, price)
+        raise ServiceUnavailable(
+            "the send queue is unavailable; nothing was charged, retry shortly"
+        ) from None
+    remaining = accounts_repository.get_balance(account.account_id)
+    logger.info(
+        "message accepted",
+        extra={"message_id": message_id, "to": mask_number(send.destination.msisdn), "parts": parts},
+    )
+    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    response = SendResponse(
+        message_count=str(parts),
+        messages=[
+            SentPart(
+                to=send.destination.msisdn,
+                message_id=part_id,
+                remaining_balance=pricing.money(remaining),
+                message_price=pricing.money(unit_price),
+                client_ref=client_ref,
+            )
+            for part_id in ids
+        ],
+    )
+    return response.model_dump(by_alias=True, exclude_none=True)
+
+
+@cache
+def _idempotent_accept() -> Any:
+    settings = get_settings()
+    config = IdempotencyConfig(
+        event_key_jmespath="[account.account_id, idempotency_key]",
+        payload_validation_jmespath="fields",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_HOURS * 3600,
+    )
+    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
+    return idempotent_function(data_keyword_argument="request", config=config, persistence_store=store)(
+        _accept
+    )
+
+
+def accept_send(
+    account: Account, fields: dict[str, str], idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Validate, charge, persist and enqueue one send; returns Nexmo's response body.
+
+    With an Idempotency-Key the first response is stored for 24 h: a retry with the same body gets
+    it back and nothing is sent again; the same key with another body is refused.
+    """
+    request = {"account": account.model_dump(mode="json"), "fields": fields}
+    if idempotency_key is None:
+        return _accept(request)
+    if not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX or not idempotency_key.isprintable():
+        raise BadRequest(
+            f"Idempotency-Key must be 1–{IDEMPOTENCY_KEY_MAX} printable characters", "Idempotency-Key"
+        )
+    try:
+        return _idempotent_accept()(request={**request, "idempotency_key": idempotency_key})
+    except IdempotencyValidationError:
+        raise BadRequest(
+            "this Idempotency-Key was already used with a different request body; use a new key",
+            "Idempotency-Key",
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "a request with this Idempotency-Key is still being processed; retry shortly"
+        ) from None

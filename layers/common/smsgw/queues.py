@@ -1,0 +1,25 @@
+"""SQS access: the send queue that feeds DispatchFunction."""
+
+from __future__ import annotations
+
+import json
+
+from smsgw import db
+from smsgw.config import get_settings
+
+
+def enqueue_dispatch(message_id: str, delay_seconds: int = 0) -> None:
+    db.sqs().send_message(
+        QueueUrl=get_settings().send_queue_url,
+        MessageBody=json.dumps({"message_id": message_id}),
+        DelaySeconds=max(0, min(delay_seconds, 900)),
+    )
+
+
+def postpone(receipt_handle: str, seconds: int) -> None:
+    """Make a received message visible again after `seconds` (the retry backoff)."""
+    db.sqs().change_message_visibility(
+        QueueUrl=get_settings().send_queue_url,
+        ReceiptHandle=receipt_handle,
+        VisibilityTimeout=max(0, min(int(seconds), 43_200)),
+    )

@@ -1,0 +1,222 @@
+"""Shared fixtures: moto-backed AWS built from template.yaml's own definitions, API Gateway events."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-west-1"
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_METRICS_NAMESPACE": "smsgw-test",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML; intrinsic tags (!Ref, !GetAtt, …) become plain values."""
+
+
+_TemplateLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
+
+
+def template() -> dict[str, Any]:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_TemplateLoader)  # noqa: S506
+
+
+def _create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
+    """The table exactly as the template declares its keys and indexes, so tests and template cannot drift."""
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        kwargs["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    client.create_table(**kwargs)
+
+
+@dataclass
+class Aws:
+    table_name: str
+    idempotency_table_name: str
+    send_queue_url: str
+    dead_letter_queue_url: str
+
+    @property
+    def table(self) -> Any:
+        return boto3.resource("dynamodb", region_name=REGION).Table(self.table_name)
+
+    def queued_bodies(self, queue_url: str | None = None) -> list[dict[str, Any]]:
+        """Drain the queue and return the message bodies."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        bodies: list[dict[str, Any]] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=queue_url or self.send_queue_url, MaxNumberOfMessages=10)
+            messages = got.get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=queue_url or self.send_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def items(self, prefix: str) -> list[dict[str, Any]]:
+        items = self.table.scan()["Items"]
+        return [item for item in items if item["pk"].startswith(prefix)]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    from moto import mock_aws
+
+    with mock_aws():
+        resources = template()["Resources"]
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        _create_table(dynamodb, "smsgw-test", resources["Table"]["Properties"])
+        _create_table(dynamodb, "smsgw-test-idempotency", resources["IdempotencyTable"]["Properties"])
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq = sqs.create_queue(QueueName="send-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue = sqs.create_queue(
+            QueueName="send",
+            Attributes={
+                "VisibilityTimeout": "0",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "8"}),
+            },
+        )["QueueUrl"]
+        env = {
+            "TABLE_NAME": "smsgw-test",
+            "IDEMPOTENCY_TABLE_NAME": "smsgw-test-idempotency",
+            "SEND_QUEUE_URL": queue,
+            "CARRIER_PROVIDER": "simulator",
+            "CARRIER_SECRET_NAME": "",
+            "CARRIER_RATE_PER_SECOND": "1000",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        _reset()
+        yield Aws("smsgw-test", "smsgw-test-idempotency", queue, dlq)
+        _reset()
+
+
+def _reset() -> None:
+    from smsgw.accounts import service as accounts
+    from smsgw.db import reset_clients
+
+    reset_clients()
+    accounts.forget_caches()
+    # Only modules a test imported hold caches worth clearing.
+    if (messages := sys.modules.get("smsgw.messages.service")) is not None:
+        messages._idempotent_accept.cache_clear()
+    if (dispatch := sys.modules.get("smsgw.dispatch.service")) is not None:
+        dispatch._carrier.cache_clear()
+
+
+@pytest.fixture
+def account(aws: Aws) -> Any:
+    from smsgw.accounts import service
+
+    return service.create_account("acme", balance="10", senders=["ACME", "31612345678"])
+
+
+def load_handler(name: str) -> ModuleType:
+    """functions/<name>/app.py, imported after the mocks are up (as Lambda would, with CodeUri as root)."""
+    module = importlib.import_module(f"functions.{name}.app")
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test"
+    aws_request_id: str = "req-1"
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    form: dict[str, str] | None = None,
+    json_body: Any = None,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    account_id: str | None = None,
+    disabled: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as the deployed stage delivers it."""
+    all_headers = dict(headers or {})
+    body = raw_body
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    elif json_body is not None:
+        body = json.dumps(json_body)
+        all_headers.setdefault("Content-Type", "application/json")
+    authorizer = (
+        {"account_id": account_id, "disabled": "true" if disabled else "false", "principalId": account_id}
+        if account_id
+        else None
+    )
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "requestId": "req-1",
+            "authorizer": authorizer,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
