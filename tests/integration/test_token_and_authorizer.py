@@ -1,0 +1,76 @@
+"""TokenFunction and AuthorizerFunction through their API Gateway events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import LambdaContext, api_event, load_handler
+
+TOKEN_PATH = "/oauth/client_credential/accesstoken"
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/v1/POST/communication/nexmo/sms/send"
+
+
+def _token_request(form: dict[str, str], grant: str | None = "client_credentials") -> dict:
+    token = load_handler("token")
+    event = api_event("POST", TOKEN_PATH, form=form, query={"grant_type": grant} if grant else None)
+    return token.lambda_handler(event, LambdaContext())
+
+
+def test_token_endpoint_answers_like_kpn(aws, account):
+    response = _token_request({"client_id": account.client_id, "client_secret": account.client_secret})
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == "3599"
+    assert all(isinstance(value, str) for value in body.values())
+    assert len(body["access_token"]) >= 32
+
+
+@pytest.mark.parametrize(
+    ("form", "grant", "status", "field"),
+    [
+        ({"client_id": "x"}, "client_credentials", 400, "client_secret"),
+        ({"client_secret": "x"}, "client_credentials", 400, "client_id"),
+        ({"client_id": "x", "client_secret": "y"}, None, 400, "grant_type"),
+        ({"client_id": "x", "client_secret": "y"}, "client_credentials", 401, None),
+    ],
+)
+def test_token_endpoint_errors_name_the_field(aws, account, form, grant, status, field):
+    response = _token_request(form, grant)
+    assert response["statusCode"] == status
+    body = json.loads(response["body"])
+    assert body.get("field") == field
+    assert body["error"]
+    assert aws.items("TOKEN#") == []
+
+
+def _authorize(header: str | None) -> dict:
+    authorizer = load_handler("authorizer")
+    event = {
+        "type": "REQUEST",
+        "methodArn": ARN,
+        "headers": {"authorization": header} if header is not None else {},
+    }
+    return authorizer.lambda_handler(event, LambdaContext())
+
+
+def test_authorizer_allows_a_valid_token_for_the_whole_api(aws, account):
+    response = _token_request({"client_id": account.client_id, "client_secret": account.client_secret})
+    token = json.loads(response["body"])["access_token"]
+    policy = _authorize(f"Bearer {token}")
+    statement = policy["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/v1/*/*"
+    assert policy["context"] == {
+        "account_id": account.account_id,
+        "disabled": "false",
+        "expires_at": policy["context"]["expires_at"],
+    }
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Basic Zm9vOmJhcg==", "Bearer not-a-token"])
+def test_authorizer_refuses_with_unauthorized(aws, account, header):
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        _authorize(header)
