@@ -218,5 +218,16 @@ def api_event(
     }
 
 
+def response_header(response: dict[str, Any], name: str) -> str | None:
+    """A response header, whether the resolver answered with headers or multiValueHeaders."""
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return value
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            return ", ".join(values)
+    return None
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()

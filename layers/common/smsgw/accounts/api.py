@@ -1,6 +1,5 @@
 """Routes of TokenFunction: KPN's (Apigee's) OAuth client-credentials endpoint."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

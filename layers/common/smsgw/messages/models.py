@@ -24,7 +24,8 @@ WireStr = Annotated[str, BeforeValidator(_wire_string)]
 class SendRequest(BaseModel):
     """`POST /communication/nexmo/sms/send` — form-encoded or JSON, names as KPN/Vonage spell them."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    # Only wire names populate fields: a typo such as client_ref stays an unknown field and is refused.
+    model_config = ConfigDict(populate_by_name=False, extra="allow")
 
     from_: WireStr | None = Field(
         default=None, alias="from", description="Sender: alphanumeric ≤ 11 or numeric ≤ 15 digits"

@@ -131,22 +131,25 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _idempotent_accept() -> Any:
-    settings = get_settings()
-    config = IdempotencyConfig(
+def _idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
         event_key_jmespath="[account.account_id, idempotency_key]",
         payload_validation_jmespath="fields",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=IDEMPOTENCY_HOURS * 3600,
     )
-    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
-    return idempotent_function(data_keyword_argument="request", config=config, persistence_store=store)(
-        _accept
-    )
+
+
+@cache
+def _idempotent_accept() -> Any:
+    store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    return idempotent_function(
+        data_keyword_argument="request", config=_idempotency_config(), persistence_store=store
+    )(_accept)
 
 
 def accept_send(
-    account: Account, fields: dict[str, str], idempotency_key: str | None = None
+    account: Account, fields: dict[str, str], idempotency_key: str | None = None, lambda_context: Any = None
 ) -> dict[str, Any]:
     """Validate, charge, persist and enqueue one send; returns Nexmo's response body.
 
@@ -160,6 +163,9 @@ def accept_send(
         raise BadRequest(
             f"Idempotency-Key must be 1–{IDEMPOTENCY_KEY_MAX} printable characters", "Idempotency-Key"
         )
+    if lambda_context is not None:
+        # Lets an in-progress record expire with this invocation if it dies mid-way.
+        _idempotency_config().register_lambda_context(lambda_context)
     try:
         return _idempotent_accept()(request={**request, "idempotency_key": idempotency_key})
     except IdempotencyValidationError:
