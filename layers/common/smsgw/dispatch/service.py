@@ -149,7 +149,9 @@ def dispatch_one(
 
 def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS batch with partial failures: only the records that must be retried are reported."""
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Report every failed record (even all of them) instead of failing the invocation: a failed
+    # invocation would retry the whole batch, including records that were submitted.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     budget_ms = context.get_remaining_time_in_millis() if context is not None else 60_000
     deadline = time.time() + budget_ms / 1000
 

@@ -1,0 +1,66 @@
+"""ApiFunction: the generated OpenAPI, Swagger UI, the root redirect, and 404/405 for everything unmatched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import LambdaContext, api_event, load_handler, response_header
+
+
+def call(method: str, path: str) -> dict:
+    return load_handler("api").lambda_handler(api_event(method, path), LambdaContext())
+
+
+def test_openapi_is_generated_from_the_routes(aws):
+    response = call("GET", "/openapi.json")
+    assert response["statusCode"] == 200
+    spec = json.loads(response["body"])
+    assert spec["openapi"].startswith("3.")
+    send = spec["paths"]["/communication/nexmo/sms/send"]["post"]
+    assert {"200", "400", "401", "403", "409", "429", "503"} <= set(send["responses"])
+    token = spec["paths"]["/oauth/client_credential/accesstoken"]["post"]
+    assert {"200", "400", "401"} <= set(token["responses"])
+    body_schema = json.dumps(send["requestBody"])
+    assert "status-report-req" in json.dumps(spec["components"]) or "status-report-req" in body_schema
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_swagger_ui_is_served(aws):
+    response = call("GET", "/docs")
+    assert response["statusCode"] == 200
+    assert "text/html" in response_header(response, "Content-Type")
+    assert "SwaggerUIBundle" in response["body"]
+
+
+def test_root_redirects_to_the_docs_under_the_stage(aws):
+    response = call("GET", "/")
+    assert response["statusCode"] == 302
+    assert response_header(response, "Location") == "/v1/docs"
+
+
+@pytest.mark.parametrize("path", ["/nope", "/communication/nexmo/sms/sendx", "/sms"])
+def test_unknown_paths_are_404(aws, path):
+    response = call("GET", path)
+    assert response["statusCode"] == 404
+    assert "no route" in json.loads(response["body"])["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/communication/nexmo/sms/send", "POST"),
+        ("DELETE", "/communication/nexmo/sms/send", "POST"),
+        ("GET", "/oauth/client_credential/accesstoken", "POST"),
+        ("POST", "/openapi.json", None),
+    ],
+)
+def test_wrong_methods_are_405_with_allow(aws, method, path, allow):
+    response = call(method, path)
+    if allow is None:  # not a documented route: it does not exist for other methods either
+        assert response["statusCode"] == 404
+        return
+    assert response["statusCode"] == 405
+    assert response_header(response, "Allow") == allow
+    assert method in json.loads(response["body"])["error"]

@@ -1,0 +1,186 @@
+"""DispatchFunction: queue records → the carrier simulator (a real HTTP server), with moto for AWS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from simulator.server import start_simulator
+from tests.conftest import REGION, LambdaContext, api_event, load_handler
+
+
+@pytest.fixture
+def simulator():
+    with start_simulator(api_key="simkey01", api_secret="simsecret") as sim:
+        yield sim
+
+
+@pytest.fixture
+def carrier_env(aws, simulator, monkeypatch):
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="smsgw/carrier", SecretString=json.dumps({"api_key": "simkey01", "api_secret": "simsecret"})
+    )
+    monkeypatch.setenv("CARRIER_BASE_URL", simulator.url)
+    monkeypatch.setenv("CARRIER_SECRET_NAME", "smsgw/carrier")
+    monkeypatch.setenv("DISPATCH_MAX_RECEIVES", "3")
+    from smsgw.db import reset_clients
+
+    reset_clients()
+    from smsgw.dispatch import service
+
+    service._carrier.cache_clear()
+    return simulator
+
+
+def sim_messages(simulator) -> list[dict[str, Any]]:
+    import requests
+
+    return requests.get(f"{simulator.url}/_sim/messages", timeout=5).json()["messages"]
+
+
+def configure(simulator, **settings) -> None:
+    import requests
+
+    requests.put(f"{simulator.url}/_sim/config", json=settings, timeout=5).raise_for_status()
+
+
+def accept(account, text: str = "Hello", to: str = "447700900000") -> str:
+    handler = load_handler("send")
+    event = api_event(
+        "POST", "/communication/nexmo/sms/send", form={"from": "ACME", "to": to, "text": text},
+        account_id=account.account_id,
+    )
+    response = handler.lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 200, response["body"]
+    return json.loads(response["body"])["messages"][0]["message-id"].split("-")[0]
+
+
+def receive_batch(aws) -> dict[str, Any]:
+    """What the SQS event source would hand DispatchFunction: the visible records, with receipt handles."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    got = sqs.receive_message(
+        QueueUrl=aws.send_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+    ).get("Messages", [])
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:send",
+                "awsRegion": REGION,
+            }
+            for m in got
+        ]
+    }
+
+
+def dispatch(event: dict[str, Any]) -> dict[str, Any]:
+    return load_handler("dispatch").lambda_handler(event, LambdaContext())
+
+
+def message(aws, message_id: str) -> dict[str, Any]:
+    return aws.table.get_item(Key={"pk": f"MSG#{message_id}", "sk": "MSG"})["Item"]
+
+
+def test_a_queued_message_reaches_the_carrier_once_and_is_submitted(aws, account, carrier_env):
+    message_id = accept(account, text="Hello world")
+    event = receive_batch(aws)
+    assert len(event["Records"]) == 1
+    assert dispatch(event) == {"batchItemFailures": []}
+    [received] = sim_messages(carrier_env)
+    assert (received["from"], received["to"], received["text"]) == ("ACME", "447700900000", "Hello world")
+    stored = message(aws, message_id)
+    assert stored["status"] == "submitted"
+    assert stored["carrier_parts"][0]["carrier_message_id"] == received["message-id"]
+    assert stored["carrier_parts"][0]["network"] == "20416"
+    assert [e["status"] for e in stored["events"]] == ["queued", "submitted"]
+
+    # SQS delivers the same record again: nothing is resubmitted.
+    assert dispatch(event) == {"batchItemFailures": []}
+    assert len(sim_messages(carrier_env)) == 1
+
+
+def test_a_long_message_is_one_submission_with_all_parts_recorded(aws, account, carrier_env):
+    message_id = accept(account, text="y" * 300)
+    dispatch(receive_batch(aws))
+    [received] = sim_messages(carrier_env)
+    assert received["parts"] == 2
+    assert len(message(aws, message_id)["carrier_parts"]) == 2
+
+
+def test_carrier_throttling_defers_without_failing_and_is_sent_later(aws, account, carrier_env):
+    configure(carrier_env, throttle_next=1)
+    message_id = accept(account)
+    first = receive_batch(aws)
+    assert dispatch(first) == {"batchItemFailures": []}  # re-enqueued, not failed
+    assert sim_messages(carrier_env) == []
+    assert message(aws, message_id)["status"] == "queued"
+    assert "throttled" in message(aws, message_id)["last_error"]
+    # The deferred copy comes back from the queue and goes through.
+    again = receive_batch(aws)
+    assert [json.loads(r["body"])["message_id"] for r in again["Records"]] == [message_id]
+    dispatch(again)
+    assert len(sim_messages(carrier_env)) == 1
+    assert message(aws, message_id)["status"] == "submitted"
+
+
+def test_a_transient_carrier_error_is_a_batch_item_failure_and_retried(aws, account, carrier_env):
+    configure(carrier_env, fail_next=1)
+    message_id = accept(account)
+    event = receive_batch(aws)
+    result = dispatch(event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    stored = message(aws, message_id)
+    assert stored["status"] == "queued"
+    assert "500" in stored["last_error"]
+    # The retry (same message, delivered again) succeeds.
+    dispatch(event)
+    assert len(sim_messages(carrier_env)) == 1
+    assert message(aws, message_id)["status"] == "submitted"
+
+
+def test_exhausted_retries_say_so_on_the_message(aws, account, carrier_env):
+    configure(carrier_env, fail_next=5)
+    message_id = accept(account)
+    event = receive_batch(aws)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"  # DISPATCH_MAX_RECEIVES
+    assert dispatch(event)["batchItemFailures"]
+    stored = message(aws, message_id)
+    assert stored["dead_lettered_at"]
+    assert stored["events"][-1]["status"] == "dead_lettered"
+
+
+def test_a_permanent_rejection_fails_the_message(aws, account, carrier_env):
+    configure(carrier_env, reject_next=1)
+    message_id = accept(account)
+    assert dispatch(receive_batch(aws)) == {"batchItemFailures": []}
+    stored = message(aws, message_id)
+    assert stored["status"] == "failed"
+    assert "status 6" in stored["last_error"]
+    assert sim_messages(carrier_env) == []
+
+
+def test_one_bad_record_does_not_fail_the_batch(aws, account, carrier_env):
+    ids = [accept(account, text=f"n{i}") for i in range(3)]
+    configure(carrier_env, fail_next=1)
+    event = receive_batch(aws)
+    result = dispatch(event)
+    assert len(result["batchItemFailures"]) == 1
+    statuses = sorted(message(aws, i)["status"] for i in ids)
+    assert statuses == ["queued", "submitted", "submitted"]
+
+
+def test_a_record_for_an_unknown_message_is_acknowledged(aws, account, carrier_env):
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=aws.send_queue_url, MessageBody=json.dumps({"message_id": "01NOPE"})
+    )
+    assert dispatch(receive_batch(aws)) == {"batchItemFailures": []}
+    assert sim_messages(carrier_env) == []
