@@ -89,7 +89,9 @@ class Aws:
                 return bodies
             for message in messages:
                 bodies.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=queue_url or self.send_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(
+                    QueueUrl=queue_url or self.send_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def items(self, prefix: str) -> list[dict[str, Any]]:
         items = self.table.scan()["Items"]
@@ -107,7 +109,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         _create_table(dynamodb, "smsgw-test-idempotency", resources["IdempotencyTable"]["Properties"])
         sqs = boto3.client("sqs", region_name=REGION)
         dlq = sqs.create_queue(QueueName="send-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         queue = sqs.create_queue(
             QueueName="send",
             Attributes={

@@ -50,7 +50,9 @@ def configure(simulator, **settings) -> None:
 def accept(account, text: str = "Hello", to: str = "447700900000") -> str:
     handler = load_handler("send")
     event = api_event(
-        "POST", "/communication/nexmo/sms/send", form={"from": "ACME", "to": to, "text": text},
+        "POST",
+        "/communication/nexmo/sms/send",
+        form={"from": "ACME", "to": to, "text": text},
         account_id=account.account_id,
     )
     response = handler.lambda_handler(event, LambdaContext())

@@ -15,8 +15,14 @@ SEND = "/communication/nexmo/sms/send"
 def send(account_id: str, *, form=None, json_body=None, headers=None, disabled=False, raw_body=None) -> dict:
     handler = load_handler("send")
     event = api_event(
-        "POST", SEND, form=form, json_body=json_body, headers=headers, account_id=account_id,
-        disabled=disabled, raw_body=raw_body,
+        "POST",
+        SEND,
+        form=form,
+        json_body=json_body,
+        headers=headers,
+        account_id=account_id,
+        disabled=disabled,
+        raw_body=raw_body,
     )
     response = handler.lambda_handler(event, LambdaContext())
     response["json"] = json.loads(response["body"]) if response.get("body") else None
@@ -50,8 +56,14 @@ def test_json_send_with_advanced_keys_and_long_text_answers_one_element_per_part
     text = "x" * 161  # two GSM-7 parts
     response = send(
         account.account_id,
-        json_body={"from": "31612345678", "to": "31612345679", "text": text, "client-ref": "order-7", "ttl": 60000,
-                   "status-report-req": True},
+        json_body={
+            "from": "31612345678",
+            "to": "31612345679",
+            "text": text,
+            "client-ref": "order-7",
+            "ttl": 60000,
+            "status-report-req": True,
+        },
     )
     assert response["statusCode"] == 200, response["json"]
     body = response["json"]
@@ -78,8 +90,16 @@ def test_json_send_with_advanced_keys_and_long_text_answers_one_element_per_part
         ({"from": "ACME", "to": "447700900000", "text": "x" * 3201}, "text", None),
         ({"from": "ACME", "to": "447700900000", "text": "hi", "ttl": "5"}, "ttl", "16"),
         ({"from": "ACME", "to": "447700900000", "text": "hi", "message-class": "9"}, "message-class", "20"),
-        ({"from": "ACME", "to": "447700900000", "text": "hi", "callback": "http://example.com/dlr"}, "callback", "23"),
-        ({"from": "ACME", "to": "447700900000", "text": "hi", "callback": "https://127.0.0.1/x"}, "callback", "23"),
+        (
+            {"from": "ACME", "to": "447700900000", "text": "hi", "callback": "http://example.com/dlr"},
+            "callback",
+            "23",
+        ),
+        (
+            {"from": "ACME", "to": "447700900000", "text": "hi", "callback": "https://127.0.0.1/x"},
+            "callback",
+            "23",
+        ),
         ({"from": "ACME", "to": "447700900000", "text": "hi", "client_ref": "typo"}, "client_ref", None),
         ({"from": "ACME", "to": "447700900000", "text": "hi", "type": "vcard"}, "type", None),
         ({"from": "ACME", "to": "447700900000", "type": "binary", "body": "zz"}, "body", None),
@@ -165,7 +185,9 @@ def test_rate_limit_answers_429_with_retry_after_and_stores_nothing(aws, account
 
 
 def test_disabled_account_is_403(aws, account):
-    response = send(account.account_id, form={"from": "ACME", "to": "447700900000", "text": "hi"}, disabled=True)
+    response = send(
+        account.account_id, form={"from": "ACME", "to": "447700900000", "text": "hi"}, disabled=True
+    )
     assert response["statusCode"] == 403
     assert "disabled" in response["json"]["error"]
     assert aws.items("MSG#") == []

@@ -72,5 +72,5 @@ def test_authorizer_allows_a_valid_token_for_the_whole_api(aws, account):
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic Zm9vOmJhcg==", "Bearer not-a-token"])
 def test_authorizer_refuses_with_unauthorized(aws, account, header):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         _authorize(header)

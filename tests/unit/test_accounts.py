@@ -6,7 +6,6 @@ import time
 from decimal import Decimal
 
 import pytest
-
 from smsgw.accounts import repository, service
 from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 
@@ -78,7 +77,9 @@ def test_disabled_account_gets_no_token_and_is_forbidden(aws, account):
         service.require_active(principal)
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "Bearer a b", "Token xyz", "Bearer unknown"])
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Basic abc", "Bearer a b", "Token xyz", "Bearer unknown"]
+)
 def test_bad_authorization_headers_are_unauthorized(aws, header):
     with pytest.raises(Unauthorized):
         service.authenticate(header)

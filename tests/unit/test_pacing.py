@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
+import pytest
 from smsgw.dispatch.pacing import Deferred, Slot, reserve_slot
 
 
@@ -13,7 +14,7 @@ def test_slots_are_spaced_by_the_rate_for_simultaneous_callers(aws):
     assert all(isinstance(slot, Slot) for slot in slots)
     times = [slot.at for slot in slots]  # type: ignore[union-attr]
     assert times[0] == pytest.approx(now)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap == pytest.approx(0.02, abs=0.0011) for gap in gaps)
     # No 1-second window holds more than the rate.
     assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 50

@@ -1,23 +1,28 @@
 """The whole API in one resolver: the source of the OpenAPI document, the docs, and 404/405 answers."""
 
-
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
 from smsgw.accounts.api import router as token_router
 from smsgw.http import API_DESCRIPTION, API_TITLE, API_VERSION, create_resolver
 from smsgw.messages.api import router as send_router
 
 docs_router = Router()
-SECURITY_SCHEMES = {"bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")}
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")
+}
 
 
 @docs_router.get("/", include_in_schema=False)
-def root():  # noqa: ANN201 - Powertools cannot model a bare Response
+def root():
     # requestContext.path is the path the client used (with the stage); event.path is the route's.
     full = (docs_router.current_event.raw_event.get("requestContext") or {}).get("path") or "/"
-    base = full[: len(full) - len(docs_router.current_event.path)] if full.endswith(docs_router.current_event.path) else ""
+    base = (
+        full[: len(full) - len(docs_router.current_event.path)]
+        if full.endswith(docs_router.current_event.path)
+        else ""
+    )
     return Response(status_code=302, headers={"Location": f"{base.rstrip('/')}/docs"}, body="")
 
 
@@ -35,7 +40,7 @@ def create_api() -> APIGatewayRestResolver:
     app = create_resolver(token_router, send_router, docs_router)
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi():  # noqa: ANN202
+    def openapi():
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
 
     app.enable_swagger(

@@ -21,8 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsgw", description="Operate an smsgw stack.")
     parser.add_argument("--stack-name", default=os.environ.get("SMSGW_STACK_NAME", "smsgw"))
     parser.add_argument("--table-name", help="use this table instead of the stack's TableName output")
-    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help="e.g. the local stack")
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
+    parser.add_argument(
+        "--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help="e.g. the local stack"
+    )
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     groups = parser.add_subparsers(dest="group", required=True)
     accounts = groups.add_parser("accounts", help="create and manage accounts").add_subparsers(
@@ -93,7 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print(args, rows, "\n".join(lines) or "no accounts")
         elif args.command in ("disable", "enable"):
             service.set_disabled(args.account_id, args.command == "disable")
-            _print(args, {"account_id": args.account_id, "disabled": args.command == "disable"}, f"{args.command}d")
+            _print(
+                args,
+                {"account_id": args.account_id, "disabled": args.command == "disable"},
+                f"{args.command}d",
+            )
         elif args.command == "topup":
             balance = service.top_up(args.account_id, args.amount)
             _print(args, {"account_id": args.account_id, "balance": str(balance)}, f"balance {balance}")

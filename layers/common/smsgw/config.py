@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     default_rate_limit_per_second: int = Field(default=30, gt=0, alias="DEFAULT_RATE_LIMIT_PER_SECOND")
     default_price: Decimal = Field(default=Decimal("0.07"), alias="DEFAULT_PRICE_PER_PART")
     # Hosts a callback may use over plain http and on a private address (the local stack's 127.0.0.1).
-    callback_allow_http_hosts: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="CALLBACK_ALLOW_HTTP_HOSTS")
+    callback_allow_http_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), alias="CALLBACK_ALLOW_HTTP_HOSTS"
+    )
 
     dispatch_max_wait_seconds: float = Field(default=10.0, ge=0, alias="DISPATCH_MAX_WAIT_SECONDS")
     dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")

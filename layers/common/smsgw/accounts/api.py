@@ -1,6 +1,5 @@
 """Routes of TokenFunction: KPN's (Apigee's) OAuth client-credentials endpoint."""
 
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router

@@ -27,7 +27,7 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
     except Unauthorized as error:
         logger.info("token refused", extra={"reason": error.message})
         # API Gateway's contract: this exact message makes it answer 401.
-        raise Exception("Unauthorized") from None  # noqa: TRY002
+        raise Exception("Unauthorized") from None
     return {
         "principalId": principal.account_id,
         "policyDocument": {

@@ -26,7 +26,10 @@ def account_key(account_id: str) -> dict[str, str]:
 
 
 def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    return error.response["Error"]["Code"] in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
 
 
 def insert_account(account: Account) -> None:
@@ -40,14 +43,22 @@ def insert_account(account: Account) -> None:
             {
                 "Put": {
                     "TableName": db.table().name,
-                    "Item": {"pk": f"CLIENT#{account.client_id}", "sk": "CLIENT", "account_id": account.account_id},
+                    "Item": {
+                        "pk": f"CLIENT#{account.client_id}",
+                        "sk": "CLIENT",
+                        "account_id": account.account_id,
+                    },
                     "ConditionExpression": absent,
                 }
             },
             {
                 "Put": {
                     "TableName": db.table().name,
-                    "Item": {"pk": f"APIKEY#{account.api_key}", "sk": "APIKEY", "account_id": account.account_id},
+                    "Item": {
+                        "pk": f"APIKEY#{account.api_key}",
+                        "sk": "APIKEY",
+                        "account_id": account.account_id,
+                    },
                     "ConditionExpression": absent,
                 }
             },
@@ -129,9 +140,11 @@ def add_balance(account_id: str, amount: Decimal) -> Decimal | None:
 
 
 def get_balance(account_id: str) -> Decimal:
-    item = db.table().get_item(
-        Key=account_key(account_id), ConsistentRead=True, ProjectionExpression="balance"
-    ).get("Item")
+    item = (
+        db.table()
+        .get_item(Key=account_key(account_id), ConsistentRead=True, ProjectionExpression="balance")
+        .get("Item")
+    )
     return Decimal(item["balance"]) if item else Decimal(0)
 
 

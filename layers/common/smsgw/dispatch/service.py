@@ -46,7 +46,7 @@ MAX_BACKOFF_SECONDS = 900
 SAFETY_SECONDS = 15.0
 
 
-class RetryLater(Exception):  # noqa: N818 - it is an outcome, not a bug
+class RetryLater(Exception):
     """The record fails on purpose so SQS delivers it again after its (extended) visibility timeout."""
 
 
@@ -127,7 +127,9 @@ def dispatch_one(
         return "throttled"
     except CarrierRejected as error:
         accepted = _parts(getattr(error, "accepted_parts", ()))
-        messages.mark_failed(message_id, _now_iso(), f"carrier rejected (status {error.status}): {error.error_text}", accepted)
+        messages.mark_failed(
+            message_id, _now_iso(), f"carrier rejected (status {error.status}): {error.error_text}", accepted
+        )
         metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
         return "failed"
     except CarrierTransientError as error:
@@ -162,4 +164,6 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
         return outcome
 
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    return dict(
+        process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    )

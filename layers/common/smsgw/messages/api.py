@@ -1,6 +1,5 @@
 """Routes of SendFunction: KPN's Nexmo send."""
 
-
 import json
 from typing import Annotated
 
@@ -48,7 +47,7 @@ router = Router()
         503: {"description": "The queue is unavailable; nothing was charged. See Retry-After"},
     },
 )
-def send(request: Annotated[SendRequest, Body(media_type=content_types.APPLICATION_JSON)]):  # noqa: ANN201
+def send(request: Annotated[SendRequest, Body(media_type=content_types.APPLICATION_JSON)]):
     # No return annotation: Powertools cannot model a bare Response.
     body = service.accept_send(
         router.context["account"],
