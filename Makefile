@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help install run stop test lint format typecheck template-check unit integration e2e build clean
+.PHONY: help install run stop test lint format typecheck template-check unit integration e2e build validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -57,8 +57,18 @@ test: lint typecheck template-check ## install, lint, check the template, run al
 	$(BIN)/pytest -q -n 2 --dist loadfile tests/unit tests/integration
 	$(BIN)/pytest -q tests/e2e
 
-build: ## sam build (needs python3.12)
-	$(BIN)/python -m local.sam build
+SAM_VENV := .venv-sam
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $@
+
+# sam build needs python3.12 on PATH (the runtime); pyenv provides it where the system has 3.11.
+build: $(SAM_VENV)/.installed ## sam build (python3.12 from pyenv or PATH)
+	PATH="$(dir $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build --template-file template.yaml
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint (offline)
+	$(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 clean: ## remove build output and local state
 	rm -rf .aws-sam build .smsgw
