@@ -154,6 +154,32 @@ def account(aws: Aws) -> Any:
     return service.create_account("acme", balance="10", senders=["ACME", "31612345678"])
 
 
+@pytest.fixture
+def simulator() -> Iterator[Any]:
+    """The carrier simulator, a real HTTP server on a free port, in this process."""
+    from simulator.server import start_simulator
+
+    with start_simulator(api_key="simkey01", api_secret="simsecret") as sim:
+        yield sim
+
+
+@pytest.fixture
+def carrier_env(aws: Aws, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Dispatch pointed at the simulator, with its credentials in (moto) Secrets Manager."""
+    from smsgw.db import reset_clients
+    from smsgw.dispatch import service
+
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="smsgw/carrier", SecretString=json.dumps({"api_key": "simkey01", "api_secret": "simsecret"})
+    )
+    monkeypatch.setenv("CARRIER_BASE_URL", simulator.url)
+    monkeypatch.setenv("CARRIER_SECRET_NAME", "smsgw/carrier")
+    monkeypatch.setenv("DISPATCH_MAX_RECEIVES", "3")
+    reset_clients()
+    service._carrier.cache_clear()
+    return simulator
+
+
 def load_handler(name: str) -> ModuleType:
     """functions/<name>/app.py, imported after the mocks are up (as Lambda would, with CodeUri as root)."""
     module = importlib.import_module(f"functions.{name}.app")

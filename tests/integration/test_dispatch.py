@@ -6,33 +6,8 @@ import json
 from typing import Any
 
 import boto3
-import pytest
 
-from simulator.server import start_simulator
 from tests.conftest import REGION, LambdaContext, api_event, load_handler
-
-
-@pytest.fixture
-def simulator():
-    with start_simulator(api_key="simkey01", api_secret="simsecret") as sim:
-        yield sim
-
-
-@pytest.fixture
-def carrier_env(aws, simulator, monkeypatch):
-    boto3.client("secretsmanager", region_name=REGION).create_secret(
-        Name="smsgw/carrier", SecretString=json.dumps({"api_key": "simkey01", "api_secret": "simsecret"})
-    )
-    monkeypatch.setenv("CARRIER_BASE_URL", simulator.url)
-    monkeypatch.setenv("CARRIER_SECRET_NAME", "smsgw/carrier")
-    monkeypatch.setenv("DISPATCH_MAX_RECEIVES", "3")
-    from smsgw.db import reset_clients
-
-    reset_clients()
-    from smsgw.dispatch import service
-
-    service._carrier.cache_clear()
-    return simulator
 
 
 def sim_messages(simulator) -> list[dict[str, Any]]:
