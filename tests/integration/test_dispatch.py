@@ -161,3 +161,41 @@ def test_a_record_for_an_unknown_message_is_acknowledged(aws, account, carrier_e
     )
     assert dispatch(receive_batch(aws)) == {"batchItemFailures": []}
     assert sim_messages(carrier_env) == []
+
+
+def test_a_burst_is_paced_under_the_carrier_limit_and_every_message_arrives_once(
+    aws, account, carrier_env, monkeypatch
+):
+    """120 sends, a carrier that allows 40/s, paced at 38/s: all arrive once each, never throttled."""
+    import time
+
+    import requests
+
+    from smsgw.accounts import service as accounts
+    from smsgw.db import reset_clients
+
+    account = accounts.create_account("bulk", balance="100", senders=["ACME"], rate_limit_per_second=1000)
+    monkeypatch.setenv("CARRIER_RATE_PER_SECOND", "38")  # a little headroom for network jitter
+    reset_clients()
+    configure(carrier_env, rate_per_second=40)
+    ids = {accept(account, text=f"burst {n}") for n in range(120)}
+    sqs = boto3.client("sqs", region_name=REGION)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        event = receive_batch(aws)
+        if not event["Records"]:
+            if len(sim_messages(carrier_env)) >= len(ids):
+                break
+            continue
+        failed = {f["itemIdentifier"] for f in dispatch(event)["batchItemFailures"]}
+        for record in event["Records"]:  # what the event source does with the records that succeeded
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=aws.send_queue_url, ReceiptHandle=record["receiptHandle"])
+    received = sim_messages(carrier_env)
+    assert sorted(m["text"] for m in received) == sorted(f"burst {n}" for n in range(120))
+    times = sorted(m["received_at"] for m in received)
+    busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    assert busiest <= 40
+    stats = requests.get(f"{carrier_env.url}/_sim/stats", timeout=5).json()
+    assert stats["throttled"] == 0  # without pacing, a burst of 120 is throttled at once
+    assert {message(aws, i)["status"] for i in ids} == {"submitted"}
