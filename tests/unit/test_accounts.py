@@ -6,6 +6,7 @@ import time
 from decimal import Decimal
 
 import pytest
+
 from smsgw.accounts import repository, service
 from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from smsgw.dispatch.pacing import Deferred, Slot, reserve_slot
 
 
