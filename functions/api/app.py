@@ -4,6 +4,7 @@ path or method (404, or 405 with Allow)."""
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from smsgw.api import create_api
 from smsgw.observability import logger
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from smsgw.accounts.api import router
 from smsgw.http import create_resolver
 from smsgw.observability import logger
