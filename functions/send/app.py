@@ -5,10 +5,10 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from smsgw.http import create_resolver
-from smsgw.messages.api import router
+from smsgw.messages.api import send_router
 from smsgw.observability import logger, metrics
 
-app = create_resolver(router)
+app = create_resolver(send_router())
 
 
 @metrics.log_metrics

@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.accounts.api import router
+from smsgw.accounts.api import token_router
 from smsgw.http import create_resolver
 from smsgw.observability import logger
 
-app = create_resolver(router)
+app = create_resolver(token_router())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

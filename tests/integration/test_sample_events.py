@@ -76,6 +76,7 @@ def test_dispatch_event(aws, account, carrier_env):
 
     send_event = load(EVENTS / "send/form.json", ACCOUNT_ID=account.account_id)
     sent = json.loads(load_handler("send").lambda_handler(send_event, LambdaContext())["body"])
+    assert "messages" in sent, sent
     message_id = sent["messages"][0]["message-id"]
     sqs = boto3.client("sqs", region_name="eu-west-1")
     [record] = sqs.receive_message(QueueUrl=aws.send_queue_url)["Messages"]

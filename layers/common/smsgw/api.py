@@ -1,29 +1,15 @@
 """The whole API in one resolver: the source of the OpenAPI document, the docs, and 404/405 answers."""
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
-from smsgw.accounts.api import router as token_router
+from smsgw.accounts.api import token_router
 from smsgw.http import API_DESCRIPTION, API_TITLE, API_VERSION, create_resolver
-from smsgw.messages.api import router as send_router
+from smsgw.messages.api import messages_router, send_router
 
-docs_router = Router()
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")
 }
-
-
-@docs_router.get("/", include_in_schema=False)
-def root():
-    # requestContext.path is the path the client used (with the stage); event.path is the route's.
-    full = (docs_router.current_event.raw_event.get("requestContext") or {}).get("path") or "/"
-    base = (
-        full[: len(full) - len(docs_router.current_event.path)]
-        if full.endswith(docs_router.current_event.path)
-        else ""
-    )
-    return Response(status_code=302, headers={"Location": f"{base.rstrip('/')}/docs"}, body="")
 
 
 def openapi_json(app: APIGatewayRestResolver) -> str:
@@ -37,7 +23,15 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
 
 
 def create_api() -> APIGatewayRestResolver:
-    app = create_resolver(token_router, send_router, docs_router)
+    app = create_resolver(token_router(), send_router(), messages_router())
+
+    @app.get("/", include_in_schema=False)
+    def root():
+        # requestContext.path is the path the client used (with the stage); event.path is the route's.
+        full = (app.current_event.raw_event.get("requestContext") or {}).get("path") or "/"
+        path = app.current_event.path
+        base = full[: len(full) - len(path)] if full.endswith(path) else ""
+        return Response(status_code=302, headers={"Location": f"{base.rstrip('/')}/docs"}, body="")
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():

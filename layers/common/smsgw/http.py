@@ -158,6 +158,12 @@ def active_account(app: APIGatewayRestResolver) -> Account:
     return accounts.cached_account(caller.account_id)
 
 
+def account_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
+    """Middleware for the gateway's own routes: an active account (no per-second request limit)."""
+    app.append_context(account=active_account(app))
+    return next_middleware(app)
+
+
 def kpn_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
     """Middleware for KPN routes: an active account within its request rate limit."""
     account = active_account(app)

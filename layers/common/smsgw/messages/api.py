@@ -1,58 +1,140 @@
-"""Routes of SendFunction: KPN's Nexmo send."""
+"""Routes of SendFunction (KPN's Nexmo send) and MessagesFunction (reading messages).
+
+Routers are built per resolver: a Powertools Router delegates its request state to the last
+resolver that included it, so one Router object must not serve two apps (the docs app includes all).
+"""
 
 import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from smsgw.http import NEXMO_PATHS, header, kpn_route_guard
+from smsgw.http import NEXMO_PATHS, account_route_guard, header, kpn_route_guard
 from smsgw.messages import service
-from smsgw.messages.models import ErrorResponse, NexmoErrorResponse, SendRequest, SendResponse
+from smsgw.messages.models import (
+    ErrorResponse,
+    MessagePage,
+    MessageView,
+    NexmoErrorResponse,
+    SendRequest,
+    SendResponse,
+)
 
 SEND_PATH = "/communication/nexmo/sms/send"
 NEXMO_PATHS.add(SEND_PATH)
 
-router = Router()
+MESSAGES_PATH = "/messages"
 
 
-@router.post(
-    SEND_PATH,
-    summary="Send an SMS (KPN / Nexmo)",
-    description=(
-        "Accepts the message for delivery and answers at once; the carrier is called by the dispatcher, "
-        "paced at its allowed rate. Form-encoded or JSON. One element per SMS part. Header "
-        "`Idempotency-Key` makes retries safe: the same key and body return the first answer and send "
-        "nothing; the same key with another body answers 400."
-    ),
-    tags=["SMS"],
-    middlewares=[kpn_route_guard],
-    responses={
-        200: {
-            "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low)',
-            "content": {"application/json": {"model": SendResponse}},
+def send_router() -> Router:
+    router = Router()
+
+    @router.post(
+        SEND_PATH,
+        summary="Send an SMS (KPN / Nexmo)",
+        description=(
+            "Accepts the message for delivery and answers at once; the carrier is called by the dispatcher, "
+            "paced at its allowed rate. Form-encoded or JSON. One element per SMS part. Header "
+            "`Idempotency-Key` makes retries safe: the same key and body return the first answer and send "
+            "nothing; the same key with another body answers 400."
+        ),
+        tags=["SMS"],
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {
+                "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low)',
+                "content": {"application/json": {"model": SendResponse}},
+            },
+            400: {
+                "description": "Bad input: `error-text` and `field` name the parameter to fix; nothing is stored",
+                "content": {"application/json": {"model": NexmoErrorResponse}},
+            },
+            401: {"description": "Missing, malformed, unknown or expired token"},
+            403: {
+                "description": "The account is disabled",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            409: {"description": "The same Idempotency-Key is still being processed"},
+            429: {
+                "description": "Over the account's request rate; see Retry-After. Nothing stored or charged"
+            },
+            503: {"description": "The queue is unavailable; nothing was charged. See Retry-After"},
         },
-        400: {
-            "description": "Bad input: `error-text` and `field` name the parameter to fix; nothing is stored",
-            "content": {"application/json": {"model": NexmoErrorResponse}},
-        },
-        401: {"description": "Missing, malformed, unknown or expired token"},
-        403: {
-            "description": "The account is disabled",
-            "content": {"application/json": {"model": ErrorResponse}},
-        },
-        409: {"description": "The same Idempotency-Key is still being processed"},
-        429: {"description": "Over the account's request rate; see Retry-After. Nothing stored or charged"},
-        503: {"description": "The queue is unavailable; nothing was charged. See Retry-After"},
-    },
-)
-def send(request: Annotated[SendRequest, Body(media_type=content_types.APPLICATION_JSON)]):
-    # No return annotation: Powertools cannot model a bare Response.
-    body = service.accept_send(
-        router.context["account"],
-        request.wire_fields(),
-        header(router, "Idempotency-Key"),  # type: ignore[arg-type]
-        router.lambda_context,
     )
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    def send(request: Annotated[SendRequest, Body(media_type=content_types.APPLICATION_JSON)]):
+        # No return annotation: Powertools cannot model a bare Response.
+        body = service.accept_send(
+            router.context["account"],
+            request.wire_fields(),
+            header(router, "Idempotency-Key"),  # type: ignore[arg-type]
+            router.lambda_context,
+        )
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+    return router
+
+
+def messages_router() -> Router:
+    router = Router()
+
+    @router.get(
+        f"{MESSAGES_PATH}/<message_id>",
+        summary="A message: status, parts, price, timeline",
+        description="`message_id` may be the message id or any part id from the send answer.",
+        tags=["Messages"],
+        middlewares=[account_route_guard],
+        responses={
+            200: {"description": "The message", "content": {"application/json": {"model": MessageView}}},
+            401: {"description": "Missing, malformed, unknown or expired token"},
+            403: {"description": "The account is disabled"},
+            404: {
+                "description": "No such message for this account",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+        },
+    )
+    def get_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
+        return service.get_message(router.context["account"].account_id, message_id)
+
+    @router.get(
+        MESSAGES_PATH,
+        summary="The account's messages, newest first",
+        description="Filter by `status`, `to`, `from` and a `since`/`until` date-time range; page with `cursor`.",
+        tags=["Messages"],
+        middlewares=[account_route_guard],
+        responses={
+            200: {
+                "description": "A page of messages",
+                "content": {"application/json": {"model": MessagePage}},
+            },
+            400: {
+                "description": "A bad filter, limit or cursor",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            401: {"description": "Missing, malformed, unknown or expired token"},
+            403: {"description": "The account is disabled"},
+        },
+    )
+    def list_messages(
+        status: Annotated[str | None, Query()] = None,
+        to: Annotated[str | None, Query()] = None,
+        sender: Annotated[str | None, Query(alias="from")] = None,
+        since: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
+        until: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
+        limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+        cursor: Annotated[str | None, Query()] = None,
+    ) -> MessagePage:
+        return service.list_messages(
+            router.context["account"].account_id,
+            status=status,
+            to=to,
+            sender=sender,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    return router

@@ -95,3 +95,45 @@ class ErrorResponse(BaseModel):
     status: int
     error: str = Field(description="What went wrong and what to do about it")
     field: str | None = Field(default=None, description="The request field at fault, when there is one")
+
+
+class MessagePart(BaseModel):
+    message_id: str = Field(description="The part's id, as the send answer gave it")
+    carrier_message_id: str | None = None
+    network: str | None = None
+    price: str | None = Field(default=None, description="What the carrier charged for the part")
+
+
+class MessageEvent(BaseModel):
+    at: str
+    status: str
+    detail: str | None = None
+
+
+class MessageView(BaseModel):
+    """A message as its owner sees it: status, parts, price and the timeline of what happened."""
+
+    message_id: str
+    status: str = Field(description="queued | submitting | submitted | failed (receipts add more)")
+    from_: str = Field(alias="from")
+    to: str
+    type: str
+    text: str | None = None
+    client_ref: str | None = Field(default=None, alias="client-ref")
+    parts: list[MessagePart]
+    price: str
+    currency: str
+    created_at: str
+    updated_at: str
+    submitted_at: str | None = None
+    attempts: int
+    last_error: str | None = None
+    dead_lettered_at: str | None = None
+    events: list[MessageEvent]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageView]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")

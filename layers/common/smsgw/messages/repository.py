@@ -190,3 +190,49 @@ def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]
             ":events": [_event(at, FAILED, error)],
         },
     )
+
+
+def query_account_messages(
+    account_id: str,
+    *,
+    limit: int,
+    start_key: dict[str, Any] | None,
+    lowest_id: str,
+    highest_id: str,
+    filters: dict[str, str],
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Newest first, one index query; `filters` (attribute → value) are applied by DynamoDB.
+
+    Filtered pages can come back short, so this keeps reading until `limit` items or the end
+    (each read is bounded by the index's 1 MB page).
+    """
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {
+        ":pk": f"ACCOUNT#{account_id}#MSG",
+        ":lo": lowest_id,
+        ":hi": highest_id,
+    }
+    conditions = []
+    for n, (attribute, value) in enumerate(sorted(filters.items())):
+        names[f"#f{n}"] = attribute
+        values[f":f{n}"] = value
+        conditions.append(f"#f{n} = :f{n}")
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+    }
+    if conditions:
+        kwargs["FilterExpression"] = " AND ".join(conditions)
+        kwargs["ExpressionAttributeNames"] = names
+    items: list[dict[str, Any]] = []
+    key = start_key
+    while True:
+        if key:
+            kwargs["ExclusiveStartKey"] = key
+        page = db.table().query(Limit=limit - len(items), **kwargs)
+        items.extend(page.get("Items", []))
+        key = page.get("LastEvaluatedKey")
+        if not key or len(items) >= limit:
+            return items, key

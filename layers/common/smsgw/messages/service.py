@@ -6,6 +6,8 @@ stored, charged and queued, or none of the three happened.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
@@ -25,11 +27,11 @@ from smsgw import queues
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Conflict, InsufficientBalance, ServiceUnavailable
+from smsgw.errors import BadRequest, Conflict, InsufficientBalance, NotFound, ServiceUnavailable
 from smsgw.http import NexmoRejection
 from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
-from smsgw.messages.models import SendResponse, SentPart
+from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, validate_send
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.urlsafety import check_callback_url
@@ -177,3 +179,105 @@ def accept_send(
         raise Conflict(
             "a request with this Idempotency-Key is still being processed; retry shortly"
         ) from None
+
+
+# --- reading messages ---------------------------------------------------------------------------
+
+MAX_PAGE = 100
+
+
+def _view(item: dict[str, Any]) -> MessageView:
+    carrier_parts = item.get("carrier_parts") or []
+    parts = [
+        MessagePart(
+            message_id=part_id,
+            carrier_message_id=carrier_parts[n]["carrier_message_id"] if n < len(carrier_parts) else None,
+            network=carrier_parts[n].get("network") or None if n < len(carrier_parts) else None,
+            price=carrier_parts[n].get("price") or None if n < len(carrier_parts) else None,
+        )
+        for n, part_id in enumerate(item.get("part_ids") or [item["message_id"]])
+    ]
+    return MessageView(
+        message_id=item["message_id"],
+        status=item["status"],
+        from_=item["from"],
+        to=item["to"],
+        type=item.get("sms_type", "text"),
+        text=item.get("text"),
+        client_ref=(item.get("params") or {}).get("client-ref"),
+        parts=parts,
+        price=pricing.money(item["price"]),
+        currency=item.get("currency", "EUR"),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        submitted_at=item.get("submitted_at"),
+        attempts=int(item.get("attempts", 0)),
+        last_error=item.get("last_error"),
+        dead_lettered_at=item.get("dead_lettered_at"),
+        events=[MessageEvent(**event) for event in item.get("events") or []],
+    )
+
+
+def get_message(account_id: str, message_or_part_id: str) -> MessageView:
+    """Only the owner sees a message; for anyone else it does not exist (404, never 403)."""
+    item = repository.get_message(message_id_of(message_or_part_id))
+    if item is None or item["account_id"] != account_id:
+        raise NotFound(f"no message {message_or_part_id}")
+    return _view(item)
+
+
+def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
+    if value is None:
+        return "Z" * 26 if upper else "0" * 26
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{field} must be an ISO 8601 date-time, e.g. 2026-11-25T08:00:00Z", field) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    prefix = str(ULID.from_timestamp(moment.timestamp()))[:10]  # the 48-bit millisecond time
+    return prefix + ("Z" * 16 if upper else "0" * 16)
+
+
+def _decode_cursor(cursor: str | None, account_id: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        valid = isinstance(key, dict) and key.get("gsi1pk") == f"ACCOUNT#{account_id}#MSG"
+    except ValueError:
+        valid = False
+    if not valid:
+        raise BadRequest("cursor is not one this API returned; start again without it", "cursor")
+    return key
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def list_messages(
+    account_id: str,
+    *,
+    status: str | None = None,
+    to: str | None = None,
+    sender: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> MessagePage:
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", "limit")
+    filters = {name: value for name, value in (("status", status), ("to", to), ("from", sender)) if value}
+    items, next_key = repository.query_account_messages(
+        account_id,
+        limit=limit,
+        start_key=_decode_cursor(cursor, account_id),
+        lowest_id=_ulid_bound(since, "since", upper=False),
+        highest_id=_ulid_bound(until, "until", upper=True),
+        filters=filters,
+    )
+    return MessagePage(messages=[_view(item) for item in items], next_cursor=_encode_cursor(next_key))
