@@ -118,3 +118,27 @@ def test_topup_and_unknown_accounts(aws, account):
     listed = service.list_accounts()
     assert [a.name for a in listed] == ["acme"]
     assert listed[0].balance == "12.50000000"
+
+
+def test_new_accounts_get_signing_secrets(aws):
+    created = service.create_account("signer", signature_method="sha256")
+    assert created.webhook_secret.startswith("whsec_")
+    assert len(created.signature_secret) == 32
+    stored = repository.get_account(created.account_id)
+    assert stored is not None
+    assert (stored.signature_method, stored.webhook_secret) == ("sha256", created.webhook_secret)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"signature_method": "rot13"}, "signature_method"),
+        ({"status_url": "http://example.com/status"}, "status_url"),
+        ({"status_url": "https://169.254.169.254/latest"}, "status_url"),
+    ],
+)
+def test_bad_signing_settings_are_refused(aws, kwargs, field):
+    with pytest.raises(BadRequest) as error:
+        service.create_account("x", **kwargs)
+    assert error.value.field == field
+    assert aws.items("ACCOUNT#") == []

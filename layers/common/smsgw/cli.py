@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--balance", default="0", help="starting balance, e.g. 10.00")
     create.add_argument("--senders", default="", help="comma-separated sender allow-list (empty: any)")
     create.add_argument("--rate-limit", type=int, default=None, help="requests per second (default 30)")
+    create.add_argument(
+        "--signature-method",
+        default="md5",
+        help="for signed /sms/json requests: md5hash|md5|sha1|sha256|sha512",
+    )
+    create.add_argument("--status-url", default=None, help="default URL for message status callbacks")
     accounts.add_parser("list", help="list accounts (no secrets)")
     for name in ("disable", "enable"):
         accounts.add_parser(name, help=f"{name} an account").add_argument("account_id")
@@ -79,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "create":
             senders = [s for s in args.senders.split(",") if s.strip()]
-            created = service.create_account(args.name, args.balance, senders, args.rate_limit)
+            created = service.create_account(
+                args.name, args.balance, senders, args.rate_limit, args.signature_method, args.status_url
+            )
             data = created.model_dump()
             _print(
                 args,

@@ -16,6 +16,12 @@ class Account(BaseModel):
     client_secret_hash: str
     api_key: str
     api_secret_hash: str
+    # Kept readable (the table is encrypted at rest): an HMAC needs the secret itself to verify
+    # signed /sms/json requests and to sign our outbound webhooks.
+    signature_secret: str = ""
+    signature_method: str = "md5"
+    webhook_secret: str = ""
+    status_url: str | None = None
     balance: Decimal
     currency: str = "EUR"
     senders: tuple[str, ...] = ()
@@ -37,6 +43,10 @@ class NewAccountCredentials(BaseModel):
     client_secret: str
     api_key: str
     api_secret: str
+    signature_secret: str
+    signature_method: str
+    webhook_secret: str
+    status_url: str | None
     balance: str
     senders: list[str]
     rate_limit_per_second: int
@@ -47,6 +57,8 @@ class AccountSummary(BaseModel):
     name: str
     client_id: str
     api_key: str
+    signature_method: str
+    status_url: str | None
     balance: str
     senders: list[str]
     rate_limit_per_second: int

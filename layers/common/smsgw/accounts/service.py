@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -22,6 +23,7 @@ from smsgw.accounts.models import (
 )
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from smsgw.urlsafety import check_callback_url
 
 # Remember bearer tokens in the warm Lambda so a request costs no DynamoDB read (on top of
 # API Gateway's own authorizer cache). A disabled account is noticed within this many seconds.
@@ -53,17 +55,38 @@ def _parse_amount(value: str, field: str) -> Decimal:
     return amount.quantize(Decimal("0.00000001"))
 
 
+SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
+
+
+def _webhook_secret() -> str:
+    """Standard Webhooks' format: whsec_ + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
 def create_account(
     name: str,
     balance: str = "0",
     senders: list[str] | None = None,
     rate_limit_per_second: int | None = None,
+    signature_method: str = "md5",
+    status_url: str | None = None,
 ) -> NewAccountCredentials:
     if not name.strip():
         raise BadRequest("name must not be empty", "name")
     limit = rate_limit_per_second or get_settings().default_rate_limit_per_second
     if limit <= 0:
         raise BadRequest("rate limit must be a positive number of requests per second", "rate_limit")
+    if signature_method not in SIGNATURE_METHODS:
+        raise BadRequest(
+            f"signature method must be one of {', '.join(SIGNATURE_METHODS)}", "signature_method"
+        )
+    if status_url:
+        status_url = check_callback_url(
+            status_url,
+            field="status_url",
+            max_length=None,
+            allow_http_hosts=get_settings().callback_allow_http_hosts,
+        )
     client_secret = _random(40)
     api_secret = _random(16)
     account = Account(
@@ -73,6 +96,10 @@ def create_account(
         client_secret_hash=_hash(client_secret),
         api_key=_random(8, string.ascii_lowercase + string.digits),  # Vonage keys are exactly 8 chars
         api_secret_hash=_hash(api_secret),
+        signature_secret=_random(32),
+        signature_method=signature_method,
+        webhook_secret=_webhook_secret(),
+        status_url=status_url or None,
         balance=_parse_amount(balance, "balance"),
         senders=tuple(s.strip() for s in senders or [] if s.strip()),
         rate_limit_per_second=limit,
@@ -86,6 +113,10 @@ def create_account(
         client_secret=client_secret,
         api_key=account.api_key,
         api_secret=api_secret,
+        signature_secret=account.signature_secret,
+        signature_method=account.signature_method,
+        webhook_secret=account.webhook_secret,
+        status_url=account.status_url,
         balance=str(account.balance),
         senders=list(account.senders),
         rate_limit_per_second=account.rate_limit_per_second,
@@ -98,6 +129,8 @@ def summarize(account: Account) -> AccountSummary:
         name=account.name,
         client_id=account.client_id,
         api_key=account.api_key,
+        signature_method=account.signature_method,
+        status_url=account.status_url,
         balance=str(account.balance),
         senders=list(account.senders),
         rate_limit_per_second=account.rate_limit_per_second,
