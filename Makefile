@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help install run stop test lint format typecheck template-check unit integration e2e build validate clean
+.PHONY: help install run stop logs test lint format typecheck template-check unit integration e2e build validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ run: install ## start the whole gateway locally (ministack + simulator) and prin
 
 stop: install ## stop a local stack started by `make run` in another terminal
 	$(BIN)/python -m local.stack stop
+
+logs: install ## what the local stack's handlers logged (make logs FN=Send)
+	$(BIN)/python -m local.stack logs $(FN)
 
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check .

@@ -34,10 +34,14 @@ def test_swagger_ui_is_served(aws):
     assert "SwaggerUIBundle" in response["body"]
 
 
-def test_root_redirects_to_the_docs_under_the_stage(aws):
-    response = call("GET", "/")
+@pytest.mark.parametrize(("client_path", "location"), [("/v1/", "docs"), ("/v1", "v1/docs")])
+def test_root_redirects_to_the_docs_under_the_stage(aws, client_path, location):
+    """The Location is relative, so it resolves to <stage URL>/docs with or without a trailing slash."""
+    event = api_event("GET", "/")
+    event["requestContext"]["path"] = client_path
+    response = load_handler("api").lambda_handler(event, LambdaContext())
     assert response["statusCode"] == 302
-    assert response_header(response, "Location") == "/v1/docs"
+    assert response_header(response, "Location") == location
 
 
 @pytest.mark.parametrize("path", ["/nope", "/communication/nexmo/sms/sendx", "/sms"])

@@ -27,11 +27,12 @@ def create_api() -> APIGatewayRestResolver:
 
     @app.get("/", include_in_schema=False)
     def root():
-        # requestContext.path is the path the client used (with the stage); event.path is the route's.
+        # A relative Location works on AWS (/v1/) and on path-style local URLs (/_aws/execute-api/…/v1)
+        # alike: resolve "docs" against the URL the client used.
         full = (app.current_event.raw_event.get("requestContext") or {}).get("path") or "/"
-        path = app.current_event.path
-        base = full[: len(full) - len(path)] if full.endswith(path) else ""
-        return Response(status_code=302, headers={"Location": f"{base.rstrip('/')}/docs"}, body="")
+        last = full.rstrip("/").rsplit("/", 1)[-1]
+        location = "docs" if full.endswith("/") or not last else f"{last}/docs"
+        return Response(status_code=302, headers={"Location": location}, body="")
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():

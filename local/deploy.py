@@ -1,0 +1,213 @@
+"""Deploy the SAM template to ministack's CloudFormation with boto3, and bridge its gaps."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from local import template as tpl
+from local.build import Artifact
+from local.procs import StackError
+
+ARTIFACT_BUCKET = "smsgw-local-artifacts"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+FAILED_SUFFIXES = ("_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    outputs: dict[str, str]
+    resources: dict[str, dict[str, str]]  # logical id -> {"type": ..., "id": physical id}
+    api_url: str | None
+    bridged: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Deployer:
+    def __init__(self, endpoint_url: str, region: str, credentials: Mapping[str, str]) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.session = boto3.session.Session(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            region_name=region,
+        )
+        self._config = Config(
+            retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60
+        )
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=self._config)
+
+    # -- artifacts ------------------------------------------------------------------------------
+
+    def upload(self, artifacts: list[Artifact]) -> dict[str, str]:
+        """Upload the zips to ministack's S3; returns logical id -> s3:// URI."""
+        s3 = self.client("s3")
+        try:
+            s3.create_bucket(
+                Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration={"LocationConstraint": self.region}
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        uris = {}
+        for art in artifacts:
+            s3.upload_file(str(art.path), ARTIFACT_BUCKET, art.key)
+            uris[art.logical_id] = f"s3://{ARTIFACT_BUCKET}/{art.key}"
+        return uris
+
+    # -- secrets ---------------------------------------------------------------------------------
+
+    def put_secret(self, name: str, value: Mapping[str, Any]) -> None:
+        sm = self.client("secretsmanager")
+        body = json.dumps(dict(value))
+        try:
+            sm.create_secret(Name=name, SecretString=body)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            sm.put_secret_value(SecretId=name, SecretString=body)
+
+    # -- the stack -------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        stack_name: str,
+        template: dict[str, Any],
+        artifacts: list[Artifact],
+        parameters: Mapping[str, str],
+        stage: str | None = None,
+        timeout: float = 120.0,
+    ) -> Deployment:
+        started = time.monotonic()
+        body, bridged = self.localize(template, self.upload(artifacts))
+        known = tpl.parameter_names(template)
+        params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items() if k in known]
+        cfn = self.client("cloudformation")
+        kwargs = {
+            "StackName": stack_name,
+            "TemplateBody": json.dumps(body),
+            "Parameters": params,
+            "Capabilities": CAPABILITIES,
+        }
+        if self._stack_status(stack_name) is None:
+            cfn.create_stack(**kwargs)
+        else:
+            try:
+                cfn.update_stack(**kwargs)
+            except ClientError as exc:
+                if "No updates are to be performed" not in str(exc):
+                    raise
+        stack = self._wait(stack_name, timeout)
+        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
+        resources = self.stack_resources(stack_name)
+        bridged += self.enable_ttl(template, resources)
+        return Deployment(
+            stack_name=stack_name,
+            outputs=outputs,
+            resources=resources,
+            api_url=self.api_url(resources, stage),
+            bridged=bridged,
+            seconds=time.monotonic() - started,
+        )
+
+    def localize(self, template: dict[str, Any], uris: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+        """The template with local code paths replaced by the uploaded s3:// URIs and ANY methods expanded."""
+        body, expanded = tpl.expand_any_methods(copy.deepcopy(template))
+        bridged = [f"Method: any expanded into {', '.join(tpl.ANY_METHODS)} for {e}" for e in expanded]
+        for name, res in body["Resources"].items():
+            if name not in uris:
+                continue
+            props = res.setdefault("Properties", {})
+            if res["Type"] == tpl.SERVERLESS_LAYER:
+                props["ContentUri"] = uris[name]
+            else:
+                props["CodeUri"] = uris[name]
+        return body, bridged
+
+    def _stack_status(self, stack_name: str) -> str | None:
+        try:
+            stacks = self.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise
+        return stacks[0]["StackStatus"] if stacks else None
+
+    def _wait(self, stack_name: str, timeout: float) -> dict[str, Any]:
+        cfn = self.client("cloudformation")
+        deadline = time.monotonic() + timeout
+        while True:
+            stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+            status = stack["StackStatus"]
+            if status in DONE:
+                return dict(stack)
+            if status.endswith(FAILED_SUFFIXES):
+                raise StackError(f"stack {stack_name} is {status}:\n{self._failures(stack_name)}")
+            if time.monotonic() > deadline:
+                raise StackError(f"stack {stack_name} still {status} after {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def _failures(self, stack_name: str) -> str:
+        events = self.client("cloudformation").describe_stack_events(StackName=stack_name)["StackEvents"]
+        lines = [
+            f"  {e['LogicalResourceId']} ({e.get('ResourceType')}): {e['ResourceStatus']}"
+            f" {e.get('ResourceStatusReason', '')}"
+            for e in events
+            if str(e.get("ResourceStatus", "")).endswith("FAILED")
+        ]
+        return "\n".join(reversed(lines)) or "  (no failed resource events)"
+
+    def stack_resources(self, stack_name: str) -> dict[str, dict[str, str]]:
+        found = self.client("cloudformation").describe_stack_resources(StackName=stack_name)["StackResources"]
+        return {
+            r["LogicalResourceId"]: {"type": r["ResourceType"], "id": r.get("PhysicalResourceId", "")}
+            for r in found
+        }
+
+    # -- gaps -----------------------------------------------------------------------------------
+
+    def enable_ttl(self, template: dict[str, Any], resources: Mapping[str, Mapping[str, str]]) -> list[str]:
+        """ministack ignores TimeToLiveSpecification in a template: apply it through the API."""
+        ddb = self.client("dynamodb")
+        done = []
+        for name, res in tpl.resources(template, "AWS::DynamoDB::Table").items():
+            spec = (res.get("Properties") or {}).get("TimeToLiveSpecification")
+            if not spec or name not in resources or not spec.get("Enabled", False):
+                continue
+            table = resources[name]["id"]
+            current = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+            if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                ddb.update_time_to_live(
+                    TableName=table,
+                    TimeToLiveSpecification={"AttributeName": spec["AttributeName"], "Enabled": True},
+                )
+            done.append(f"TTL on {name}.{spec['AttributeName']} enabled through update_time_to_live")
+        return done
+
+    def api_url(self, resources: Mapping[str, Mapping[str, str]], stage: str | None) -> str | None:
+        """The stage URL of the stack's REST API on ministack (path-style invoke URL)."""
+        apis = [r["id"] for r in resources.values() if r["type"] == "AWS::ApiGateway::RestApi"]
+        if not apis:
+            return None
+        api_id = apis[0]
+        stages = [
+            s["stageName"] for s in self.client("apigateway").get_stages(restApiId=api_id).get("item", [])
+        ]
+        if stage not in stages:
+            named = [s for s in stages if s != "Stage"]  # SAM's implicit "Stage" stage comes last
+            stage = (named or stages or [None])[0]
+        if stage is None:
+            return None
+        return f"{self.endpoint_url}/_aws/execute-api/{api_id}/{stage}"

@@ -1,0 +1,105 @@
+"""Read the SAM template (YAML with CloudFormation short-form tags) into plain JSON-able data.
+
+`!Ref X` becomes `{"Ref": "X"}`, `!GetAtt A.B` becomes `{"Fn::GetAtt": ["A", "B"]}`, every
+other `!Fn` becomes `{"Fn::Fn": ...}`: the long form CloudFormation accepts, so the template
+can be sent to ministack's CloudFormation as JSON after the local paths are rewritten.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+
+# Methods SAM's `Method: any` stands for. ministack drops ANY methods (see docs/local-stack.md).
+ANY_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A SafeLoader that also understands the CloudFormation short-form tags."""
+
+
+def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        resource, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [resource, attribute]}
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """The template at `path` as plain data (short-form tags expanded)."""
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(data, dict) or "Resources" not in data:
+        raise ValueError(f"{path} is not a CloudFormation/SAM template (no Resources)")
+    return data
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """The resources of one type, by logical id."""
+    return {
+        name: res
+        for name, res in (template.get("Resources") or {}).items()
+        if isinstance(res, dict) and res.get("Type") == kind
+    }
+
+
+def function_code_uri(template: dict[str, Any], resource: dict[str, Any]) -> Any:
+    """A function's CodeUri, falling back to Globals.Function.CodeUri."""
+    props = resource.get("Properties") or {}
+    if "CodeUri" in props:
+        return props["CodeUri"]
+    return ((template.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+
+
+def is_local_path(uri: Any) -> bool:
+    return isinstance(uri, str) and "://" not in uri
+
+
+def parameter_names(template: dict[str, Any]) -> set[str]:
+    return set((template.get("Parameters") or {}).keys())
+
+
+def expand_any_methods(template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Replace each `Type: Api` event with `Method: any` by one event per concrete method.
+
+    ministack creates the resource of an ANY event but not its method, so the route answers 403
+    "Missing Authentication Token". AWS accepts the explicit methods just the same.
+    Returns the new template and the `Function.Event` names that were expanded.
+    """
+    out = copy.deepcopy(template)
+    expanded: list[str] = []
+    for fname, fres in resources(out, SERVERLESS_FUNCTION).items():
+        events = (fres.get("Properties") or {}).get("Events") or {}
+        for ename in list(events):
+            event = events[ename]
+            props = event.get("Properties") or {}
+            if event.get("Type") != "Api" or str(props.get("Method", "")).lower() not in (
+                "any",
+                "x-amazon-apigateway-any-method",
+            ):
+                continue
+            del events[ename]
+            for method in ANY_METHODS:
+                clone = copy.deepcopy(event)
+                clone["Properties"]["Method"] = method
+                events[f"{ename}{method.capitalize()}"] = clone
+            expanded.append(f"{fname}.{ename}")
+    return out, expanded

@@ -1,0 +1,65 @@
+"""End-to-end fixtures: one local stack (ministack + template.yaml + carrier simulator) per session.
+
+- `local_stack`: the running `local.stack.LocalStack` (`.info` is what `.smsgw/local.json` holds).
+- `api`: requests against the API stage as the demo account (`token()`, `send(**form)`).
+- `simulator`: the carrier simulator's control API; it is reset before every e2e test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local.stack import LocalStack
+from local.testing import Api, Simulator
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole gateway, started once for the e2e session on free ports and stopped after it."""
+    with LocalStack(run_dir=tmp_path_factory.mktemp("local-stack"), stack_name="smsgw-e2e") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def aws(local_stack: LocalStack) -> Callable[[str], Any]:
+    """A boto3 client factory for ministack: `aws("sqs").get_queue_attributes(...)`."""
+    session = boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=local_stack.region
+    )
+    return lambda service: session.client(service, endpoint_url=local_stack.endpoint_url)
+
+
+@pytest.fixture
+def api(local_stack: LocalStack) -> Api:
+    if "client_id" not in local_stack.info:
+        pytest.fail("the local stack has no demo account (`smsgw accounts create` failed or is missing)")
+    return Api(local_stack.info)
+
+
+@pytest.fixture
+def simulator(local_stack: LocalStack) -> Simulator:
+    return Simulator(str(local_stack.info["simulator_url"]))
+
+
+@pytest.fixture(autouse=True)
+def _reset_simulator(simulator: Simulator) -> None:
+    """Every e2e test starts with a simulator that has received nothing."""
+    simulator.reset()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """When an e2e test fails, attach what the Lambda handlers logged while it ran."""
+    report = yield
+    stack = getattr(item, "funcargs", {}).get("local_stack")
+    if report.when == "call" and report.failed and isinstance(stack, LocalStack):
+        try:
+            logs = stack.lambda_logs(since=call.start - 1)
+        except Exception as exc:  # the report must not fail because the logs could not be read
+            logs = f"(could not read the Lambda logs: {exc!r})"
+        report.sections.append(("Lambda logs (ministack)", logs or "(nothing logged)"))
+    return report
