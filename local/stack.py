@@ -88,6 +88,7 @@ class LocalStack:
         log: Log = _stderr_log,
         on_process: Callable[[str, int], None] | None = None,
         enforce_iam: bool | None = None,
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.run_dir = Path(run_dir) if run_dir else self.root / ".smsgw"
@@ -98,6 +99,7 @@ class LocalStack:
         self.gateway_port = gateway_port
         self.demo_account = demo_account
         self.simulator_args = list(simulator_args or [])
+        self.extra_parameters = dict(parameters or {})  # template parameters to override (tests)
         self.log = log
         self.on_process = on_process
         if enforce_iam is None:  # SMSGW_LOCAL_IAM=0: off, e.g. to tell an emulator gap from a policy gap
@@ -216,6 +218,7 @@ class LocalStack:
             "CarrierBaseUrl": simulator_url,
             "CarrierSecretName": self.carrier_secret_name,
             "CallbackAllowHttpHosts": "127.0.0.1,localhost",
+            **self.extra_parameters,
         }
         try:
             deployer.put_secret(self.carrier_secret_name, self.carrier_credentials)
@@ -323,8 +326,9 @@ class LocalStack:
             raise sim.fail(f'printed no {{"simulator_url": ...}} line within {START_TIMEOUT:.0f} s')
         return str(url)
 
-    def create_account(self, name: str, balance: str, senders: str) -> dict[str, Any]:
-        """Create an account with the project's CLI (`smsgw accounts create --json`)."""
+    def create_account(self, name: str, balance: str, senders: str, *options: str) -> dict[str, Any]:
+        """Create an account with the project's CLI (`smsgw accounts create --json`); `options` are
+        further `accounts create` flags, e.g. "--rate-limit", "1000"."""
         cli = Path(sys.executable).parent / "smsgw"
         if not cli.exists():
             self.log(f"no {cli}: skipping the demo account")
@@ -346,6 +350,7 @@ class LocalStack:
             balance,
             "--senders",
             senders,
+            *options,
         ]
         env = {**os.environ, **self.aws_env}
         result = subprocess.run(

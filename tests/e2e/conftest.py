@@ -16,11 +16,20 @@ import pytest
 from local.stack import LocalStack
 from local.testing import Api, Simulator
 
+CARRIER_LIMIT = 20
+PACED_RATE = 18
+
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole gateway, started once for the e2e session on free ports and stopped after it."""
-    with LocalStack(run_dir=tmp_path_factory.mktemp("local-stack"), stack_name="smsgw-e2e") as stack:
+    with LocalStack(
+        run_dir=tmp_path_factory.mktemp("local-stack"),
+        stack_name="smsgw-e2e",
+        # A carrier that allows 20 submissions a second, and a gateway told it may send 18.
+        simulator_args=["--rate-per-second", str(CARRIER_LIMIT)],
+        parameters={"CarrierRatePerSecond": str(PACED_RATE)},
+    ) as stack:
         yield stack
 
 
