@@ -47,14 +47,14 @@ def test_create_list_topup_disable(aws, stack, capsys):
     )
     assert code == 0
     created = json.loads(out)
-    assert created["client_secret"] and created["api_secret"]
+    assert all(created[k] for k in ("client_secret", "api_secret", "signature_secret", "webhook_secret"))
     assert created["senders"] == ["ACME", "3161"]
     assert created["balance"] == "5.00000000"
 
     code, out, _ = run(capsys, "--stack-name", stack, "--json", "accounts", "list")
     [listed] = json.loads(out)
     assert listed["account_id"] == created["account_id"]
-    assert "client_secret" not in listed and "api_secret" not in listed
+    assert not {"client_secret", "api_secret", "signature_secret", "webhook_secret"} & set(listed)
 
     code, out, _ = run(
         capsys, "--table-name", aws.table_name, "accounts", "topup", created["account_id"], "2.5"
