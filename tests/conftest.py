@@ -20,6 +20,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
+# What the carrier signs its receipts and inbound messages with (in the carrier secret).
+CARRIER_SIGNATURE_SECRET = "carrier-signature-secret"
+CARRIER_SIGNATURE_METHOD = "sha256"
 
 os.environ.update(
     {
@@ -159,7 +162,12 @@ def simulator() -> Iterator[Any]:
     """The carrier simulator, a real HTTP server on a free port, in this process."""
     from simulator.server import start_simulator
 
-    with start_simulator(api_key="simkey01", api_secret="simsecret") as sim:
+    with start_simulator(
+        api_key="simkey01",
+        api_secret="simsecret",
+        signature_secret=CARRIER_SIGNATURE_SECRET,
+        signature_method=CARRIER_SIGNATURE_METHOD,
+    ) as sim:
         yield sim
 
 
@@ -170,7 +178,15 @@ def carrier_env(aws: Aws, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> An
     from smsgw.dispatch import service
 
     boto3.client("secretsmanager", region_name=REGION).create_secret(
-        Name="smsgw/carrier", SecretString=json.dumps({"api_key": "simkey01", "api_secret": "simsecret"})
+        Name="smsgw/carrier",
+        SecretString=json.dumps(
+            {
+                "api_key": "simkey01",
+                "api_secret": "simsecret",
+                "signature_secret": CARRIER_SIGNATURE_SECRET,
+                "signature_method": CARRIER_SIGNATURE_METHOD,
+            }
+        ),
     )
     monkeypatch.setenv("CARRIER_BASE_URL", simulator.url)
     monkeypatch.setenv("CARRIER_SECRET_NAME", "smsgw/carrier")

@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Secur
 from smsgw.accounts.api import token_router
 from smsgw.http import API_DESCRIPTION, API_TITLE, API_VERSION, create_resolver
 from smsgw.messages.api import messages_router, send_router
+from smsgw.receipts.api import receipts_router
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")
@@ -23,7 +24,7 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
 
 
 def create_api() -> APIGatewayRestResolver:
-    app = create_resolver(token_router(), send_router(), messages_router())
+    app = create_resolver(token_router(), send_router(), messages_router(), receipts_router())
 
     @app.get("/", include_in_schema=False)
     def root():

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     carrier_base_url: str = Field(default="http://127.0.0.1:8025", alias="CARRIER_BASE_URL")
     # Name of a Secrets Manager secret holding the carrier credentials as JSON; never the values.
     carrier_secret_name: str = Field(default="", alias="CARRIER_SECRET_NAME")
+    # Where the carrier should send delivery receipts (our /carrier/dlr); empty: its account default.
+    carrier_receipt_url: str = Field(default="", alias="CARRIER_RECEIPT_URL")
+    receipt_max_age_seconds: int = Field(default=300, gt=0, alias="RECEIPT_MAX_AGE_SECONDS")
     carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
 
     token_ttl_seconds: int = Field(default=3600, gt=60, alias="TOKEN_TTL_SECONDS")

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -18,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
-from smsgw.errors import RateLimited, ServiceUnavailable, SmsgwError, Unauthorized
+from smsgw.errors import BadRequest, RateLimited, ServiceUnavailable, SmsgwError, Unauthorized
 from smsgw.observability import logger
 
 API_TITLE = "smsgw"
@@ -170,6 +171,28 @@ def kpn_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., 
     accounts.enforce_rate_limit(account)
     app.append_context(account=account)
     return next_middleware(app)
+
+
+def request_params(app: APIGatewayRestResolver) -> dict[str, str]:
+    """Query string plus body (form or JSON), as strings: how carriers send webhooks (GET, POST, POST-JSON)."""
+    event = app.current_event
+    params = {k: str(v) for k, v in (event.query_string_parameters or {}).items()}
+    body = event.decoded_body or ""
+    content_type = (header(app, "content-type") or "").lower()
+    if body.strip():
+        if "json" in content_type or (not content_type and body.lstrip().startswith("{")):
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise BadRequest("the body is not valid JSON", "body") from None
+            if not isinstance(data, dict):
+                raise BadRequest("the JSON body must be an object", "body")
+            params.update(
+                {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
+            )
+        else:
+            params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
+    return params
 
 
 def header(app: APIGatewayRestResolver, name: str) -> str | None:

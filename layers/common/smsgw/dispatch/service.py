@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parameters import get_secret
 
 from smsgw import queues
 from smsgw.carrier.base import (
@@ -39,6 +38,8 @@ from smsgw.config import get_settings
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.messages import repository as messages
 from smsgw.observability import logger, metrics
+from smsgw.receipts import service as receipts
+from smsgw.secrets import carrier_credentials
 
 TERMINAL = {messages.SUBMITTED, messages.FAILED, "delivered", "expired", "rejected"}
 MAX_BACKOFF_SECONDS = 900
@@ -63,19 +64,21 @@ def backoff_seconds(receive_count: int) -> int:
 @cache
 def _carrier() -> Carrier:
     settings = get_settings()
-    credentials: Mapping[str, str] = {}
-    if settings.carrier_secret_name:
-        credentials = get_secret(settings.carrier_secret_name, transform="json", max_age=300)  # type: ignore[assignment]
-    return make_carrier(settings.carrier_provider, settings.carrier_base_url, credentials)
+    return make_carrier(settings.carrier_provider, settings.carrier_base_url, carrier_credentials())
 
 
 def _submission(message: dict[str, Any]) -> Submission:
+    # The client's `callback` is where *we* report status; the carrier reports receipts to us.
+    params = {key: str(value) for key, value in (message.get("params") or {}).items() if key != "callback"}
+    receipt_url = get_settings().carrier_receipt_url
+    if receipt_url:
+        params["callback"] = receipt_url
     return Submission(
         sender=message["from"],
         to=message["to"],
         text=message.get("text"),
         type=message.get("sms_type", "text"),
-        params={key: str(value) for key, value in (message.get("params") or {}).items() if key != "callback"},
+        params=params,
     )
 
 
@@ -127,9 +130,11 @@ def dispatch_one(
         return "throttled"
     except CarrierRejected as error:
         accepted = _parts(getattr(error, "accepted_parts", ()))
+        at = _now_iso()
         messages.mark_failed(
-            message_id, _now_iso(), f"carrier rejected (status {error.status}): {error.error_text}", accepted
+            message_id, at, f"carrier rejected (status {error.status}): {error.error_text}", accepted
         )
+        receipts.notify(claimed, "failed", at)
         metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
         return "failed"
     except CarrierTransientError as error:
@@ -144,8 +149,11 @@ def dispatch_one(
         messages.release(message_id, _now_iso(), str(error))
         raise RetryLater(str(error)) from None
 
-    messages.mark_submitted(message_id, _now_iso(), _parts(result.parts))
+    parts = _parts(result.parts)
+    messages.mark_submitted(message_id, _now_iso(), parts, int(claimed["expires_at"]))
     metrics.add_metric(name="MessagesSubmitted", unit="Count", value=1)
+    # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
+    receipts.apply_pending([p["carrier_message_id"] for p in parts])
     return "submitted"
 
 

@@ -153,22 +153,100 @@ def release(message_id: str, at: str, error: str, dead_lettered: bool = False) -
     )
 
 
-def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+def carrier_key(carrier_message_id: str) -> dict[str, str]:
+    return {"pk": f"CARRIER#{carrier_message_id}", "sk": "CARRIER"}
+
+
+def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]], expires_at: int) -> bool:
+    """submitting → submitted, and a carrier-id → (message, part) lookup per part, in one transaction."""
+    lookups = [
+        {
+            "Put": {
+                "TableName": db.table().name,
+                "Item": {
+                    **carrier_key(part["carrier_message_id"]),
+                    "type": "carrier_id",
+                    "message_id": message_id,
+                    "part": n,
+                    "expires_at": expires_at,
+                },
+            }
+        }
+        for n, part in enumerate(parts, start=1)
+        if part.get("carrier_message_id")
+    ]
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": db.table().name,
+                        "Key": message_key(message_id),
+                        "UpdateExpression": (
+                            "SET #s = :submitted, status_rank = :zero, carrier_parts = :parts, submitted_at = :at, "
+                            "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
+                            "events = list_append(events, :events) REMOVE lease_until, last_error"
+                        ),
+                        "ConditionExpression": "#s = :submitting",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":submitted": SUBMITTED,
+                            ":submitting": SUBMITTING,
+                            ":parts": parts,
+                            ":at": at,
+                            ":zero": 0,
+                            ":empty": {},
+                            ":events": [_event(at, SUBMITTED)],
+                        },
+                    }
+                },
+                *lookups,
+            ]
+        )
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
+def find_by_carrier_id(carrier_message_id: str) -> tuple[str, int] | None:
+    """Which message and part (1-based) the carrier's message id belongs to."""
+    item = db.table().get_item(Key=carrier_key(carrier_message_id), ConsistentRead=True).get("Item")
+    return (item["message_id"], int(item["part"])) if item else None
+
+
+def set_part_status(message_id: str, part: int, status: dict[str, Any], rank: int) -> dict[str, Any] | None:
+    """Record a part's carrier status if it moves forward; returns the whole message, or None when the
+    receipt is a duplicate or arrived out of order (a later status is already recorded)."""
     return _update(
         message_id,
-        UpdateExpression=(
-            "SET #s = :submitted, carrier_parts = :parts, submitted_at = :at, updated_at = :at, "
-            "events = list_append(events, :events) REMOVE lease_until, last_error"
-        ),
-        ConditionExpression="#s = :submitting",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={
-            ":submitted": SUBMITTED,
-            ":submitting": SUBMITTING,
-            ":parts": parts,
-            ":at": at,
-            ":events": [_event(at, SUBMITTED)],
-        },
+        UpdateExpression="SET part_status.#p = :status",
+        ConditionExpression="attribute_exists(part_status) AND "
+        "(attribute_not_exists(part_status.#p) OR part_status.#p.#rank < :rank)",
+        ExpressionAttributeNames={"#p": str(part), "#rank": "rank"},
+        ExpressionAttributeValues={":status": {**status, "rank": rank}, ":rank": rank},
+    )
+
+
+def advance_status(message_id: str, status: str, rank: int, at: str, detail: str | None) -> bool:
+    """The message's own status from its parts: only forward, only after submission."""
+    return (
+        _update(
+            message_id,
+            UpdateExpression="SET #s = :status, status_rank = :rank, updated_at = :at, "
+            "events = list_append(events, :events)",
+            ConditionExpression="status_rank < :rank",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":status": status,
+                ":rank": rank,
+                ":at": at,
+                ":events": [_event(at, status, detail)],
+            },
+        )
+        is not None
     )
 
 

@@ -1,0 +1,17 @@
+"""DeliveryReceiptFunction: GET|POST /carrier/dlr (carrier delivery receipts)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from smsgw.http import create_resolver
+from smsgw.observability import logger, metrics
+from smsgw.receipts.api import receipts_router
+
+app = create_resolver(receipts_router())
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

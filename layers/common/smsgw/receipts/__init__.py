@@ -1,0 +1,1 @@
+"""Delivery receipts: carrier DLRs → part and message status (only forward) → status callbacks."""

@@ -1,0 +1,56 @@
+"""Routes of DeliveryReceiptFunction: the carrier's DLR webhook (GET, POST form, POST JSON)."""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
+
+from smsgw.http import request_params
+from smsgw.messages.models import ErrorResponse
+from smsgw.receipts import service
+
+DLR_PATH = "/carrier/dlr"
+
+
+class ReceiptAck(BaseModel):
+    result: str = Field(description="applied | duplicate (nothing changed) | pending (id not recorded yet)")
+
+
+RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "Acknowledged", "content": {"application/json": {"model": ReceiptAck}}},
+    400: {
+        "description": "No messageId or an unknown status",
+        "content": {"application/json": {"model": ErrorResponse}},
+    },
+    401: {"description": "Unsigned, forged or stale (when a carrier signature secret is configured)"},
+}
+DESCRIPTION = (
+    "Called by the carrier only, with Vonage's DLR fields (messageId, status, err-code, network-code, "
+    "price, msisdn, to, scts, message-timestamp, client-ref). Signed with the carrier's signature secret "
+    "when one is configured. Duplicates and out-of-order receipts are acknowledged and change nothing."
+)
+
+
+def receipts_router() -> Router:
+    router = Router()
+
+    @router.post(
+        DLR_PATH,
+        summary="Delivery receipt (carrier webhook)",
+        description=DESCRIPTION,
+        tags=["Carrier"],
+        responses=RESPONSES,
+    )
+    def receipt_post() -> ReceiptAck:
+        return ReceiptAck(result=service.receive(request_params(router)))  # type: ignore[arg-type]
+
+    @router.get(
+        DLR_PATH,
+        summary="Delivery receipt (carrier webhook, GET)",
+        description=DESCRIPTION,
+        tags=["Carrier"],
+        responses=RESPONSES,
+    )
+    def receipt_get() -> ReceiptAck:
+        return ReceiptAck(result=service.receive(request_params(router)))  # type: ignore[arg-type]
+
+    return router

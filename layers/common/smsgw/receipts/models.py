@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Status ranks: a part or message only ever moves to a higher rank.
+INTERMEDIATE = {"accepted": 1, "buffered": 2}
+FINAL = ("delivered", "expired", "failed", "rejected", "unknown")
+RANK = {"submitted": 0, **INTERMEDIATE, **dict.fromkeys(FINAL, 3)}
+# When parts end differently, the message takes the worst outcome.
+FINAL_SEVERITY = {"delivered": 0, "unknown": 1, "expired": 2, "failed": 3, "rejected": 4}
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """A carrier DLR (Vonage's fields, contract §3), one per SMS part."""
+
+    carrier_message_id: str
+    status: str
+    err_code: str
+    network_code: str
+    price: str
+    msisdn: str
+    to: str
+    scts: str
+    message_timestamp: str
+    client_ref: str
+
+    @property
+    def rank(self) -> int:
+        return RANK[self.status]
+
+    def carrier_fields(self) -> dict[str, str]:
+        """The receipt in Vonage's wire names, as forwarded in status callbacks."""
+        return {
+            "messageId": self.carrier_message_id,
+            "status": self.status,
+            "err-code": self.err_code,
+            "network-code": self.network_code,
+            "price": self.price,
+            "msisdn": self.msisdn,
+            "to": self.to,
+            "scts": self.scts,
+            "message-timestamp": self.message_timestamp,
+        }
+
+    def as_item(self) -> dict[str, Any]:
+        return {"status": self.status, **self.carrier_fields()}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> DeliveryReceipt:
+        return cls(
+            carrier_message_id=item["messageId"],
+            status=item["status"],
+            err_code=item.get("err-code", ""),
+            network_code=item.get("network-code", ""),
+            price=item.get("price", ""),
+            msisdn=item.get("msisdn", ""),
+            to=item.get("to", ""),
+            scts=item.get("scts", ""),
+            message_timestamp=item.get("message-timestamp", ""),
+            client_ref=item.get("client-ref", ""),
+        )

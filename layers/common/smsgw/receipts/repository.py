@@ -1,0 +1,49 @@
+"""DynamoDB access for receipts that arrived before their carrier id was recorded.
+
+DLRPENDING#<carrier_message_id> / PENDING   receipts (a list) waiting for dispatch to record the id; TTL
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsgw import db
+
+
+def _key(carrier_message_id: str) -> dict[str, str]:
+    return {"pk": f"DLRPENDING#{carrier_message_id}", "sk": "PENDING"}
+
+
+def keep_pending(carrier_message_id: str, receipt: dict[str, Any], expires_at: int) -> None:
+    db.table().update_item(
+        Key=_key(carrier_message_id),
+        UpdateExpression="SET receipts = list_append(if_not_exists(receipts, :empty), :receipt), "
+        "expires_at = :ttl, #t = :type",
+        ExpressionAttributeNames={"#t": "type"},
+        ExpressionAttributeValues={
+            ":empty": [],
+            ":receipt": [receipt],
+            ":ttl": expires_at,
+            ":type": "pending_dlr",
+        },
+    )
+
+
+def take_pending(carrier_message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every waiting receipt for these ids (one batch read), removed once read."""
+    if not carrier_message_ids:
+        return {}
+    found: dict[str, list[dict[str, Any]]] = {}
+    keys = [_key(i) for i in dict.fromkeys(carrier_message_ids)]
+    for start in range(0, len(keys), 100):
+        request: dict[str, Any] = {
+            db.table().name: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+        }
+        while request:
+            result = db.dynamodb().batch_get_item(RequestItems=request)
+            for item in result["Responses"].get(db.table().name, []):
+                found[item["pk"].removeprefix("DLRPENDING#")] = list(item.get("receipts") or [])
+            request = result.get("UnprocessedKeys") or {}
+    for carrier_message_id in found:
+        db.table().delete_item(Key=_key(carrier_message_id))
+    return found

@@ -1,0 +1,185 @@
+"""Delivery receipts: verify the carrier's signature, move the part's status forward, derive the
+message's status, and tell the client (a signed status callback) about every change.
+
+Receipts come late, twice, out of order, or before dispatch has recorded the carrier's id. All of
+that is absorbed here: statuses only move forward (a duplicate or an older status changes nothing
+and is acknowledged), and a receipt for an unknown id waits (PENDING item, 1 day) until dispatch
+records the id, whichever of the two writes lands first.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from smsgw.accounts import service as accounts
+from smsgw.carrier.vonage import sign_params
+from smsgw.config import get_settings
+from smsgw.errors import BadRequest, Unauthorized
+from smsgw.messages import repository as messages
+from smsgw.messages.service import part_ids
+from smsgw.observability import logger, metrics
+from smsgw.receipts import repository
+from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
+from smsgw.secrets import carrier_credentials
+
+PENDING_SECONDS = 86_400
+STATUS_EVENT = "message.status"
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def verify_signature(params: Mapping[str, str], secret: str, method: str, now: float, max_age: int) -> None:
+    """Vonage-signed webhook (contract §5): `sig` over every other param, `timestamp` recent."""
+    sig = params.get("sig", "")
+    if not sig:
+        raise Unauthorized("unsigned receipt refused: this gateway requires signed carrier webhooks")
+    try:
+        timestamp = int(params.get("timestamp", ""))
+    except ValueError:
+        raise Unauthorized("signed receipt without a valid timestamp") from None
+    if abs(now - timestamp) > max_age:
+        raise Unauthorized(f"stale receipt: its timestamp is more than {max_age} s from now")
+    expected = sign_params({k: v for k, v in params.items() if k != "sig"}, secret, method)
+    if not hmac.compare_digest(sig.lower(), expected):
+        raise Unauthorized("receipt signature does not match")
+
+
+def parse(params: Mapping[str, str]) -> DeliveryReceipt:
+    carrier_message_id = params.get("messageId") or params.get("message-id") or ""
+    if not carrier_message_id:
+        raise BadRequest("messageId is required", "messageId")
+    status = (params.get("status") or "").lower()
+    if status not in RANK or status == "submitted":
+        raise BadRequest(f"status must be one of {', '.join(sorted(set(RANK) - {'submitted'}))}", "status")
+    return DeliveryReceipt(
+        carrier_message_id=carrier_message_id,
+        status=status,
+        err_code=params.get("err-code", ""),
+        network_code=params.get("network-code", ""),
+        price=params.get("price", ""),
+        msisdn=params.get("msisdn", ""),
+        to=params.get("to", ""),
+        scts=params.get("scts", ""),
+        message_timestamp=params.get("message-timestamp", ""),
+        client_ref=params.get("client-ref", ""),
+    )
+
+
+def receive(params: Mapping[str, str], now: float | None = None) -> str:
+    """Handle one receipt from the carrier; returns what happened (applied, duplicate, pending)."""
+    credentials = carrier_credentials()
+    secret = credentials.get("signature_secret")
+    if secret:
+        verify_signature(
+            params,
+            secret,
+            credentials.get("signature_method", "md5"),
+            now if now is not None else time.time(),
+            get_settings().receipt_max_age_seconds,
+        )
+    receipt = parse(params)
+    outcome = apply(receipt)
+    logger.info(
+        "receipt",
+        extra={
+            "carrier_message_id": receipt.carrier_message_id,
+            "status": receipt.status,
+            "outcome": outcome,
+        },
+    )
+    metrics.add_metric(name=f"Receipts_{outcome}", unit="Count", value=1)
+    return outcome
+
+
+def apply(receipt: DeliveryReceipt) -> str:
+    found = messages.find_by_carrier_id(receipt.carrier_message_id)
+    if found is None:
+        repository.keep_pending(
+            receipt.carrier_message_id, receipt.as_item(), int(time.time()) + PENDING_SECONDS
+        )
+        # Dispatch may have recorded the id between the two reads; if so, apply what waits now.
+        if messages.find_by_carrier_id(receipt.carrier_message_id) is None:
+            return "pending"
+        apply_pending([receipt.carrier_message_id])
+        return "applied"
+    return _apply_to(found[0], found[1], receipt)
+
+
+def apply_pending(carrier_message_ids: list[str]) -> None:
+    """Apply receipts that arrived before dispatch recorded these ids (called right after it did)."""
+    for carrier_message_id, items in repository.take_pending(carrier_message_ids).items():
+        found = messages.find_by_carrier_id(carrier_message_id)
+        if found is None:  # not ours after all; keep nothing
+            continue
+        for item in sorted(items, key=lambda i: RANK.get(i.get("status", ""), 0)):
+            _apply_to(found[0], found[1], DeliveryReceipt.from_item(item))
+
+
+def message_status(message: dict[str, Any]) -> tuple[str, str | None]:
+    """A message is as far as its least advanced part; once all parts are final, the worst outcome."""
+    parts = int(message.get("parts", 1))
+    states = message.get("part_status") or {}
+    statuses = [str((states.get(str(n)) or {}).get("status", "submitted")) for n in range(1, parts + 1)]
+    if all(status in FINAL for status in statuses):
+        worst = max(statuses, key=lambda s: FINAL_SEVERITY[s])
+        failing = [f"part {n}: {s}" for n, s in enumerate(statuses, start=1) if s != "delivered"]
+        return worst, "; ".join(failing) or None
+    return min(statuses, key=lambda s: RANK[s]), None
+
+
+def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
+    at = _now_iso()
+    message = messages.set_part_status(message_id, part, {**receipt.as_item(), "at": at}, receipt.rank)
+    if message is None:
+        return "duplicate"
+    status, detail = message_status(message)
+    messages.advance_status(message_id, status, RANK[status], at, detail)
+    notify(message, status, at, part=part, receipt=receipt)
+    return "applied"
+
+
+def notify(
+    message: dict[str, Any],
+    message_status: str,
+    at: str,
+    part: int | None = None,
+    receipt: DeliveryReceipt | None = None,
+) -> str | None:
+    """A signed status callback for this change, to the message's `callback` or the account's status URL."""
+    account = accounts.cached_account(message["account_id"])
+    url = (message.get("params") or {}).get("callback") or account.status_url
+    if not url:
+        return None
+    ids = message.get("part_ids") or part_ids(message["message_id"], int(message.get("parts", 1)))
+    part_id = ids[part - 1] if part else None
+    status = receipt.status if receipt else message_status
+    payload: dict[str, Any] = {
+        "type": STATUS_EVENT,
+        "message_id": message["message_id"],
+        "part_id": part_id,
+        "part": part,
+        "parts": int(message.get("parts", 1)),
+        "status": status,
+        "message_status": message_status,
+        "to": message["to"],
+        "from": message["from"],
+        "client-ref": (message.get("params") or {}).get("client-ref"),
+        "carrier": receipt.carrier_fields() if receipt else None,
+        "timestamp": at,
+    }
+    from smsgw.webhooks import service as webhooks  # the webhook domain sends it, signed, with retries
+
+    return webhooks.enqueue(
+        account_id=message["account_id"],
+        url=url,
+        event_type=STATUS_EVENT,
+        payload=payload,
+        subject_id=message["message_id"],
+        dedupe_key=f"status:{part_id or message['message_id']}:{status}",
+    )

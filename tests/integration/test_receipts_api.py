@@ -1,0 +1,124 @@
+"""DeliveryReceiptFunction: signed carrier receipts move the message forward, as its owner then sees it."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from smsgw.carrier.vonage import sign_params
+from tests.conftest import (
+    CARRIER_SIGNATURE_METHOD,
+    CARRIER_SIGNATURE_SECRET,
+    LambdaContext,
+    api_event,
+    load_handler,
+)
+from tests.integration.test_dispatch import accept, dispatch, message, receive_batch
+
+
+def dlr_fields(carrier_id: str, status: str, **extra: str) -> dict[str, str]:
+    fields = {
+        "messageId": carrier_id,
+        "status": status,
+        "err-code": "0" if status == "delivered" else "5",
+        "msisdn": "447700900000",
+        "to": "ACME",
+        "network-code": "23410",
+        "price": "0.03330000",
+        "scts": "2611251000",
+        "message-timestamp": "2026-11-25 10:00:00",
+        "api-key": "simkey01",
+        "timestamp": str(int(time.time())),
+        "nonce": "abc",
+        **extra,
+    }
+    return {**fields, "sig": sign_params(fields, CARRIER_SIGNATURE_SECRET, CARRIER_SIGNATURE_METHOD)}
+
+
+def post_dlr(fields: dict[str, str], encoding: str = "json") -> tuple[int, dict]:
+    if encoding == "json":
+        event = api_event("POST", "/carrier/dlr", json_body=fields)
+    elif encoding == "form":
+        event = api_event("POST", "/carrier/dlr", form=fields)
+    else:
+        event = api_event("GET", "/carrier/dlr", query=fields)
+    response = load_handler("delivery_receipt").lambda_handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture
+def submitted(aws, account, carrier_env) -> tuple[str, str]:
+    message_id = accept(account, text="Hello")
+    dispatch(receive_batch(aws))
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    return message_id, carrier_id
+
+
+@pytest.mark.parametrize("encoding", ["json", "form", "get"])
+def test_a_signed_receipt_delivers_the_message(aws, submitted, encoding):
+    message_id, carrier_id = submitted
+    assert post_dlr(dlr_fields(carrier_id, "delivered"), encoding) == (200, {"result": "applied"})
+    stored = message(aws, message_id)
+    assert stored["status"] == "delivered"
+    assert stored["part_status"]["1"]["network-code"] == "23410"
+    assert [e["status"] for e in stored["events"]] == ["queued", "submitted", "delivered"]
+
+
+def test_duplicates_and_late_intermediate_receipts_are_acknowledged_and_change_nothing(aws, submitted):
+    message_id, carrier_id = submitted
+    assert post_dlr(dlr_fields(carrier_id, "delivered"))[1] == {"result": "applied"}
+    assert post_dlr(dlr_fields(carrier_id, "delivered")) == (200, {"result": "duplicate"})
+    assert post_dlr(dlr_fields(carrier_id, "buffered")) == (200, {"result": "duplicate"})
+    assert message(aws, message_id)["status"] == "delivered"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words"),
+    [
+        (lambda f: {k: v for k, v in f.items() if k != "sig"}, "unsigned"),
+        (lambda f: {**f, "status": "failed"}, "does not match"),
+        (lambda f: {**f, "sig": "f" * 64}, "does not match"),
+        (lambda f: dlr_fields(f["messageId"], "failed", timestamp=str(int(time.time()) - 3600)), "stale"),
+    ],
+)
+def test_unsigned_forged_or_stale_receipts_are_401_and_change_nothing(aws, submitted, mutate, words):
+    message_id, carrier_id = submitted
+    status, body = post_dlr(mutate(dlr_fields(carrier_id, "delivered")))
+    assert status == 401
+    assert words in body["error"]
+    assert message(aws, message_id)["status"] == "submitted"
+
+
+def test_a_receipt_for_an_unknown_id_is_kept(aws, carrier_env):
+    assert post_dlr(dlr_fields("not-yet-known", "delivered")) == (200, {"result": "pending"})
+    assert len(aws.items("DLRPENDING#")) == 1
+
+
+def test_bad_receipts_are_400_naming_the_field(aws, carrier_env):
+    fields = dlr_fields("x", "delivered")
+    del fields["messageId"]
+    fields["sig"] = sign_params(
+        {k: v for k, v in fields.items() if k != "sig"}, CARRIER_SIGNATURE_SECRET, "sha256"
+    )
+    status, body = post_dlr(fields)
+    assert (status, body["field"]) == (400, "messageId")
+
+
+def test_the_owner_sees_the_delivered_status(aws, account, submitted):
+    message_id, carrier_id = submitted
+    post_dlr(dlr_fields(carrier_id, "delivered"))
+    event = api_event("GET", f"/messages/{message_id}", account_id=account.account_id)
+    event["pathParameters"] = {"message_id": message_id}
+    body = json.loads(load_handler("messages").lambda_handler(event, LambdaContext())["body"])
+    assert body["status"] == "delivered"
+    assert body["events"][-1]["status"] == "delivered"
+
+
+def test_query_strings_are_decoded_like_the_carrier_sent_them(aws, submitted):
+    _, carrier_id = submitted
+    fields = dlr_fields(carrier_id, "delivered", **{"client-ref": "a&b=c d"})
+    assert urllib.parse.urlencode(fields)  # the event builder encodes; the handler must decode
+    assert post_dlr(fields, "get")[0] == 200
