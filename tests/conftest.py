@@ -122,7 +122,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "8"}),
             },
         )["QueueUrl"]
+        webhook_dlq = sqs.create_queue(QueueName="webhooks-dlq")["QueueUrl"]
+        webhook_queue = sqs.create_queue(QueueName="webhooks", Attributes={"VisibilityTimeout": "0"})[
+            "QueueUrl"
+        ]
         env = {
+            "WEBHOOK_QUEUE_URL": webhook_queue,
+            "WEBHOOK_DLQ_URL": webhook_dlq,
             "TABLE_NAME": "smsgw-test",
             "IDEMPOTENCY_TABLE_NAME": "smsgw-test-idempotency",
             "SEND_QUEUE_URL": queue,

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from smsgw.webhooks import cli as webhooks_cli
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsgw", description="Operate an smsgw stack.")
@@ -49,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     topup = accounts.add_parser("topup", help="add to an account's balance")
     topup.add_argument("account_id")
     topup.add_argument("amount")
+    webhooks_cli.add_commands(groups)
     return parser
 
 
@@ -83,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from smsgw.errors import SmsgwError
 
     try:
-        if args.command == "create":
+        if args.group == "webhooks":
+            data = webhooks_cli.run(args)
+            _print(args, data, webhooks_cli.summary(data))
+        elif args.command == "create":
             senders = [s for s in args.senders.split(",") if s.strip()]
             created = service.create_account(
                 args.name, args.balance, senders, args.rate_limit, args.signature_method, args.status_url

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: int = Field(default=120, gt=0, alias="DISPATCH_LEASE_SECONDS")
     message_retention_days: int = Field(default=90, gt=0, alias="MESSAGE_RETENTION_DAYS")
 
+    webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
+    webhook_dlq_url: str = Field(default="", alias="WEBHOOK_DLQ_URL")
+    # Retries stop this long after a delivery's first attempt (after a replay: the replay's first).
+    webhook_retry_horizon_seconds: int = Field(default=86_400, ge=0, alias="WEBHOOK_RETRY_HORIZON_SECONDS")
+    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, alias="WEBHOOK_CONNECT_TIMEOUT_SECONDS")
+    # How long the receiver may take to answer (read timeout).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, alias="WEBHOOK_TIMEOUT_SECONDS")
+    webhook_retention_days: int = Field(default=30, gt=0, alias="WEBHOOK_RETENTION_DAYS")
+
     @field_validator("callback_allow_http_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:

@@ -13,13 +13,21 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
-from smsgw.errors import BadRequest, RateLimited, ServiceUnavailable, SmsgwError, Unauthorized
+from smsgw.errors import (
+    BadRequest,
+    Forbidden,
+    InsufficientBalance,
+    RateLimited,
+    ServiceUnavailable,
+    SmsgwError,
+    Unauthorized,
+)
 from smsgw.observability import logger
 
 API_TITLE = "smsgw"
@@ -49,6 +57,29 @@ def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = No
 
 # Paths whose errors use the Nexmo body shape (set by the routers that own them).
 NEXMO_PATHS: set[str] = set()
+
+# Paths that answer as Vonage's SMS API does (contract §2): every outcome HTTP 200, a refusal as
+# a Vonage status in the Nexmo body; the official SDKs read the body, not the HTTP status.
+VONAGE_PATHS: set[str] = set()
+
+
+def vonage_status(error: SmsgwError) -> str:
+    """The Vonage status for a domain error on a Vonage path: 1 throttled, 3 invalid parameter,
+    4 bad credentials, 8 account barred, 9 no balance, 5 anything else (internal/temporary)."""
+    own: str | None = getattr(error, "vonage_status", None)
+    if own:
+        return own
+    if isinstance(error, RateLimited):
+        return "1"
+    if isinstance(error, Unauthorized):
+        return "4"
+    if isinstance(error, Forbidden):
+        return "8"
+    if isinstance(error, InsufficientBalance):
+        return "9"
+    if isinstance(error, BadRequest):
+        return "3"
+    return "5"
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -80,27 +111,37 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
     def is_nexmo_route() -> bool:
         return app.current_event.path in NEXMO_PATHS
 
+    def is_vonage_route() -> bool:
+        return app.current_event.path in VONAGE_PATHS
+
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
         field = _field_of(first)
         message = f"{field}: {first.get('msg', 'invalid value')}"
-        if is_nexmo_route():
+        if is_nexmo_route() or is_vonage_route():
             missing = first.get("type") == "missing"
             status = "2" if missing else "3"
             text = f"Missing {field} param" if missing else f"Invalid {field} param: {first.get('msg', '')}"
-            return _json(400, nexmo_error_body(status, text, field))
+            return _json(200 if is_vonage_route() else 400, nexmo_error_body(status, text, field))
         return error_response(400, message, field)
 
     @app.exception_handler(NexmoRejection)
     def _nexmo(error: NexmoRejection) -> Response:
-        return _json(error.status_code, nexmo_error_body(error.vonage_status, error.message, error.field))
+        status = 200 if is_vonage_route() else error.status_code
+        return _json(status, nexmo_error_body(error.vonage_status, error.message, error.field))
 
     @app.exception_handler(SmsgwError)
     def _domain(error: SmsgwError) -> Response:
         headers: dict[str, str] = {}
         if isinstance(error, RateLimited | ServiceUnavailable):
             headers["Retry-After"] = str(error.retry_after)
+        if is_vonage_route():
+            if error.status_code >= 500:
+                logger.error("request failed", extra={"error": error.message})
+            status = vonage_status(error)
+            text = f"Throttled: {error.message}" if status == "1" else error.message
+            return _json(200, nexmo_error_body(status, text, getattr(error, "field", None)), headers)
         if isinstance(error, Unauthorized):
             headers["WWW-Authenticate"] = 'Bearer realm="smsgw"'
         if error.status_code >= 500:
@@ -114,6 +155,8 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
+        if is_vonage_route():
+            return _json(200, nexmo_error_body("5", "Internal Error: it has been logged, please retry later"))
         return error_response(500, "internal error; it has been logged, please retry later")
 
     return app
@@ -173,7 +216,7 @@ def kpn_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., 
     return next_middleware(app)
 
 
-def request_params(app: APIGatewayRestResolver) -> dict[str, str]:
+def request_params(app: BaseRouter) -> dict[str, str]:
     """Query string plus body (form or JSON), as strings: how carriers send webhooks (GET, POST, POST-JSON)."""
     event = app.current_event
     params = {k: str(v) for k, v in (event.query_string_parameters or {}).items()}
@@ -195,7 +238,7 @@ def request_params(app: APIGatewayRestResolver) -> dict[str, str]:
     return params
 
 
-def header(app: APIGatewayRestResolver, name: str) -> str | None:
+def header(app: BaseRouter, name: str) -> str | None:
     """Headers case-insensitively (ministack lower-cases them; AWS keeps the client's casing)."""
     headers: Iterable[tuple[str, str]] = (app.current_event.headers or {}).items()
     wanted = name.lower()

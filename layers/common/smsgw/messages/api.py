@@ -68,7 +68,7 @@ def send_router() -> Router:
         body = service.accept_send(
             router.context["account"],
             request.wire_fields(),
-            header(router, "Idempotency-Key"),  # type: ignore[arg-type]
+            header(router, "Idempotency-Key"),
             router.lambda_context,
         )
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))

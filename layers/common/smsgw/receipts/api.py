@@ -41,7 +41,7 @@ def receipts_router() -> Router:
         responses=RESPONSES,
     )
     def receipt_post() -> ReceiptAck:
-        return ReceiptAck(result=service.receive(request_params(router)))  # type: ignore[arg-type]
+        return ReceiptAck(result=service.receive(request_params(router)))
 
     @router.get(
         DLR_PATH,
@@ -51,6 +51,6 @@ def receipts_router() -> Router:
         responses=RESPONSES,
     )
     def receipt_get() -> ReceiptAck:
-        return ReceiptAck(result=service.receive(request_params(router)))  # type: ignore[arg-type]
+        return ReceiptAck(result=service.receive(request_params(router)))
 
     return router

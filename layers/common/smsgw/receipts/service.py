@@ -137,6 +137,12 @@ def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
     at = _now_iso()
     message = messages.set_part_status(message_id, part, {**receipt.as_item(), "at": at}, receipt.rank)
     if message is None:
+        # The carrier resends a receipt we did not acknowledge: if its callback was never queued
+        # (a failure after the status write), queue it now; the dedupe key makes this a no-op otherwise.
+        current = messages.get_message(message_id, consistent=True)
+        stored = ((current or {}).get("part_status") or {}).get(str(part)) or {}
+        if current is not None and stored.get("status") == receipt.status:
+            notify(current, str(current["status"]), at, part=part, receipt=receipt)
         return "duplicate"
     status, detail = message_status(message)
     messages.advance_status(message_id, status, RANK[status], at, detail)

@@ -1,0 +1,60 @@
+"""What a webhook delivery looks like to its readers (the status API, the CLI, tests)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+
+DeliveryState = Literal["pending", "delivered", "failed"]
+
+
+class Attempt(BaseModel):
+    """One POST (or one refusal to make it): when, what the receiver answered, how long it took."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: str
+    http_status: int | None = None
+    latency_ms: int = 0
+    error: str | None = None
+
+
+class DeliveryView(BaseModel):
+    """A delivery with its attempts, oldest attempt first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivery_id: str
+    event_type: str
+    url: str
+    state: DeliveryState
+    attempts: list[Attempt]
+    created_at: str
+    delivered_at: str | None = None
+    failed_at: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> DeliveryView:
+        return cls(
+            delivery_id=item["delivery_id"],
+            event_type=item["event_type"],
+            url=item["url"],
+            state=item["state"],
+            attempts=[
+                Attempt(
+                    at=a["at"],
+                    http_status=None if a.get("http_status") is None else int(a["http_status"]),
+                    latency_ms=int(a.get("latency_ms") or 0),
+                    error=a.get("error"),
+                )
+                for a in item.get("attempts") or []
+            ],
+            created_at=item["created_at"],
+            delivered_at=item.get("delivered_at"),
+            failed_at=item.get("failed_at"),
+        )

@@ -1,0 +1,325 @@
+"""DynamoDB access for webhook deliveries. Every state change is a conditional write.
+
+Keys (see docs/data-model.md and docs/webhooks.md):
+  SUBJECT#<subject_id> / WEBHOOK#<delivery_id>   the delivery: target, body, state, attempts[]
+                                                 (one Query lists a message's deliveries, oldest first)
+  WEBHOOK_DEDUPE#<account_id>#<dedupe_key> / WEBHOOK_DEDUPE   → delivery_id, subject_id
+  WEBHOOK#<delivery_id> / LOOKUP                 → subject_id, account_id (replay by id)
+  GSI1 (sparse): gsi1pk = WEBHOOK#FAILED, gsi1sk = <failed_at>#<delivery_id> while a delivery is
+  failed (or replayed but not yet queued again), so replay is one Query, never a scan.
+All three items expire (`expires_at`) with the retention; a replay extends it.
+
+States: pending → delivered | failed; failed → pending (replay only). An attempt is claimed with a
+lease and recorded under the condition that the delivery is still pending at the same attempt
+number and lease, so a queue record delivered twice never causes a second POST.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smsgw import db
+from smsgw.webhooks.models import DELIVERED, FAILED, PENDING
+
+FAILED_INDEX_PK = "WEBHOOK#FAILED"
+DELIVERY_SK_PREFIX = "WEBHOOK#"
+
+
+def delivery_key(subject_id: str, delivery_id: str) -> dict[str, str]:
+    return {"pk": f"SUBJECT#{subject_id}", "sk": f"{DELIVERY_SK_PREFIX}{delivery_id}"}
+
+
+def dedupe_key(account_id: str, key: str) -> dict[str, str]:
+    return {"pk": f"WEBHOOK_DEDUPE#{account_id}#{key}", "sk": "WEBHOOK_DEDUPE"}
+
+
+def lookup_key(delivery_id: str) -> dict[str, str]:
+    return {"pk": f"WEBHOOK#{delivery_id}", "sk": "LOOKUP"}
+
+
+def epoch(seconds: float) -> Decimal:
+    """Unix seconds as DynamoDB stores them (Decimal, millisecond precision)."""
+    return Decimal(str(round(seconds, 3)))
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def _update(key: dict[str, str], **kwargs: Any) -> dict[str, Any] | None:
+    """UpdateItem returning the new item, or None when its condition does not hold."""
+    try:
+        return db.table().update_item(Key=key, ReturnValues="ALL_NEW", **kwargs)["Attributes"]
+    except ClientError as error:
+        if _conditional_failed(error):
+            return None
+        raise
+
+
+def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> bool:
+    """The delivery, its dedupe item and its id lookup, all or nothing. False: the dedupe key is taken.
+
+    A dedupe item past its `expires_at` counts as free (TTL deletes lazily, up to days later).
+    """
+    subject_id, delivery_id, account_id = (
+        delivery["subject_id"],
+        delivery["delivery_id"],
+        delivery["account_id"],
+    )
+    absent = "attribute_not_exists(pk)"
+    table = db.table().name
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            **dedupe_key(account_id, dedupe),
+                            "type": "webhook_dedupe",
+                            "delivery_id": delivery_id,
+                            "subject_id": subject_id,
+                            "expires_at": expires_at,
+                        },
+                        "ConditionExpression": absent,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            **delivery_key(subject_id, delivery_id),
+                            **delivery,
+                            "expires_at": expires_at,
+                        },
+                        "ConditionExpression": absent,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            **lookup_key(delivery_id),
+                            "type": "webhook_lookup",
+                            "subject_id": subject_id,
+                            "account_id": account_id,
+                            "expires_at": expires_at,
+                        },
+                        "ConditionExpression": absent,
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
+def get_dedupe(account_id: str, key: str) -> dict[str, Any] | None:
+    return db.table().get_item(Key=dedupe_key(account_id, key), ConsistentRead=True).get("Item")
+
+
+def locate(delivery_id: str) -> dict[str, Any] | None:
+    """subject_id and account_id of a delivery known only by its id."""
+    return db.table().get_item(Key=lookup_key(delivery_id), ConsistentRead=True).get("Item")
+
+
+def get_delivery(subject_id: str, delivery_id: str, consistent: bool = True) -> dict[str, Any] | None:
+    return (
+        db.table().get_item(Key=delivery_key(subject_id, delivery_id), ConsistentRead=consistent).get("Item")
+    )
+
+
+def deliveries(subject_id: str) -> list[dict[str, Any]]:
+    """Every delivery for a subject, oldest first (delivery ids are ULIDs)."""
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":pk": f"SUBJECT#{subject_id}", ":prefix": DELIVERY_SK_PREFIX},
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        page = db.table().query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def mark_queued(subject_id: str, delivery_id: str, attempt: int) -> bool:
+    """A queue record for `attempt` exists; a replayed delivery leaves the failed index."""
+    return (
+        _update(
+            delivery_key(subject_id, delivery_id),
+            UpdateExpression="SET queued_attempt = :n REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="#s = :pending AND attempt_count = :n",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":pending": PENDING, ":n": attempt},
+        )
+        is not None
+    )
+
+
+def claim(
+    subject_id: str, delivery_id: str, attempt: int, now: float, lease_until: float
+) -> dict[str, Any] | None:
+    """Take attempt number `attempt` (0-based) of a pending delivery; None if not (any longer) ours."""
+    return _update(
+        delivery_key(subject_id, delivery_id),
+        UpdateExpression="SET lease_until = :lease",
+        ConditionExpression=(
+            "#s = :pending AND attempt_count = :n AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+        ),
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={
+            ":pending": PENDING,
+            ":n": attempt,
+            ":now": epoch(now),
+            ":lease": epoch(lease_until),
+        },
+    )
+
+
+def record_attempt(
+    subject_id: str,
+    delivery_id: str,
+    *,
+    attempt_number: int,
+    lease_until: float,
+    attempt: dict[str, Any],
+    outcome: str,
+    at: str,
+    round_started_at: float,
+    next_attempt_at: float | None = None,
+    error: str | None = None,
+) -> dict[str, Any] | None:
+    """Record the attempt we hold the lease for, and its outcome: DELIVERED, FAILED or PENDING (retry).
+
+    None when the lease was lost (another invocation took the attempt over): nothing is written.
+    """
+    sets = [
+        "attempts = list_append(attempts, :attempt)",
+        "attempt_count = :next_n",
+        "updated_at = :at",
+        "round_started_at = if_not_exists(round_started_at, :round)",
+    ]
+    removes = ["lease_until"]
+    values: dict[str, Any] = {
+        ":pending": PENDING,
+        ":n": attempt_number,
+        ":lease": epoch(lease_until),
+        ":attempt": [attempt],
+        ":next_n": attempt_number + 1,
+        ":at": at,
+        ":round": epoch(round_started_at),
+    }
+    if outcome == DELIVERED:
+        sets += ["#s = :delivered", "delivered_at = :at"]
+        removes += ["next_attempt_at", "last_error", "gsi1pk", "gsi1sk"]
+        values[":delivered"] = DELIVERED
+    elif outcome == FAILED:
+        sets += ["#s = :failed", "failed_at = :at", "last_error = :error", "gsi1pk = :fpk", "gsi1sk = :fsk"]
+        removes += ["next_attempt_at"]
+        values.update({":failed": FAILED, ":error": error or "", ":fpk": FAILED_INDEX_PK})
+        values[":fsk"] = f"{at}#{delivery_id}"
+    elif outcome == PENDING:
+        if next_attempt_at is None:
+            raise ValueError("a retry needs next_attempt_at")
+        sets += ["next_attempt_at = :next_at", "last_error = :error"]
+        removes += ["gsi1pk", "gsi1sk"]
+        values.update({":next_at": epoch(next_attempt_at), ":error": error or ""})
+    else:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    return _update(
+        delivery_key(subject_id, delivery_id),
+        UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+        ConditionExpression="#s = :pending AND attempt_count = :n AND lease_until = :lease",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues=values,
+    )
+
+
+def mark_dead_lettered(subject_id: str, delivery_id: str, at: str) -> bool:
+    return (
+        _update(
+            delivery_key(subject_id, delivery_id),
+            UpdateExpression="SET dead_lettered_at = :at",
+            ConditionExpression="#s = :failed AND attribute_not_exists(dead_lettered_at)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":failed": FAILED, ":at": at},
+        )
+        is not None
+    )
+
+
+def reopen(subject_id: str, delivery_id: str, at: str, expires_at: int) -> dict[str, Any] | None:
+    """failed → pending for a replay: a new round (schedule and horizon restart), attempts kept.
+
+    Also takes a delivery that a replay reopened but could not queue (still in the failed index).
+    It stays in the index until `mark_queued`, so a replay that dies half-way is found again.
+    """
+    item = _update(
+        delivery_key(subject_id, delivery_id),
+        UpdateExpression=(
+            "SET #s = :pending, replayed_at = :at, updated_at = :at, expires_at = :exp, "
+            "replays = if_not_exists(replays, :zero) + :one, round_start_attempt = attempt_count "
+            "REMOVE failed_at, dead_lettered_at, round_started_at, next_attempt_at, lease_until"
+        ),
+        ConditionExpression="#s = :failed OR (#s = :pending AND gsi1pk = :fpk)",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={
+            ":pending": PENDING,
+            ":failed": FAILED,
+            ":fpk": FAILED_INDEX_PK,
+            ":at": at,
+            ":exp": expires_at,
+            ":zero": 0,
+            ":one": 1,
+        },
+    )
+    if item is not None:
+        _extend_lookup(delivery_id, expires_at)
+    return item
+
+
+def _extend_lookup(delivery_id: str, expires_at: int) -> None:
+    try:
+        db.table().update_item(
+            Key=lookup_key(delivery_id),
+            UpdateExpression="SET expires_at = :exp",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":exp": expires_at},
+        )
+    except ClientError as error:
+        if not _conditional_failed(error):
+            raise
+
+
+def failed_deliveries(*, since: str | None = None, account_id: str | None = None) -> list[dict[str, Any]]:
+    """Failed deliveries (oldest failure first) from the sparse index, optionally since a time / for an account."""
+    values: dict[str, Any] = {":pk": FAILED_INDEX_PK}
+    condition = "gsi1pk = :pk"
+    if since:
+        condition += " AND gsi1sk >= :since"
+        values[":since"] = since
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+    }
+    if account_id:
+        kwargs["FilterExpression"] = "account_id = :account"
+        values[":account"] = account_id
+    items: list[dict[str, Any]] = []
+    while True:
+        page = db.table().query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

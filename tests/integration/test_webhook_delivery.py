@@ -1,0 +1,437 @@
+"""WebhookFunction end to end: moto for DynamoDB and SQS, a real HTTP receiver on 127.0.0.1.
+
+Time is a fake clock shared by the service and moto's SQS (delays, visibility), so a day of
+retries runs in milliseconds and nothing waits for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from standardwebhooks import Webhook
+
+from smsgw.errors import BadRequest, NotFound
+from smsgw.webhooks import cli, service
+from smsgw.webhooks.service import Deliverer
+from smsgw.webhooks.transport import HttpTransport, signed_headers
+from tests.conftest import REGION, LambdaContext, load_handler
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A customer's webhook endpoint: answers `fail_times` requests with `fail_status`, then `status`."""
+
+    url: str = ""
+    status: int = 200
+    fail_times: int = 0
+    fail_status: int = 500
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self) -> int:
+        with self.lock:
+            if self.fail_times > 0:
+                self.fail_times -= 1
+                return self.fail_status
+            return self.status
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with state.lock:
+                state.requests.append(Received(self.path, dict(self.headers.items()), body))
+            status = state.answer()
+            self.send_response(status)
+            for name, value in state.extra_headers.items():
+                self.send_header(name, value)
+            payload = b"ok" if status < 300 else b"receiver says no"
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/status"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The service's clock, and moto's: SQS delays and visibility timeouts follow it."""
+    import moto.core.utils
+
+    fake = Clock(time.time())
+    monkeypatch.setattr(
+        moto.core.utils, "utcnow", lambda: datetime.fromtimestamp(fake.now, UTC).replace(tzinfo=None)
+    )
+    return fake
+
+
+@dataclass
+class Env:
+    queue_url: str
+    dlq_url: str
+
+    def receive(self) -> dict[str, Any]:
+        """What the SQS event source hands WebhookFunction: the visible records, with receipt handles."""
+        got = boto3.client("sqs", region_name=REGION).receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        )
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m["Attributes"],
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:webhook",
+                    "awsRegion": REGION,
+                }
+                for m in got.get("Messages", [])
+            ]
+        }
+
+    def acknowledge(self, event: dict[str, Any], result: dict[str, Any]) -> None:
+        """Delete what the handler did not report as failed, as the event source mapping does."""
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        sqs = boto3.client("sqs", region_name=REGION)
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"])
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        got = boto3.client("sqs", region_name=REGION).receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=10
+        )
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+
+@pytest.fixture
+def env(aws, monkeypatch) -> Env:
+    from smsgw.db import reset_clients
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="webhook-dlq")["QueueUrl"]
+    queue = sqs.create_queue(
+        QueueName="webhook", Attributes={"VisibilityTimeout": "0", "MessageRetentionPeriod": "1209600"}
+    )["QueueUrl"]
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue)
+    monkeypatch.setenv("WEBHOOK_DLQ_URL", dlq)
+    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+    reset_clients()
+    return Env(queue, dlq)
+
+
+def enqueue(account, url: str, key: str = "MSG1:delivered", subject: str = "MSG1") -> str:
+    return service.enqueue(
+        account_id=account.account_id,
+        url=url,
+        event_type="message.status",
+        payload={"type": "message.status", "data": {"message_id": subject, "status": "delivered"}},
+        subject_id=subject,
+        dedupe_key=key,
+    )
+
+
+def settle(env: Env, clock: Clock, worker: Deliverer, subject: str = "MSG1", rounds: int = 200) -> list[str]:
+    """Run the handler on whatever the queue holds, moving the clock to each retry, until nothing is pending."""
+    outcomes: list[str] = []
+    for _ in range(rounds):
+        event = env.receive()
+        if event["Records"]:
+            result = service.process_batch(event, LambdaContext(), deliverer=worker)
+            assert result["batchItemFailures"] == []
+            env.acknowledge(event, result)
+            outcomes.append("record")
+            continue
+        pending = [d for d in service.deliveries_for(subject) if d.state == "pending"]
+        if not pending:
+            return outcomes
+        items = boto3.resource("dynamodb", region_name=REGION).Table("smsgw-test")
+        item = items.get_item(Key={"pk": f"SUBJECT#{subject}", "sk": f"WEBHOOK#{pending[0].delivery_id}"})[
+            "Item"
+        ]
+        clock.now = max(clock.now, float(item["next_attempt_at"]) + 1)
+    raise AssertionError("deliveries did not settle")
+
+
+def test_a_webhook_reaches_the_receiver_once_signed(account, env, receiver):
+    delivery_id = enqueue(account, receiver.url)
+    event = env.receive()
+    assert [json.loads(r["body"])["delivery_id"] for r in event["Records"]] == [delivery_id]
+    handler = load_handler("webhook")
+    assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+
+    [got] = receiver.requests
+    assert got.path == "/hooks/status"
+    assert got.headers["Content-Type"] == "application/json"
+    assert got.headers["User-Agent"].startswith("smsgw-webhooks/")
+    assert got.headers["webhook-id"] == delivery_id
+    payload = Webhook(account.webhook_secret).verify(got.body, got.headers)
+    assert payload == {"type": "message.status", "data": {"message_id": "MSG1", "status": "delivered"}}
+
+    # SQS delivers the same record again: nothing is sent again.
+    assert handler.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert len(receiver.requests) == 1
+
+    [view] = service.deliveries_for("MSG1")
+    assert (view.delivery_id, view.state, view.event_type, view.url) == (
+        delivery_id,
+        "delivered",
+        "message.status",
+        receiver.url,
+    )
+    [attempt] = view.attempts
+    assert attempt.http_status == 200
+    assert attempt.error is None
+    assert attempt.latency_ms >= 0
+    assert view.delivered_at
+    assert view.failed_at is None
+
+
+def test_a_receiver_failing_five_times_gets_one_success_and_six_attempts(account, env, receiver, clock):
+    receiver.fail_times = 5
+    delivery_id = enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery_id] * 6
+    for got in receiver.requests:  # each attempt signed afresh, with its own timestamp
+        expected = signed_headers(
+            account.webhook_secret, delivery_id, float(got.headers["webhook-timestamp"]), got.body.decode()
+        )
+        assert got.headers["webhook-signature"] == expected["webhook-signature"]
+    [view] = service.deliveries_for("MSG1")
+    assert view.state == "delivered"
+    assert [a.http_status for a in view.attempts] == [500] * 5 + [200]
+    assert all("500" in (a.error or "") for a in view.attempts[:5])
+    # The waits between attempts follow the backoff: 5, 10, 20, 40, 80 s, each ±20 % (+1 s of test step).
+    times = [datetime.fromisoformat(a.at).timestamp() for a in view.attempts]
+    for gap, nominal in zip([b - a for a, b in itertools.pairwise(times)], [5, 10, 20, 40, 80], strict=True):
+        assert 0.8 * nominal <= gap <= 1.2 * nominal + 1.01
+    assert env.dead_letters() == []
+
+
+def test_past_the_horizon_a_delivery_fails_is_dead_lettered_and_replay_delivers_it(
+    account, env, receiver, clock, monkeypatch
+):
+    monkeypatch.setenv("WEBHOOK_RETRY_HORIZON_SECONDS", "60")
+    from smsgw.db import reset_clients
+
+    reset_clients()  # settings are read once: read them again with this horizon
+    receiver.status = 503
+    delivery_id = enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+
+    [view] = service.deliveries_for("MSG1")
+    assert view.state == "failed"
+    assert view.failed_at
+    times = [datetime.fromisoformat(a.at).timestamp() for a in view.attempts]
+    assert len(times) >= 3
+    assert times[-1] - times[0] <= 60
+    assert len(receiver.requests) == len(times)
+    [dead] = env.dead_letters()
+    assert dead["delivery_id"] == delivery_id
+    assert dead["subject_id"] == "MSG1"
+    assert "503" in dead["last_error"]
+    assert "gave up" in dead["last_error"]
+    failed = (
+        boto3.resource("dynamodb", region_name=REGION)
+        .Table("smsgw-test")
+        .query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": "WEBHOOK#FAILED"},
+        )["Items"]
+    )
+    assert [item["delivery_id"] for item in failed] == [delivery_id]
+
+    receiver.status = 200
+    assert service.replay(account_id=account.account_id) == [delivery_id]
+    settle(env, clock, Deliverer(clock=clock))
+    [view] = service.deliveries_for("MSG1")
+    assert view.state == "delivered"
+    assert view.failed_at is None
+    assert [a.http_status for a in view.attempts] == [503] * len(times) + [200]
+    assert service.replay(account_id=account.account_id) == []  # left the failed index
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254"])
+def test_a_url_that_now_resolves_to_a_private_address_is_refused_at_delivery(
+    account, env, receiver, clock, address
+):
+    delivery_id = enqueue(account, "https://hooks.example.com/status")
+    worker = Deliverer(clock=clock, resolve=lambda host: [address])
+    settle(env, clock, worker)
+
+    assert receiver.requests == []
+    [view] = service.deliveries_for("MSG1")
+    assert view.state == "failed"
+    [attempt] = view.attempts  # refused for good: not retried
+    assert attempt.http_status is None
+    assert "refused" in (attempt.error or "")
+    assert "hooks.example.com" in (attempt.error or "")
+    assert [d["delivery_id"] for d in env.dead_letters()] == [delivery_id]
+
+
+def test_the_connection_goes_to_the_checked_address_not_a_new_lookup(receiver):
+    """Pinned: the host name is only for Host/TLS; a rebinding DNS answer is never asked for."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    transport = HttpTransport(connect_timeout=3, read_timeout=10)
+    response = transport.post(f"http://hooks.invalid:{port}/pinned", b"{}", {}, ["127.0.0.1"])
+    assert response.http_status == 200
+    [got] = receiver.requests
+    assert (got.path, got.headers["Host"]) == ("/pinned", f"hooks.invalid:{port}")
+
+
+def test_enqueue_twice_with_the_same_dedupe_key_is_one_delivery(account, env, receiver):
+    first = enqueue(account, receiver.url)
+    assert enqueue(account, receiver.url) == first
+    other = enqueue(account, receiver.url, key="MSG1:expired")
+    assert other != first
+    assert [d.delivery_id for d in service.deliveries_for("MSG1")] == [first, other]
+    event = env.receive()
+    assert sorted(json.loads(r["body"])["delivery_id"] for r in event["Records"]) == sorted([first, other])
+    load_handler("webhook").lambda_handler(event, LambdaContext())
+    assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted([first, other])
+
+
+def test_410_gone_is_not_retried(account, env, receiver, clock):
+    receiver.status = 410
+    enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+    [view] = service.deliveries_for("MSG1")
+    assert view.state == "failed"
+    assert [a.http_status for a in view.attempts] == [410]
+    assert "receiver says no" in (view.attempts[0].error or "")
+
+
+def test_a_redirect_is_recorded_and_not_followed(account, env, receiver, clock):
+    receiver.fail_times, receiver.fail_status = 1, 307
+    receiver.extra_headers = {"Location": "/elsewhere"}
+    enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+    assert [r.path for r in receiver.requests] == ["/hooks/status"] * 2  # never /elsewhere
+    [view] = service.deliveries_for("MSG1")
+    assert [a.http_status for a in view.attempts] == [307, 200]
+    assert "redirect to /elsewhere not followed" in (view.attempts[0].error or "")
+
+
+def test_retry_after_from_the_receiver_is_honoured(account, env, receiver, clock):
+    receiver.fail_times, receiver.fail_status = 1, 429
+    receiver.extra_headers = {"Retry-After": "120"}
+    enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+    [view] = service.deliveries_for("MSG1")
+    first, second = (datetime.fromisoformat(a.at).timestamp() for a in view.attempts)
+    assert 120 <= second - first <= 122
+
+
+def test_an_unexpected_error_fails_only_its_record(account, env, receiver):
+    enqueue(account, receiver.url)
+    event = env.receive()
+    broken = dict(event["Records"][0], messageId="broken", body="not json")
+    event["Records"].append(broken)
+    result = load_handler("webhook").lambda_handler(event, LambdaContext())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
+    assert len(receiver.requests) == 1
+
+
+def test_no_attempt_starts_without_time_to_finish_it(account, env, receiver):
+    enqueue(account, receiver.url)
+    event = env.receive()
+    result = load_handler("webhook").lambda_handler(event, LambdaContext(remaining_ms=5_000))
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert receiver.requests == []
+
+
+def replay_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="smsgw")
+    parser.add_argument("--stack-name", default="smsgw-webhooks")
+    cli.add_commands(parser.add_subparsers(dest="group", required=True))
+    return parser.parse_args(list(argv))
+
+
+def test_cli_replay_finds_the_queue_from_the_stack_and_replays(account, env, receiver, clock, monkeypatch):
+    receiver.status = 410
+    delivery_id = enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="smsgw-webhooks",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"WebhookQueueUrl": {"Value": env.queue_url}},
+            }
+        ),
+    )
+    monkeypatch.delenv("WEBHOOK_QUEUE_URL")
+
+    assert cli.run(replay_args("webhooks", "replay", "--since", "2999-01-01")) == {"replayed": [], "count": 0}
+    with pytest.raises(BadRequest, match="since"):
+        cli.run(replay_args("webhooks", "replay", "--since", "yesterday"))
+    with pytest.raises(NotFound):
+        cli.run(replay_args("webhooks", "replay", "--delivery", "01NOSUCHDELIVERY"))
+    with pytest.raises(NotFound):
+        cli.run(replay_args("webhooks", "replay", "--delivery", delivery_id, "--account", "someone-else"))
+
+    receiver.status = 200
+    result = cli.run(replay_args("webhooks", "replay", "--delivery", delivery_id))
+    assert result == {"replayed": [delivery_id], "count": 1}
+    settle(env, clock, Deliverer(clock=clock))
+    assert service.deliveries_for("MSG1")[0].state == "delivered"
+
+
+def test_cli_replay_without_a_queue_says_what_to_give(aws, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_QUEUE_URL", raising=False)
+    with pytest.raises(BadRequest, match="--queue-url"):
+        cli.run(replay_args("--stack-name", "no-such-stack", "webhooks", "replay"))
+
+
+def test_cli_summary_lines():
+    assert cli.summary({"replayed": [], "count": 0}) == "nothing to replay"
+    assert cli.summary({"replayed": ["01A"], "count": 1}) == "replayed 1 delivery:\n  01A"
+    assert cli.summary({"replayed": ["01A", "01B"], "count": 2}) == "replayed 2 deliveries:\n  01A\n  01B"

@@ -1,0 +1,389 @@
+"""The webhook delivery state machine (moto DynamoDB + SQS, a scripted transport instead of HTTP):
+never twice, never backwards, nothing lost between two writes."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from smsgw.db import reset_clients
+from smsgw.webhooks import queue, repository, service
+from smsgw.webhooks.retry import RetryPolicy
+from smsgw.webhooks.service import Deliverer, RetryLater
+from smsgw.webhooks.transport import Response
+from tests.conftest import REGION
+
+URL = "https://hooks.example.com/status"
+PUBLIC = ["93.184.215.14"]
+
+
+@dataclass
+class ScriptedTransport:
+    """Answers with the given statuses in turn (then 200) and remembers what it was asked."""
+
+    statuses: list[int] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], addresses: list[str] | None) -> Response:
+        self.calls.append({"url": url, "body": body, "headers": headers, "addresses": addresses})
+        status = self.statuses.pop(0) if self.statuses else 200
+        return Response(status, 12, None if status < 300 else f"HTTP {status}")
+
+
+class Clock:
+    """The time for the service and for moto's SQS (delays, visibility), moved only by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    import moto.core.utils
+
+    fake = Clock(time.time())
+    monkeypatch.setattr(
+        moto.core.utils, "utcnow", lambda: datetime.fromtimestamp(fake.now, UTC).replace(tzinfo=None)
+    )
+    return fake
+
+
+@dataclass
+class Queues:
+    url: str
+    dlq: str
+
+    def bodies(self, url: str | None = None) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        found: list[dict[str, Any]] = []
+        while messages := sqs.receive_message(QueueUrl=url or self.url, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url or self.url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    def delayed(self) -> int:
+        sqs = boto3.client("sqs", region_name=REGION)
+        attributes = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["All"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessagesDelayed"])
+
+
+@pytest.fixture
+def queues(aws, monkeypatch) -> Queues:
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="webhook-dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName="webhook", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", url)
+    monkeypatch.setenv("WEBHOOK_DLQ_URL", dlq)
+    reset_clients()  # settings are read once: read them again with these queues
+    return Queues(url, dlq)
+
+
+def deliverer(transport: ScriptedTransport, clock: Clock, horizon: float = 86_400) -> Deliverer:
+    return Deliverer(
+        clock=clock,
+        resolve=lambda host: PUBLIC,
+        policy=RetryPolicy(horizon_seconds=horizon, uniform=lambda a, b: 1.0),
+        transport=transport,  # type: ignore[arg-type]
+    )
+
+
+def enqueue(account, key: str = "k1", subject: str = "MSG1") -> str:
+    return service.enqueue(
+        account_id=account.account_id,
+        url=URL,
+        event_type="message.status",
+        payload={"message_id": subject, "status": "delivered"},
+        subject_id=subject,
+        dedupe_key=key,
+    )
+
+
+def stored(subject: str, delivery_id: str) -> dict[str, Any]:
+    item = repository.get_delivery(subject, delivery_id)
+    assert item is not None
+    return item
+
+
+def test_enqueue_stores_a_pending_delivery_and_queues_attempt_zero(account, queues):
+    delivery_id = enqueue(account)
+    item = stored("MSG1", delivery_id)
+    assert (item["state"], item["attempt_count"], item["queued_attempt"]) == ("pending", 0, 0)
+    assert json.loads(item["body"]) == {"message_id": "MSG1", "status": "delivered"}
+    assert item["expires_at"] > 0
+    assert queues.bodies() == [{"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0}]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"payload": {"price": object()}}, "JSON"),
+        ({"payload": {"x": float("nan")}}, "JSON"),
+        ({"url": ""}, "url"),
+        ({"dedupe_key": " "}, "dedupe_key"),
+        ({"payload": {"text": "x" * 70_000}}, "maximum"),
+    ],
+)
+def test_bad_producer_input_is_refused_and_nothing_is_stored_or_queued(aws, account, queues, change, problem):
+    arguments: dict[str, Any] = {
+        "account_id": account.account_id,
+        "url": URL,
+        "event_type": "message.status",
+        "payload": {"ok": True},
+        "subject_id": "MSG1",
+        "dedupe_key": "k",
+        **change,
+    }
+    with pytest.raises(ValueError, match=problem):
+        service.enqueue(**arguments)
+    assert aws.items("SUBJECT#") == []
+    assert aws.items("WEBHOOK") == []
+    assert queues.bodies() == []
+
+
+def test_a_record_delivered_twice_posts_once(account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    transport, clock = ScriptedTransport(), clock
+    worker = deliverer(transport, clock)
+    assert worker.handle(record) == "delivered"
+    assert worker.handle(record) == "duplicate"
+    assert len(transport.calls) == 1
+    item = stored("MSG1", delivery_id)
+    assert item["state"] == "delivered"
+    assert item["attempt_count"] == 1
+    assert queues.bodies() == []
+
+
+def test_a_stale_record_for_an_earlier_attempt_does_not_post(account, queues, clock):
+    enqueue(account)
+    [first] = queues.bodies()
+    transport, clock = ScriptedTransport([500]), clock
+    worker = deliverer(transport, clock)
+    assert worker.handle(first) == "retry"
+    assert queues.bodies() == []  # delayed by the backoff
+    clock.now += 6
+    [retry] = queues.bodies()
+    assert retry["attempt"] == 1
+    assert retry["not_before"] == pytest.approx(clock.now - 1)
+    assert worker.handle(first) == "duplicate"  # the old record again: nothing sent, nothing queued
+    assert len(transport.calls) == 1
+    assert queues.bodies() == []
+
+
+def test_an_attempt_under_way_elsewhere_is_not_started_twice(account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    assert repository.claim("MSG1", delivery_id, 0, clock.now, clock.now + 60) is not None
+    assert repository.claim("MSG1", delivery_id, 0, clock.now, clock.now + 60) is None
+    transport = ScriptedTransport()
+    with pytest.raises(RetryLater):
+        deliverer(transport, clock).handle(record)
+    assert transport.calls == []
+    # The lease runs out (that Lambda died): the next delivery of the record takes the attempt over.
+    clock.now += 61
+    assert deliverer(transport, clock).handle(record) == "delivered"
+
+
+def test_a_delivered_delivery_never_goes_back(account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    deliverer(ScriptedTransport(), clock).handle(record)
+    at = "2030-01-01T00:00:00.000+00:00"
+    assert repository.claim("MSG1", delivery_id, 1, clock.now, clock.now + 60) is None
+    assert (
+        repository.record_attempt(
+            "MSG1",
+            delivery_id,
+            attempt_number=1,
+            lease_until=clock.now + 60,
+            attempt={"at": at},
+            outcome="failed",
+            at=at,
+            round_started_at=clock.now,
+            error="late",
+        )
+        is None
+    )
+    assert repository.reopen("MSG1", delivery_id, at, 0) is None
+    assert service.replay(delivery_id=delivery_id) == []
+    assert stored("MSG1", delivery_id)["state"] == "delivered"
+
+
+def test_an_attempt_is_recorded_only_under_its_own_lease(account, queues, clock):
+    delivery_id = enqueue(account)
+    now = clock.now
+    assert repository.claim("MSG1", delivery_id, 0, now, now + 60) is not None
+    common: dict[str, Any] = {
+        "attempt_number": 0,
+        "attempt": {"at": "t"},
+        "outcome": "delivered",
+        "at": "t",
+        "round_started_at": now,
+    }
+    assert repository.record_attempt("MSG1", delivery_id, lease_until=now + 59, **common) is None
+    assert repository.record_attempt("MSG1", delivery_id, lease_until=now + 60, **common) is not None
+    assert (
+        repository.record_attempt("MSG1", delivery_id, lease_until=now + 60, **common) is None
+    )  # never twice
+
+
+def test_failed_then_replayed_then_delivered(account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    worker = deliverer(ScriptedTransport([410]), clock)
+    assert worker.handle(record) == "failed"
+    item = stored("MSG1", delivery_id)
+    assert item["state"] == "failed"
+    assert item["gsi1pk"] == "WEBHOOK#FAILED"
+    assert item["gsi1sk"] == f"{item['failed_at']}#{delivery_id}"
+    [dead] = queues.bodies(queues.dlq)
+    assert dead["delivery_id"] == delivery_id
+    assert "410" in dead["last_error"]
+
+    assert service.replay(delivery_id=delivery_id) == [delivery_id]
+    item = stored("MSG1", delivery_id)
+    assert item["state"] == "pending"
+    assert "gsi1pk" not in item
+    assert "failed_at" not in item
+    assert service.replay(delivery_id=delivery_id) == []  # already queued again: not twice
+    [again] = queues.bodies()
+    assert again == {"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 1}
+    assert worker.handle(again) == "delivered"
+    view = service.deliveries_for("MSG1")[0]
+    assert [a.http_status for a in view.attempts] == [410, 200]
+    assert view.state == "delivered"
+    assert view.failed_at is None
+    assert view.delivered_at
+
+
+def test_a_retry_whose_queue_write_failed_is_queued_by_the_record_coming_back(
+    account, queues, monkeypatch, clock
+):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    transport = ScriptedTransport([500])
+    worker = deliverer(transport, clock)
+    real_send = queue.send
+
+    def broken(body: dict[str, Any], delay_seconds: int = 0) -> None:
+        raise ConnectionError("SQS is down")
+
+    monkeypatch.setattr(queue, "send", broken)
+    with pytest.raises(ConnectionError):
+        worker.handle(record)  # attempt recorded, retry not queued: the record fails and comes back
+    monkeypatch.setattr(queue, "send", real_send)
+    assert stored("MSG1", delivery_id)["attempt_count"] == 1
+    assert queues.bodies() == []
+
+    assert worker.handle(record) == "duplicate"  # no second POST for attempt 1 ...
+    assert len(transport.calls) == 1
+    not_before = clock.now + 5
+    clock.now += 6
+    [retry] = queues.bodies()  # ... but attempt 2 is queued now, still at its time
+    assert (retry["attempt"], retry["not_before"]) == (1, pytest.approx(not_before))
+    assert worker.handle(record) == "duplicate"
+    assert queues.bodies() == []  # and only once
+
+
+def test_enqueue_again_queues_a_delivery_the_first_call_could_not(account, queues, monkeypatch):
+    real_send = queue.send
+    monkeypatch.setattr(queue, "send", lambda body, delay_seconds=0: (_ for _ in ()).throw(ConnectionError()))
+    with pytest.raises(ConnectionError):
+        enqueue(account)
+    monkeypatch.setattr(queue, "send", real_send)
+    [item] = [i for i in repository.deliveries("MSG1")]
+    assert "queued_attempt" not in item
+    delivery_id = enqueue(account)
+    assert delivery_id == item["delivery_id"]
+    assert queues.bodies() == [{"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0}]
+    assert enqueue(account) == delivery_id
+    assert queues.bodies() == []
+
+
+def test_a_wait_longer_than_sqs_allows_is_chained(account, queues, clock):
+    delivery_id = enqueue(account)
+    queues.bodies()
+    record = {"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0, "not_before": clock.now + 2000}
+    transport = ScriptedTransport()
+    assert deliverer(transport, clock).handle(record) == "waiting"
+    assert transport.calls == []
+    assert queues.delayed() == 1  # sent back with DelaySeconds (at most 900)
+    clock.now += 901
+    [chained] = queues.bodies()
+    assert chained == record
+    assert deliverer(transport, clock).handle(chained) == "waiting"  # 1099 s to go: another hop
+    clock.now += 901
+    assert deliverer(transport, clock).handle(queues.bodies()[0]) == "waiting"  # 198 s
+    clock.now += 199
+    assert deliverer(transport, clock).handle(queues.bodies()[0]) == "delivered"
+    assert len(transport.calls) == 1
+
+
+def test_the_transport_gets_the_addresses_the_check_approved(account, queues, clock):
+    enqueue(account)
+    [record] = queues.bodies()
+    transport = ScriptedTransport()
+    deliverer(transport, clock).handle(record)
+    assert transport.calls[0]["addresses"] == PUBLIC
+
+
+def test_a_name_that_does_not_resolve_is_retried_not_failed(account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+
+    def no_dns(host: str) -> list[str]:
+        raise OSError("temporary failure in name resolution")
+
+    transport = ScriptedTransport()
+    worker = Deliverer(clock=clock, resolve=no_dns, transport=transport)  # type: ignore[arg-type]
+    assert worker.handle(record) == "retry"
+    assert transport.calls == []
+    item = stored("MSG1", delivery_id)
+    assert item["state"] == "pending"
+    assert "does not resolve" in item["attempts"][0]["error"]
+
+
+def test_an_account_that_no_longer_exists_fails_the_delivery(aws, account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    aws.table.delete_item(Key={"pk": f"ACCOUNT#{account.account_id}", "sk": "ACCOUNT"})
+    transport = ScriptedTransport()
+    assert deliverer(transport, clock).handle(record) == "failed"
+    assert transport.calls == []
+    assert "no longer exists" in stored("MSG1", delivery_id)["last_error"]
+
+
+def test_a_record_for_an_expired_delivery_is_dropped(account, queues, clock):
+    transport = ScriptedTransport()
+    record = {"subject_id": "MSG1", "delivery_id": "01NOPE", "attempt": 0}
+    assert deliverer(transport, clock).handle(record) == "gone"
+    assert transport.calls == []
+
+
+def test_redriving_the_dead_letter_notice_replays_the_delivery(account, queues, clock):
+    delivery_id = enqueue(account)
+    [record] = queues.bodies()
+    transport = ScriptedTransport([410])
+    worker = deliverer(transport, clock)
+    assert worker.handle(record) == "failed"
+    [notice] = queues.bodies(queues.dlq)
+    assert notice["type"] == "webhook.delivery_failed"
+    assert notice["replay"] == f"smsgw webhooks replay --delivery {delivery_id}"
+
+    assert worker.handle(notice) == "replayed"  # what a DLQ redrive hands the function
+    assert worker.handle(notice) == "duplicate"  # a second redrive of the same notice: nothing more
+    [again] = queues.bodies()
+    assert worker.handle(again) == "delivered"
+    assert len(transport.calls) == 2
