@@ -7,9 +7,11 @@ import importlib
 import json
 import os
 import sys
+import threading
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -283,3 +285,63 @@ def response_header(response: dict[str, Any], name: str) -> str | None:
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A customer's webhook endpoint: answers `fail_times` requests with `fail_status`, then `status`."""
+
+    url: str = ""
+    status: int = 200
+    fail_times: int = 0
+    fail_status: int = 500
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self) -> int:
+        with self.lock:
+            if self.fail_times > 0:
+                self.fail_times -= 1
+                return self.fail_status
+            return self.status
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with state.lock:
+                state.requests.append(Received(self.path, dict(self.headers.items()), body))
+            status = state.answer()
+            self.send_response(status)
+            for name, value in state.extra_headers.items():
+                self.send_header(name, value)
+            payload = b"ok" if status < 300 else b"receiver says no"
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/status"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,126 @@
+"""Send → dispatch → carrier receipt → a signed status callback the client can verify (moto + simulator)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import boto3
+import pytest
+from standardwebhooks import Webhook
+
+from smsgw.accounts import service as accounts
+from tests.conftest import REGION, LambdaContext, Receiver, api_event, load_handler
+from tests.integration.test_dispatch import dispatch, message, receive_batch
+from tests.integration.test_receipts_api import dlr_fields, post_dlr
+
+
+@pytest.fixture
+def callbacks_allowed(aws, monkeypatch):
+    """The receiver listens on 127.0.0.1, which only an operator allow-list permits."""
+    from smsgw.db import reset_clients
+
+    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+    reset_clients()
+
+
+def send(account_id: str, **form: str) -> str:
+    event = api_event(
+        "POST",
+        "/communication/nexmo/sms/send",
+        form={"from": "ACME", "to": "447700900000", "text": "Hi", **form},
+        account_id=account_id,
+    )
+    body = json.loads(load_handler("send").lambda_handler(event, LambdaContext())["body"])
+    assert body["messages"][0]["status"] == "0", body
+    return body["messages"][0]["message-id"]
+
+
+def deliver_webhooks(aws) -> None:
+    """What the webhook queue's event source does: hand the records to WebhookFunction."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = os.environ["WEBHOOK_QUEUE_URL"]
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+            "Messages", []
+        )
+        if not got:
+            return
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m["Attributes"],
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:webhooks",
+                    "awsRegion": REGION,
+                }
+                for m in got
+            ]
+        }
+        result = load_handler("webhook").lambda_handler(event, LambdaContext())
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for m in got:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_a_delivered_message_calls_back_signed_with_the_carrier_fields(
+    aws, carrier_env, callbacks_allowed, receiver: Receiver
+):
+    account = accounts.create_account("cb", balance="5", senders=[])
+    message_id = send(account.account_id, callback=receiver.url, **{"client-ref": "order-9"})
+    dispatch(receive_batch(aws))
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    post_dlr(dlr_fields(carrier_id, "delivered"))
+    deliver_webhooks(aws)
+
+    [request] = receiver.requests
+    payload = Webhook(account.webhook_secret).verify(request.body, request.headers)
+    assert payload["message_id"] == message_id
+    assert payload["status"] == payload["message_status"] == "delivered"
+    assert payload["client-ref"] == "order-9"
+    assert payload["carrier"]["messageId"] == carrier_id
+    assert payload["carrier"]["network-code"] == "23410"
+
+    # The carrier resends the same receipt: no second callback.
+    post_dlr(dlr_fields(carrier_id, "delivered"))
+    deliver_webhooks(aws)
+    assert len(receiver.requests) == 1
+
+
+def test_the_account_status_url_is_the_default(aws, carrier_env, callbacks_allowed, receiver: Receiver):
+    account = accounts.create_account("cb", balance="5", senders=[], status_url=receiver.url)
+    message_id = send(account.account_id)
+    dispatch(receive_batch(aws))
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    post_dlr(dlr_fields(carrier_id, "accepted"))
+    post_dlr(dlr_fields(carrier_id, "failed"))
+    deliver_webhooks(aws)
+    statuses = [json.loads(r.body)["status"] for r in receiver.requests]
+    assert sorted(statuses) == ["accepted", "failed"]
+
+
+def test_no_callback_url_means_no_webhook(aws, carrier_env, account):
+    message_id = send(account.account_id)
+    dispatch(receive_batch(aws))
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    post_dlr(dlr_fields(carrier_id, "delivered"))
+    assert aws.items("SUBJECT#") == []
+
+
+def test_a_carrier_rejection_calls_back_failed(aws, carrier_env, callbacks_allowed, receiver: Receiver):
+    import requests
+
+    account = accounts.create_account("cb", balance="5", senders=[], status_url=receiver.url)
+    requests.put(f"{carrier_env.url}/_sim/config", json={"reject_next": 1}, timeout=5).raise_for_status()
+    message_id = send(account.account_id)
+    dispatch(receive_batch(aws))
+    deliver_webhooks(aws)
+    [request] = receiver.requests
+    payload = json.loads(request.body)
+    assert (payload["message_id"], payload["status"]) == (message_id, "failed")
