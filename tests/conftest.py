@@ -154,6 +154,8 @@ def _reset() -> None:
     # Only modules a test imported hold caches worth clearing.
     if (messages := sys.modules.get("smsgw.messages.service")) is not None:
         messages._idempotent_accept.cache_clear()
+    if (vonage_auth := sys.modules.get("smsgw.accounts.vonage_auth")) is not None:
+        vonage_auth.forget_caches()
     if (dispatch := sys.modules.get("smsgw.dispatch.service")) is not None:
         dispatch._carrier.cache_clear()
 

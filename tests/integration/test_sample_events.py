@@ -40,6 +40,13 @@ def test_api_events(aws, name, status):
     assert response["statusCode"] == status
 
 
+def test_sms_json_event(aws, account):
+    event = load(EVENTS / "sms_json/key-secret.json", API_KEY=account.api_key, API_SECRET=account.api_secret)
+    response = load_handler("sms_json").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["messages"][0]["status"] == "0"
+
+
 def test_token_and_authorizer_events(aws, account):
     event = load(
         EVENTS / "token/client-credentials.json",
@@ -66,6 +73,7 @@ def test_every_sample_event_is_covered():
         "token/client-credentials.json",
         "authorizer/request.json",
         "dispatch/batch.json",
+        "sms_json/key-secret.json",
     }
     assert {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json")} == covered
 

@@ -205,3 +205,17 @@ def test_queue_failure_refunds_and_forgets_the_message(aws, account, monkeypatch
     assert response_header(response, "Retry-After") == "1"
     assert aws.items("MSG#") == []
     assert balance(aws, account.account_id) == Decimal("10")
+
+
+def test_an_unsupported_content_type_is_400_naming_it(aws, account):
+    response = send(account.account_id, raw_body="from=ACME", headers={"Content-Type": "text/plain"})
+    assert response["statusCode"] == 400
+    [element] = response["json"]["messages"]
+    assert (element["status"], element["field"]) == ("3", "Content-Type")
+    assert aws.items("MSG#") == []
+
+
+def test_malformed_json_names_the_body(aws, account):
+    response = send(account.account_id, raw_body='{"from": ', headers={"Content-Type": "application/json"})
+    assert response["statusCode"] == 400
+    assert response["json"]["messages"][0]["field"] == "body"

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     carrier_secret_name: str = Field(default="", alias="CARRIER_SECRET_NAME")
     # Where the carrier should send delivery receipts (our /carrier/dlr); empty: its account default.
     carrier_receipt_url: str = Field(default="", alias="CARRIER_RECEIPT_URL")
+    # Signed /sms/json requests: how far their timestamp may be from our clock.
+    vonage_signature_max_skew_seconds: int = Field(
+        default=300, gt=0, alias="VONAGE_SIGNATURE_MAX_SKEW_SECONDS"
+    )
     receipt_max_age_seconds: int = Field(default=300, gt=0, alias="RECEIPT_MAX_AGE_SECONDS")
     carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
 

@@ -15,7 +15,10 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
@@ -99,6 +102,8 @@ def error_response(status: int, message: str, field: str | None = None, **header
 
 
 def _field_of(error: dict[str, Any]) -> str:
+    if error.get("type") in ("json_invalid", "unsupported_content_type"):
+        return "body"
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "header", "path")]
     return location[-1] if location else "body"
 
@@ -147,6 +152,16 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
         if error.status_code >= 500:
             logger.error("request failed", extra={"error": error.message})
         return error_response(error.status_code, error.message, getattr(error, "field", None), **headers)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(_: RequestUnsupportedContentType) -> Response:
+        error = BadRequest(
+            "unsupported Content-Type: send application/x-www-form-urlencoded or application/json",
+            "Content-Type",
+        )
+        if is_nexmo_route() or is_vonage_route():
+            return _json(200 if is_vonage_route() else 400, nexmo_error_body("3", error.message, error.field))
+        return error_response(400, error.message, error.field)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
