@@ -1,8 +1,11 @@
 """The carrier wire protocol as pure functions: no sockets, no clocks, no state.
 
 Vonage SMS API (`contracts/vonage-sms.md`): parameters (§1), authentication and signatures (§1, §5),
-validation, part splitting (§6) and response bodies (§2). KPN (`contracts/kpn.md`): the OAuth
-token body (A.7) and the Apigee faults (A.8). The server (`simulator.server`) owns time and state.
+validation, part splitting (§6), response bodies (§2), and the delivery receipts the carrier sends
+back (§3): their fields, their signature (§5), their encoding (GET, POST form, POST JSON) and the
+retry backoff. KPN (`contracts/kpn.md`): the OAuth token body (A.7) and the Apigee faults (A.8).
+The server (`simulator.server`) and the sender (`simulator.receipts`) own time, randomness and state:
+every function here is given the time, nonce or choice it needs.
 
 This is an independent implementation of the protocol (the gateway has its own), so the tests of
 one check the other. Standard library only.
@@ -18,10 +21,11 @@ import json
 import re
 import secrets
 import string
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 # --- status codes (contract §2) ---------------------------------------------------------------------------
 
@@ -376,3 +380,140 @@ def token_response(
         "refresh_count": "0",
         "status": "approved",
     }
+
+
+# --- delivery receipts (§3) and signed webhooks (§5) -------------------------------------------------------
+
+DLR_INTERMEDIATE_STATUSES = ("accepted", "buffered")
+DLR_FINAL_STATUSES = ("delivered", "expired", "failed", "rejected", "unknown")
+DLR_STATUSES = DLR_INTERMEDIATE_STATUSES + DLR_FINAL_STATUSES
+# The `err-code` a receipt carries for each status unless told otherwise (the codes are §3's table).
+DLR_ERR_CODES = {
+    "accepted": "0",
+    "buffered": "0",
+    "delivered": "0",  # Delivered
+    "expired": "2",  # Absent Subscriber-Temporary: the handset stayed off until the validity ran out
+    "failed": "8",  # Network Error
+    "rejected": "6",  # Anti-Spam Rejection
+    "unknown": "1",  # Unknown
+}
+DLR_METHODS = ("POST-JSON", "POST", "GET")
+DLR_RETRY_STATUSES = frozenset({429})  # and every 5xx, and no answer at all (§3, Retries)
+
+
+def wants_receipt(params: Mapping[str, str]) -> bool:
+    """`status-report-req` defaults to true; "false" and "0" turn receipts off (§1)."""
+    return params.get("status-report-req", "").strip().lower() not in ("false", "0")
+
+
+def receipt_url(params: Mapping[str, str], default: str | None) -> str | None:
+    """Where the receipts of a submission go: its `callback`, else the account's default URL."""
+    return params.get("callback") or default or None
+
+
+def scts(at: float) -> str:
+    """The service-centre time stamp, `YYMMDDHHMM` in UTC."""
+    return datetime.fromtimestamp(at, UTC).strftime("%y%m%d%H%M")
+
+
+def message_timestamp(at: float) -> str:
+    """`YYYY-MM-DD HH:MM:SS` in UTC."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def delivery_receipt(
+    submission: Mapping[str, str],
+    message_id: str,
+    status: str,
+    *,
+    api_key: str,
+    network: str,
+    price: str,
+    at: float,
+    err_code: str | None = None,
+) -> dict[str, str]:
+    """The unsigned fields of one part's receipt, every value a string.
+
+    `msisdn` is the recipient (the submission's `to`), `to` the sender (its `from`); `client-ref` is
+    there only when the submission had one. `at` (unix seconds) gives `scts` and `message-timestamp`.
+    """
+    if status not in DLR_STATUSES:
+        raise ValueError(f"unknown receipt status {status!r}; use one of {', '.join(DLR_STATUSES)}")
+    fields = {
+        "msisdn": submission.get("to", ""),
+        "to": submission.get("from", ""),
+        "network-code": network,
+        "messageId": message_id,
+        "price": price,
+        "status": status,
+        "err-code": DLR_ERR_CODES[status] if err_code is None else err_code,
+        "api-key": api_key,
+        "scts": scts(at),
+        "message-timestamp": message_timestamp(at),
+    }
+    if submission.get("client-ref") is not None:
+        fields["client-ref"] = submission["client-ref"]
+    return fields
+
+
+def delivery_receipts(
+    submission: Mapping[str, str],
+    message_ids: Sequence[str],
+    statuses: Sequence[str],
+    *,
+    api_key: str,
+    network: str,
+    price: str,
+    at: float,
+) -> list[dict[str, str]]:
+    """One receipt per part (the carrier reports each part of a long message on its own), in part order."""
+    if len(statuses) != len(message_ids):
+        raise ValueError(f"{len(message_ids)} parts but {len(statuses)} statuses")
+    return [
+        delivery_receipt(submission, message_id, status, api_key=api_key, network=network, price=price, at=at)
+        for message_id, status in zip(message_ids, statuses, strict=True)
+    ]
+
+
+def sign_webhook(
+    fields: Mapping[str, str], secret: str, method: str, timestamp: int, nonce: str
+) -> dict[str, str]:
+    """`fields` plus `timestamp`, `nonce` and a `sig` over all of them, as Vonage signs its webhooks (§5)."""
+    signed = {name: value for name, value in fields.items() if name != "sig"}
+    signed.update({"timestamp": str(timestamp), "nonce": nonce})
+    signed["sig"] = sign(signed, secret, method)
+    return signed
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """An HTTP request ready to go: method, full URL, body (None for GET) and headers."""
+
+    method: str
+    url: str
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def webhook_request(url: str, fields: Mapping[str, str], encoding: str) -> WebhookRequest:
+    """Encode a webhook's fields: `POST-JSON` (JSON object), `POST` (form) or `GET` (query string)."""
+    if encoding == "POST-JSON":
+        body = json.dumps(dict(fields), separators=(",", ":")).encode("utf-8")
+        return WebhookRequest("POST", url, body, {"Content-Type": "application/json"})
+    if encoding == "POST":
+        body = urlencode(dict(fields)).encode("ascii")
+        return WebhookRequest("POST", url, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    if encoding == "GET":
+        separator = "&" if urlsplit(url).query else "?"
+        return WebhookRequest("GET", f"{url}{separator}{urlencode(dict(fields))}")
+    raise ValueError(f"unknown receipt method {encoding!r}; use one of {', '.join(DLR_METHODS)}")
+
+
+def retryable(http_status: int | None) -> bool:
+    """Whether the carrier tries a webhook again: no answer (None), HTTP 429 or any 5xx (§3, Retries)."""
+    return http_status is None or http_status in DLR_RETRY_STATUSES or 500 <= http_status <= 599
+
+
+def retry_delay(failed_attempts: int, base: float, cap: float) -> float:
+    """The wait before the next try after `failed_attempts` (≥ 1) failures: base, 2·base, 4·base, … ≤ cap."""
+    return min(base * 2 ** min(failed_attempts - 1, 64), cap)

@@ -1,4 +1,5 @@
-"""The carrier simulator's HTTP server: carrier routes, fault injection and the `/_sim/*` control API.
+"""The carrier simulator's HTTP server: carrier routes, fault injection, delivery receipts and the
+`/_sim/*` control API. `docs/simulator.md` documents every route and setting, with curl examples.
 
 Carrier routes (what the gateway calls, as it would call the real carrier):
   POST /sms/json                                   Vonage SMS API (key+secret, Basic or signature)
@@ -7,22 +8,34 @@ Carrier routes (what the gateway calls, as it would call the real carrier):
 
 Control API (JSON in and out; for tests, `make run` and benchmarks):
   GET  /_sim/messages        every accepted submission, in order
+  GET  /_sim/dlrs            every delivery receipt tried, in order of first attempt, with its outcome
+  POST /_sim/dlr             send a receipt now: `{"messageId": ..., <fields to override>...}`
   GET  /_sim/stats           counters
   GET  /_sim/config          the behaviour settings;  PUT: change some of them (`RUNTIME_SETTINGS`)
-  POST /_sim/reset           forget messages, stats and the rate window (`{"config": true}`: and the config)
+  POST /_sim/reset           forget messages, receipts (pending ones are dropped), stats and the rate
+                             window (`{"config": true}`: and the config)
   POST /_sim/tokens/expire   expire every KPN token issued so far (the next send with one gets a 401)
 
 A submission goes through, in order: validation (status 2/3/12), `fail_next`/`fail_rate` (HTTP 500),
 `rate_per_second` then `throttle_next`/`throttle_rate` (status 1), `reject_next`/`reject_rate`
 (`error_status`, default 6), and is then accepted. Only accepted requests count towards the rate,
-one per request whatever its parts. Delivery receipts and inbound messages (later) belong in
-`SimulatorState` (what to send) and in `ROUTES` (how to trigger it).
+one per request whatever its parts.
+
+Delivery receipts (contract §3): for each part of an accepted submission that asked for them
+(`status-report-req` not false/0) and has somewhere to go (its `callback`, else `dlr_url`), the
+simulator plans the receipts at once — the status (`dlr_next`, else drawn from `dlr_statuses`), an
+optional intermediate `accepted`/`buffered` one before it (or after it, `dlr_reorder`), duplicates,
+delays — from the seeded random source, and hands them to `simulator.receipts.ReceiptSender`, which
+sends them in the background (signed with `signature_secret` when there is one), retries like
+Vonage and records the outcome. The submission's answer never waits for them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
+import itertools
 import json
 import random
 import socket
@@ -33,7 +46,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +54,7 @@ from urllib.parse import urlsplit
 
 from simulator import protocol
 from simulator.protocol import SmsFailure
+from simulator.receipts import Delivery, ReceiptSender, RetryPolicy, Timer
 
 # --- configuration ----------------------------------------------------------------------------------------
 
@@ -70,6 +84,70 @@ def _status(value: Any) -> str:
     return text
 
 
+def _positive_count(value: Any) -> int:
+    if _count(value) < 1:
+        raise ValueError("must be a whole number ≥ 1")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    url = urlsplit(value) if isinstance(value, str) else None
+    try:
+        valid = url is not None and url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid:
+        raise ValueError("must be an http:// or https:// URL, or null")
+    return value
+
+
+def _dlr_method(value: Any) -> str:
+    method = value.upper() if isinstance(value, str) else None
+    if method not in protocol.DLR_METHODS:
+        raise ValueError(f"must be one of {', '.join(protocol.DLR_METHODS)}")
+    return method
+
+
+def _dlr_statuses(value: Any) -> dict[str, float]:
+    final = ", ".join(protocol.DLR_FINAL_STATUSES)
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f'must be an object of weights by final status ({final}), e.g. {{"delivered": 1}}')
+    weights = {}
+    for status, weight in value.items():
+        if status not in protocol.DLR_FINAL_STATUSES:
+            raise ValueError(f"{status!r} is not a final status; use {final}")
+        try:
+            weights[status] = float(_number(weight))
+        except ValueError as exc:
+            raise ValueError(f"{status}: {exc}") from None
+    if not sum(weights.values()) > 0:
+        raise ValueError("at least one weight must be above 0")
+    return weights
+
+
+def _dlr_status_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(status in protocol.DLR_STATUSES for status in value):
+        raise ValueError(f"must be a list of receipt statuses ({', '.join(protocol.DLR_STATUSES)})")
+    return list(value)
+
+
+def _delay_range(value: Any) -> list[float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError("must be [min, max] in milliseconds")
+    low, high = _number(value[0]), _number(value[1])
+    if low > high:
+        raise ValueError("min must not be above max")
+    return [low, high]
+
+
 # What `PUT /_sim/config` may change, each with its check.
 RUNTIME_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "rate_per_second": _number,  # accepted requests per sliding second; 0 = unlimited
@@ -82,6 +160,19 @@ RUNTIME_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "throttle_next": _count,  # the next N: status 1
     "reject_next": _count,  # the next N: `error_status`
     "kpn_token_lifetime": _count,  # seconds, for tokens minted from now on
+    # delivery receipts, read when a submission is accepted (receipts planned before keep their plan)
+    "dlr_url": _url,  # where receipts go when the submission has no `callback`; null = nowhere
+    "dlr_method": _dlr_method,  # POST-JSON | POST (form) | GET (query string)
+    "dlr_statuses": _dlr_statuses,  # weights of the final statuses
+    "dlr_next": _dlr_status_list,  # the statuses of the next parts, in order, before any weights
+    "dlr_intermediate": _probability,  # share of parts with an `accepted` (`buffered` if expired) first
+    "dlr_reorder": _flag,  # send the intermediate receipt after the final one
+    "dlr_duplicate_rate": _probability,  # share of receipts sent twice
+    "dlr_delay_ms": _delay_range,  # [min, max] before each receipt of a part (after acceptance / the last)
+    "dlr_retry": _positive_count,  # attempts per receipt (1 = no retry) on no answer, 429 or 5xx
+    "dlr_retry_base_ms": _count,  # first backoff; doubles each attempt
+    "dlr_retry_max_ms": _count,  # backoff cap
+    "dlr_timeout_ms": _positive_count,  # how long to wait for the gateway's answer
 }
 
 STAT_NAMES = (
@@ -93,6 +184,10 @@ STAT_NAMES = (
     "invalid",
     "unauthorized",
     "tokens_issued",
+    "dlrs_sent",  # receipts the gateway acknowledged (2xx)
+    "dlrs_failed",  # receipts given up on: a non-retried answer, or out of attempts
+    "dlrs_skipped",  # receipts not sent: not asked for, or no `callback` and no `dlr_url`
+    "dlr_attempts",  # HTTP requests made for receipts, retries included
 )
 
 
@@ -124,10 +219,25 @@ class SimulatorConfig:
     throttle_next: int = 0
     reject_next: int = 0
     kpn_token_lifetime: int = 3599
+    dlr_url: str | None = None
+    dlr_method: str = "POST-JSON"
+    dlr_statuses: dict[str, float] = field(default_factory=lambda: {"delivered": 1.0})
+    dlr_next: list[str] = field(default_factory=list)
+    dlr_intermediate: float = 0.0
+    dlr_reorder: bool = False
+    dlr_duplicate_rate: float = 0.0
+    dlr_delay_ms: list[float] = field(default_factory=lambda: [50, 200])
+    dlr_retry: int = 3
+    dlr_retry_base_ms: int = 5000
+    dlr_retry_max_ms: int = 900_000
+    dlr_timeout_ms: int = 5000
+    dlr_workers: int = 4  # threads sending receipts (fixed at start)
 
     def __post_init__(self) -> None:
         if self.signature_method not in protocol.SIGNATURE_METHODS:
             raise ValueError(f"signature_method must be one of {', '.join(protocol.SIGNATURE_METHODS)}")
+        if self.dlr_workers < 1:
+            raise ValueError("dlr_workers: must be at least 1")
         self.update({name: getattr(self, name) for name in RUNTIME_SETTINGS})
 
     def update(self, changes: Mapping[str, Any]) -> None:
@@ -145,16 +255,38 @@ class SimulatorConfig:
             setattr(self, name, value)
 
     def runtime(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in RUNTIME_SETTINGS}
+        """The runtime settings as JSON values (copies: lists and objects are never changed in place)."""
+        return {name: copy.copy(getattr(self, name)) for name in RUNTIME_SETTINGS}
+
+
+# `POST /_sim/dlr` options (names start with "_", so they cannot clash with receipt fields).
+_RECEIPT_OPTIONS: dict[str, Callable[[Any], Any]] = {"_url": _url, "_method": _dlr_method, "_sign": _flag}
 
 
 # --- state ------------------------------------------------------------------------------------------------
 
 
-class SimulatorState:
-    """Everything the simulator remembers, behind one lock."""
+@dataclass(frozen=True)
+class _Part:
+    """What a receipt for one accepted part needs to know about its submission."""
 
-    def __init__(self, config: SimulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    submission: Mapping[str, str]
+    api_key: str
+
+
+class SimulatorState:
+    """Everything the simulator remembers, behind one lock; `receipts` sends the delivery receipts.
+
+    `clock` (monotonic seconds) times the rate window and token expiry; `timer` times the receipts'
+    delays and retries (`simulator.receipts.ManualTimer` in tests). Call `close()` when done.
+    """
+
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        clock: Callable[[], float] = time.monotonic,
+        timer: Timer | None = None,
+    ) -> None:
         self.config = config
         self.credentials = protocol.ApiCredentials(
             config.api_key, config.api_secret, config.signature_secret, config.signature_method
@@ -163,14 +295,21 @@ class SimulatorState:
         self._clock = clock
         self._lock = threading.Lock()
         self._random = random.Random(config.seed)
-        self._tokens: dict[str, float] = {}  # access token -> expiry (clock)
+        self._tokens: dict[str, tuple[float, str]] = {}  # access token -> (expiry (clock), client_id)
+        self.receipts = ReceiptSender(timer, workers=config.dlr_workers)
         self._forget()
 
     def _forget(self) -> None:
         self._messages: list[dict[str, Any]] = []
+        self._parts: dict[str, _Part] = {}  # message-id -> its submission, for receipts on demand
         self._stats: Counter[str] = Counter()
         self._window: deque[float] = deque()  # clock times of accepted requests in the last second
         self._balance = Decimal(self.config.balance)
+        self.receipts.reset()
+
+    def close(self) -> None:
+        """Stop sending receipts (pending ones are dropped) and end the sender's threads."""
+        self.receipts.stop()
 
     # control API
 
@@ -180,7 +319,11 @@ class SimulatorState:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {name: self._stats[name] for name in STAT_NAMES}
+            counts = self._stats + Counter(self.receipts.counts())
+            return {name: counts[name] for name in STAT_NAMES}
+
+    def dlrs(self) -> list[dict[str, Any]]:
+        return self.receipts.records()
 
     def runtime_config(self) -> dict[str, Any]:
         with self._lock:
@@ -201,8 +344,8 @@ class SimulatorState:
     def expire_tokens(self) -> int:
         with self._lock:
             now = self._clock()
-            for token in self._tokens:
-                self._tokens[token] = min(self._tokens[token], now)
+            for token, (expiry, client_id) in self._tokens.items():
+                self._tokens[token] = (min(expiry, now), client_id)
             return len(self._tokens)
 
     def count(self, stat: str) -> None:
@@ -214,8 +357,13 @@ class SimulatorState:
 
     # carrier behaviour
 
-    def submit(self, params: Mapping[str, str], api: str, auth: str) -> tuple[int, dict[str, Any]]:
-        """Decide the fate of one authenticated submission: (HTTP status, body)."""
+    def submit(
+        self, params: Mapping[str, str], api: str, auth: str, api_key: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """Decide the fate of one authenticated submission: (HTTP status, body).
+
+        `api_key` is the account the request came as; the receipts of its parts carry it.
+        """
         to = params.get("to")
         with self._lock:
             config = self.config
@@ -238,7 +386,7 @@ class SimulatorState:
                 self._stats["rejected"] += 1
                 return 200, SmsFailure(config.error_status).response(to)
             self._window.append(now)
-            return 200, self._accept(params, api, auth)
+            return 200, self._accept(params, api, auth, api_key)
 
     def _take(self, setting: str) -> bool:
         remaining = getattr(self.config, setting)
@@ -249,7 +397,7 @@ class SimulatorState:
     def _chance(self, rate: float) -> bool:
         return rate > 0 and self._random.random() < rate
 
-    def _accept(self, params: Mapping[str, str], api: str, auth: str) -> dict[str, Any]:
+    def _accept(self, params: Mapping[str, str], api: str, auth: str, api_key: str) -> dict[str, Any]:
         config = self.config
         message_ids = [str(uuid.uuid4()) for _ in range(protocol.count_parts(params))]
         elements = []
@@ -283,7 +431,135 @@ class SimulatorState:
         self._messages.append(record)
         self._stats["accepted"] += 1
         self._stats["parts"] += len(message_ids)
+        submission = {name: value for name, value in params.items() if name != "api_secret"}
+        for message_id in message_ids:
+            self._parts[message_id] = _Part(submission, api_key)
+        self._plan_receipts(submission, message_ids, api_key)
         return protocol.success_response(elements)
+
+    # delivery receipts
+
+    def _plan_receipts(self, submission: Mapping[str, str], message_ids: list[str], api_key: str) -> None:
+        """Decide every receipt of an accepted submission now (seeded) and schedule them."""
+        config = self.config
+        url = protocol.receipt_url(submission, config.dlr_url)
+        if url is None or not protocol.wants_receipt(submission):
+            self._stats["dlrs_skipped"] += len(message_ids)
+            return
+        accepted_at = time.time()
+        first_receipts: list[tuple[Delivery, float]] = []
+        for message_id in message_ids:
+            final = self._next_status()
+            statuses = [final]
+            if final in protocol.DLR_FINAL_STATUSES and self._chance(config.dlr_intermediate):
+                intermediate = "buffered" if final == "expired" else "accepted"
+                statuses = [final, intermediate] if config.dlr_reorder else [intermediate, final]
+            chain: list[tuple[float, Delivery]] = []  # (delay after the previous one, receipt)
+            at = accepted_at
+            for status in statuses:
+                delay = self._receipt_delay()
+                at += delay
+                fields = protocol.delivery_receipt(
+                    submission,
+                    message_id,
+                    status,
+                    api_key=api_key,
+                    network=config.network,
+                    price=config.price,
+                    at=at,
+                )
+                chain.append((delay, self._delivery(url, config.dlr_method, fields)))
+                if self._chance(config.dlr_duplicate_rate):
+                    chain.append((0.0, self._delivery(url, config.dlr_method, fields)))
+            for (_, earlier), (delay, later) in itertools.pairwise(chain):
+                earlier.then, earlier.then_delay = later, delay
+            first_receipts.append((chain[0][1], chain[0][0]))
+        self.receipts.schedule(*first_receipts)
+
+    def _next_status(self) -> str:
+        config = self.config
+        if config.dlr_next:
+            status, config.dlr_next = config.dlr_next[0], config.dlr_next[1:]
+            return status
+        weighted = [(status, weight) for status, weight in config.dlr_statuses.items() if weight > 0]
+        if len(weighted) == 1:
+            return weighted[0][0]
+        statuses, weights = zip(*weighted, strict=True)
+        return self._random.choices(statuses, weights)[0]
+
+    def _receipt_delay(self) -> float:
+        low, high = self.config.dlr_delay_ms
+        return (low if low == high else self._random.uniform(low, high)) / 1000
+
+    def _delivery(self, url: str, method: str, fields: dict[str, str], signed: bool = True) -> Delivery:
+        config = self.config
+        return Delivery(
+            url=url,
+            method=method,
+            fields=fields,
+            signing=(config.signature_secret, config.signature_method)
+            if signed and config.signature_secret
+            else None,
+            retry=RetryPolicy(
+                config.dlr_retry, config.dlr_retry_base_ms / 1000, config.dlr_retry_max_ms / 1000
+            ),
+            timeout=config.dlr_timeout_ms / 1000,
+        )
+
+    def send_receipt(self, request: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`POST /_sim/dlr`: send one receipt for an accepted part now; (HTTP status, body).
+
+        `messageId` names the part; every other field overrides (null removes) the receipt field of
+        that name. `status` also picks the default `err-code`. Options: `_url` (default: the part's
+        `callback`, else `dlr_url`), `_method` (default `dlr_method`), `_sign` (default true).
+        """
+        fields = dict(request)
+        options = {name: fields.pop(name) for name in list(fields) if name.startswith("_")}
+        message_id = fields.get("messageId")
+        if not isinstance(message_id, str) or not message_id:
+            return 400, {"error": "messageId: required, the message-id of an accepted part"}
+        unknown = set(options) - set(_RECEIPT_OPTIONS)
+        if unknown:
+            return 400, {"error": f"{min(unknown)}: not an option; use {', '.join(_RECEIPT_OPTIONS)}"}
+        checked: dict[str, Any] = {}
+        for name, value in options.items():
+            try:
+                checked[name] = _RECEIPT_OPTIONS[name](value)
+            except ValueError as exc:
+                return 400, {"error": f"{name}: {exc}"}
+        for name, value in fields.items():
+            if isinstance(value, dict | list):
+                return 400, {"error": f"{name}: must be a string, a number, a boolean or null"}
+        with self._lock:
+            config = self.config
+            part = self._parts.get(message_id)
+            if part is None:
+                return 404, {"error": f"messageId: no accepted part has the message-id {message_id!r}"}
+            url = checked.get("_url") or protocol.receipt_url(part.submission, config.dlr_url)
+            if url is None:
+                return 400, {"error": "_url: the part has no callback and there is no dlr_url; give one"}
+            status = fields.get("status")
+            receipt = protocol.delivery_receipt(
+                part.submission,
+                message_id,
+                status if status in protocol.DLR_STATUSES else "delivered",
+                api_key=part.api_key,
+                network=config.network,
+                price=config.price,
+                at=time.time(),
+            )
+            for name, value in fields.items():
+                if value is None:
+                    receipt.pop(name, None)
+                else:
+                    receipt[name] = protocol.wire_string(value) or ""
+            delivery = self._delivery(
+                url, checked.get("_method", config.dlr_method), receipt, signed=checked.get("_sign", True)
+            )
+        record = self.receipts.send_now(delivery)  # outside the lock: the gateway may take its time
+        if not record:
+            return 409, {"error": "the simulator was reset or stopped while sending"}
+        return 200, {"dlr": record}
 
     def mint_token(self, client_id: str, client_secret: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -300,9 +576,9 @@ class SimulatorState:
                 self._stats["unauthorized"] += 1
                 return 401, protocol.INVALID_CLIENT
             now = self._clock()
-            self._tokens = {token: expiry for token, expiry in self._tokens.items() if expiry > now - 3600}
+            self._tokens = {token: known for token, known in self._tokens.items() if known[0] > now - 3600}
             token = protocol.new_access_token()
-            self._tokens[token] = now + config.kpn_token_lifetime
+            self._tokens[token] = (now + config.kpn_token_lifetime, client_id)
             self._stats["tokens_issued"] += 1
             lifetime = config.kpn_token_lifetime
         return 200, protocol.token_response(token, client_id, lifetime, int(time.time() * 1000))
@@ -310,11 +586,17 @@ class SimulatorState:
     def token_fault(self, token: str | None) -> dict[str, Any] | None:
         """None when `token` is valid now, else the Apigee fault to answer with HTTP 401."""
         with self._lock:
-            expiry = self._tokens.get(token) if token else None
-            if expiry is not None and self._clock() < expiry:
+            known = self._tokens.get(token) if token else None
+            if known is not None and self._clock() < known[0]:
                 return None
             self._stats["unauthorized"] += 1
-            return protocol.INVALID_TOKEN if expiry is None else protocol.EXPIRED_TOKEN
+            return protocol.INVALID_TOKEN if known is None else protocol.EXPIRED_TOKEN
+
+    def kpn_api_key(self, token: str | None) -> str:
+        """The `api-key` of receipts for a KPN submission: the configured api key, else the token's client."""
+        with self._lock:
+            known = self._tokens.get(token) if token else None
+            return self.config.api_key or (known[1] if known else "")
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------
@@ -402,7 +684,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.count("unauthorized")
             self._json(200, failure.response())
             return
-        self._json(*self.state.submit(params, "vonage", auth))
+        basic = protocol.basic_credentials(self.headers.get("Authorization"))
+        api_key = basic[0] if auth == "basic" and basic else params.get("api_key", "")
+        self._json(*self.state.submit(params, "vonage", auth, api_key))
 
     def kpn_token(self) -> None:
         params = self._params()
@@ -414,16 +698,23 @@ class _Handler(BaseHTTPRequestHandler):
     def kpn_send(self) -> None:
         params = self._params()
         time.sleep(self.state.latency_seconds())
-        fault = self.state.token_fault(protocol.bearer_token(self.headers.get("Authorization")))
+        token = protocol.bearer_token(self.headers.get("Authorization"))
+        fault = self.state.token_fault(token)
         if fault is not None:
             self._json(401, fault)
             return
-        self._json(*self.state.submit(params, "kpn", "bearer"))
+        self._json(*self.state.submit(params, "kpn", "bearer", self.state.kpn_api_key(token)))
 
     # control API
 
     def sim_messages(self) -> None:
         self._json(200, {"messages": self.state.messages()})
+
+    def sim_dlrs(self) -> None:
+        self._json(200, {"dlrs": self.state.dlrs()})
+
+    def sim_send_dlr(self) -> None:
+        self._json(*self.state.send_receipt(self._json_body()))
 
     def sim_stats(self) -> None:
         self._json(200, self.state.stats())
@@ -445,12 +736,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"expired": self.state.expire_tokens()})
 
 
-# path -> method -> handler. Later: POST /_sim/inbound (inject an inbound SMS), DLR settings and triggers.
+# path -> method -> handler. Later: POST /_sim/inbound (inject an inbound SMS).
 ROUTES: dict[str, dict[str, Callable[[_Handler], None]]] = {
     "/sms/json": {"POST": _Handler.vonage_send},
     "/oauth/client_credential/accesstoken": {"POST": _Handler.kpn_token},
     "/communication/nexmo/sms/send": {"POST": _Handler.kpn_send},
     "/_sim/messages": {"GET": _Handler.sim_messages},
+    "/_sim/dlrs": {"GET": _Handler.sim_dlrs},
+    "/_sim/dlr": {"POST": _Handler.sim_send_dlr},
     "/_sim/stats": {"GET": _Handler.sim_stats},
     "/_sim/config": {"GET": _Handler.sim_get_config, "PUT": _Handler.sim_put_config},
     "/_sim/reset": {"POST": _Handler.sim_reset},
@@ -518,6 +811,7 @@ class SimulatorHandle:
         self.server.server_close()
         self.server.close_connections()
         self._thread.join()
+        self.state.close()
 
     def __enter__(self) -> SimulatorHandle:
         return self
@@ -527,11 +821,21 @@ class SimulatorHandle:
 
 
 def start_simulator(
-    host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.monotonic, **config: Any
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+    dlr_timer: Timer | None = None,
+    **config: Any,
 ) -> SimulatorHandle:
     """Start a simulator on `host:port` (0 = a free port); `config` = `SimulatorConfig` fields.
 
-    `clock` (seconds, monotonic) times the rate window and token expiry; tests may pass a fake one.
+    `clock` (seconds, monotonic) times the rate window and token expiry; `dlr_timer` the receipts'
+    delays and retries. Tests may pass fake ones (`simulator.receipts.ManualTimer` for the timer).
     """
-    state = SimulatorState(SimulatorConfig(**config), clock)
-    return SimulatorHandle(SimulatorServer((host, port), state))
+    state = SimulatorState(SimulatorConfig(**config), clock, dlr_timer)
+    try:
+        server = SimulatorServer((host, port), state)
+    except BaseException:
+        state.close()
+        raise
+    return SimulatorHandle(server)

@@ -356,7 +356,20 @@ def test_kpn_token_expired_at_the_carrier_is_reminted_once_on_401(kpn, control):
     kpn.submit(HELLO)
     control.expire_tokens()
     kpn.submit(HELLO)
-    assert control.stats() == {
+    stats = control.stats()
+    assert {
+        key: stats[key]
+        for key in (
+            "accepted",
+            "parts",
+            "throttled",
+            "failed",
+            "rejected",
+            "invalid",
+            "unauthorized",
+            "tokens_issued",
+        )
+    } == {
         "accepted": 2,
         "parts": 2,
         "throttled": 0,

@@ -285,3 +285,187 @@ def test_access_tokens_look_like_apigee_tokens():
 )
 def test_bearer_token(authorization, token):
     assert protocol.bearer_token(authorization) == token
+
+
+# --- delivery receipts (§3) -----------------------------------------------------------------------------------
+
+AT = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+SUBMISSION = {
+    "api_key": "abcd1234",
+    "from": "AcmeInc",
+    "to": "447700900000",
+    "text": "Hi",
+    "client-ref": "o-1",
+}
+RECEIPT_COMMON = {"api_key": "abcd1234", "network": "20416", "price": "0.03330000", "at": AT}
+
+
+def test_one_receipt_per_part_with_the_part_message_ids_and_only_strings():
+    ids = ["id-part-1", "id-part-2", "id-part-3"]
+    receipts = protocol.delivery_receipts(
+        SUBMISSION, ids, ["delivered", "failed", "delivered"], **RECEIPT_COMMON
+    )
+
+    assert [receipt["messageId"] for receipt in receipts] == ids
+    assert [receipt["status"] for receipt in receipts] == ["delivered", "failed", "delivered"]
+    assert receipts[0] == {
+        "msisdn": "447700900000",  # the recipient
+        "to": "AcmeInc",  # the sender of the submission
+        "network-code": "20416",
+        "messageId": "id-part-1",
+        "price": "0.03330000",
+        "status": "delivered",
+        "err-code": "0",
+        "api-key": "abcd1234",
+        "client-ref": "o-1",
+        "scts": "2311142213",
+        "message-timestamp": "2023-11-14 22:13:20",
+    }
+    assert all(isinstance(value, str) for receipt in receipts for value in receipt.values())
+    assert receipts[1]["err-code"] == "8"
+
+
+def test_a_receipt_has_client_ref_only_when_the_submission_had_one():
+    without = {name: value for name, value in SUBMISSION.items() if name != "client-ref"}
+    receipt = protocol.delivery_receipt(without, "id-1", "delivered", **RECEIPT_COMMON)
+    assert "client-ref" not in receipt
+    assert (
+        protocol.delivery_receipt({**without, "client-ref": ""}, "id-1", "delivered", **RECEIPT_COMMON)[
+            "client-ref"
+        ]
+        == ""
+    )
+
+
+def test_receipts_need_a_status_for_every_part_and_known_statuses():
+    with pytest.raises(ValueError, match="2 parts but 1 statuses"):
+        protocol.delivery_receipts(SUBMISSION, ["a", "b"], ["delivered"], **RECEIPT_COMMON)
+    with pytest.raises(ValueError, match="'sent'"):
+        protocol.delivery_receipt(SUBMISSION, "a", "sent", **RECEIPT_COMMON)
+
+
+@pytest.mark.parametrize(
+    ("status", "err_code"),
+    [
+        ("delivered", "0"),
+        ("accepted", "0"),
+        ("buffered", "0"),
+        ("expired", "2"),
+        ("failed", "8"),
+        ("rejected", "6"),
+        ("unknown", "1"),
+    ],
+)
+def test_err_code_follows_the_status(status, err_code):
+    assert protocol.delivery_receipt(SUBMISSION, "a", status, **RECEIPT_COMMON)["err-code"] == err_code
+    assert (
+        protocol.delivery_receipt(SUBMISSION, "a", status, err_code="99", **RECEIPT_COMMON)["err-code"]
+        == "99"
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "scts", "timestamp"),
+    [
+        (AT, "2311142213", "2023-11-14 22:13:20"),
+        (0.0, "7001010000", "1970-01-01 00:00:00"),
+        (1_704_067_199.9, "2312312359", "2023-12-31 23:59:59"),  # seconds are cut, not rounded
+    ],
+)
+def test_scts_and_message_timestamp_are_utc(at, scts, timestamp):
+    assert protocol.scts(at) == scts
+    assert protocol.message_timestamp(at) == timestamp
+
+
+@pytest.mark.parametrize("method", protocol.SIGNATURE_METHODS)
+def test_a_signed_receipt_verifies_with_the_signature_check(method):
+    fields = protocol.delivery_receipt(
+        {**SUBMISSION, "client-ref": "a&b=c"}, "id-1", "delivered", **RECEIPT_COMMON
+    )
+    signed = protocol.sign_webhook(fields, VECTOR_SECRET, method, 1_700_000_000, "nonce-1")
+
+    assert signed == {**fields, "timestamp": "1700000000", "nonce": "nonce-1", "sig": signed["sig"]}
+    assert protocol.check_signature(signed, VECTOR_SECRET, method)
+    assert not protocol.check_signature({**signed, "status": "failed"}, VECTOR_SECRET, method)
+    assert not protocol.check_signature({**signed, "nonce": "nonce-2"}, VECTOR_SECRET, method)
+    assert not protocol.check_signature(signed, "othersecret", method)
+    assert fields == {
+        name: value for name, value in signed.items() if name not in ("timestamp", "nonce", "sig")
+    }
+
+
+def test_signing_a_receipt_matches_the_contract_vector():
+    params = {name: value for name, value in VECTOR.items() if name != "timestamp"}
+    signed = protocol.sign_webhook(params, VECTOR_SECRET, "md5hash", 1_700_000_000, "n")
+    assert signed["sig"] == protocol.sign({**VECTOR, "nonce": "n"}, VECTOR_SECRET, "md5hash")
+    assert protocol.signature_base(signed) == "&api_key=abcd1234&from=AcmeInc&nonce=n&text=Hi _ bye _ ok" + (
+        "&timestamp=1700000000&to=447700900000"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "wanted"),
+    [
+        ({}, True),
+        ({"status-report-req": "true"}, True),
+        ({"status-report-req": "1"}, True),
+        ({"status-report-req": "false"}, False),
+        ({"status-report-req": "FALSE"}, False),
+        ({"status-report-req": "0"}, False),
+    ],
+)
+def test_status_report_req_turns_receipts_off(params, wanted):
+    assert protocol.wants_receipt(params) is wanted
+
+
+def test_receipt_url_is_the_callback_else_the_default():
+    assert protocol.receipt_url({"callback": "http://a/dlr"}, "http://b/dlr") == "http://a/dlr"
+    assert protocol.receipt_url({}, "http://b/dlr") == "http://b/dlr"
+    assert protocol.receipt_url({"callback": ""}, None) is None
+
+
+def test_webhook_request_encodings():
+    fields = {"messageId": "id-1", "status": "delivered", "client-ref": "a&b=c ü"}
+
+    as_json = protocol.webhook_request("http://gw/carrier/dlr", fields, "POST-JSON")
+    assert (as_json.method, as_json.url, dict(as_json.headers)) == (
+        "POST",
+        "http://gw/carrier/dlr",
+        {"Content-Type": "application/json"},
+    )
+    assert json.loads(as_json.body or b"") == fields
+
+    as_form = protocol.webhook_request("http://gw/carrier/dlr", fields, "POST")
+    assert as_form.headers == {"Content-Type": "application/x-www-form-urlencoded"}
+    assert protocol.parse_params("", as_form.body or b"", "application/x-www-form-urlencoded") == fields
+
+    as_get = protocol.webhook_request("http://gw/carrier/dlr?k=v", fields, "GET")
+    assert (as_get.method, as_get.body) == ("GET", None)
+    base, _, query = as_get.url.partition("?")
+    assert base == "http://gw/carrier/dlr"
+    assert protocol.parse_params(query, b"", None) == {"k": "v", **fields}
+
+    with pytest.raises(ValueError, match="PUT"):
+        protocol.webhook_request("http://gw/", fields, "PUT")
+
+
+@pytest.mark.parametrize(
+    ("http_status", "again"),
+    [
+        (None, True),
+        (429, True),
+        (500, True),
+        (503, True),
+        (599, True),
+        (200, False),
+        (400, False),
+        (401, False),
+    ],
+)
+def test_retried_answers_are_none_429_and_5xx(http_status, again):
+    assert protocol.retryable(http_status) is again
+
+
+def test_retry_delay_starts_at_the_base_doubles_and_is_capped():
+    assert [protocol.retry_delay(n, 5, 900) for n in range(1, 10)] == [5, 10, 20, 40, 80, 160, 320, 640, 900]
+    assert protocol.retry_delay(10_000, 5, 900) == 900
