@@ -31,6 +31,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local import template as tpl
@@ -109,9 +110,12 @@ class LocalStack:
         self.info: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.bridged: list[str] = []
+        # What the simulator accepts and signs its webhooks with, and the gateway's carrier secret.
         self.carrier_credentials = {
             "api_key": "local-" + secrets.token_hex(4),
             "api_secret": secrets.token_hex(16),
+            "signature_secret": secrets.token_hex(16),
+            "signature_method": "sha256",
         }
         self.carrier_secret_name = f"{stack_name}/carrier"
         self.ministack: ManagedProcess | None = None
@@ -218,6 +222,9 @@ class LocalStack:
             "CarrierBaseUrl": simulator_url,
             "CarrierSecretName": self.carrier_secret_name,
             "CallbackAllowHttpHosts": "127.0.0.1,localhost",
+            # The simulator is told our receipt URL below (its "account default"), as a Vonage
+            # account would be: the template's automatic URL is AWS's, not ministack's path-style one.
+            "CarrierReceiptUrl": "",
             **self.extra_parameters,
         }
         try:
@@ -232,6 +239,7 @@ class LocalStack:
                 f"deploying {template_path} to ministack failed: {exc}\nministack log: {self.ministack.log_path}"
             ) from None
         self.bridged = self.deployment.bridged
+        self._point_simulator_at(self.deployment.api_url, simulator_url)
         t = self._timed("deploy", t)
         self.log(f"stack {self.stack_name} deployed ({len(self.deployment.resources)} resources)")
 
@@ -243,6 +251,8 @@ class LocalStack:
             "region": self.region,
             "carrier_api_key": self.carrier_credentials["api_key"],
             "carrier_api_secret": self.carrier_credentials["api_secret"],
+            "carrier_signature_secret": self.carrier_credentials["signature_secret"],
+            "carrier_signature_method": self.carrier_credentials["signature_method"],
             "outputs": self.deployment.outputs,
         }
         if self.demo_account:
@@ -253,6 +263,14 @@ class LocalStack:
         self.info["startup_seconds"] = self.timings["total"]
         self.write_info(self.run_dir / "local.json")
         return self.info
+
+    def _point_simulator_at(self, api_url: str, simulator_url: str) -> None:
+        """Where the simulator sends delivery receipts (and, later, inbound messages)."""
+        response = requests.put(
+            f"{simulator_url}/_sim/config", json={"dlr_url": f"{api_url}/carrier/dlr"}, timeout=10
+        )
+        if response.status_code != 200:
+            raise StackError(f"configuring the simulator failed: {response.status_code} {response.text}")
 
     def _start_ministack(self) -> None:
         assert self._lambda_python is not None
@@ -291,6 +309,10 @@ class LocalStack:
             self.carrier_credentials["api_key"],
             "--api-secret",
             self.carrier_credentials["api_secret"],
+            "--signature-secret",
+            self.carrier_credentials["signature_secret"],
+            "--signature-method",
+            self.carrier_credentials["signature_method"],
             *self.simulator_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

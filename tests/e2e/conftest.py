@@ -28,7 +28,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stack_name="smsgw-e2e",
         # A carrier that allows 20 submissions a second, and a gateway told it may send 18.
         simulator_args=["--rate-per-second", str(CARRIER_LIMIT)],
-        parameters={"CarrierRatePerSecond": str(PACED_RATE)},
+        # Webhook retries after 1, 2, 4 … s instead of 5, 10, 20 … s, so a flaky receiver test is short.
+        parameters={"CarrierRatePerSecond": str(PACED_RATE), "WebhookRetryStartSeconds": "1"},
     ) as stack:
         yield stack
 

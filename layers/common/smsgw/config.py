@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     webhook_dlq_url: str = Field(default="", alias="WEBHOOK_DLQ_URL")
     # Retries stop this long after a delivery's first attempt (after a replay: the replay's first).
     webhook_retry_horizon_seconds: int = Field(default=86_400, ge=0, alias="WEBHOOK_RETRY_HORIZON_SECONDS")
+    # The first wait between attempts (then doubling to 15 min); tests of the local stack shorten it.
+    webhook_retry_start_seconds: float = Field(default=5.0, ge=1, alias="WEBHOOK_RETRY_START_SECONDS")
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, alias="WEBHOOK_CONNECT_TIMEOUT_SECONDS")
     # How long the receiver may take to answer (read timeout).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, alias="WEBHOOK_TIMEOUT_SECONDS")

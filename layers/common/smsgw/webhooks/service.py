@@ -280,7 +280,10 @@ class Deliverer:
     def __post_init__(self) -> None:
         settings = get_settings()
         if self.policy is None:
-            self.policy = RetryPolicy(horizon_seconds=settings.webhook_retry_horizon_seconds)
+            self.policy = RetryPolicy(
+                horizon_seconds=settings.webhook_retry_horizon_seconds,
+                start_seconds=settings.webhook_retry_start_seconds,
+            )
         if self.transport is None:
             self.transport = HttpTransport(
                 settings.webhook_connect_timeout_seconds, settings.webhook_timeout_seconds
