@@ -491,13 +491,23 @@ def curl_session(info: dict[str, Any]) -> str:
             "# 2. send an SMS (accepted at once; the dispatcher hands it to the carrier simulator)",
             'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
             f"  -d from=SMSGW -d to=447700900000 -d text=Hello | {pretty}",
+            "",
+            "# 3. its status, parts, timeline and callbacks (the simulator's receipt makes it 'delivered')",
+            f'curl -s "$API/messages?limit=1" -H "Authorization: Bearer $TOKEN" | {pretty}',
+            "",
+            "# 4. signed status callbacks: in another terminal, a receiver that verifies and prints them,",
+            "#    then send with a callback URL",
+            f".venv/bin/python -m local.receiver --port 8787 --secret {q(str(info.get('webhook_secret', '')))}",
+            'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
+            "  -d from=SMSGW -d to=447700900000 -d text=Hello -d callback=http://127.0.0.1:8787/status",
         ]
     else:
         lines += ["", "# (no demo account: `smsgw accounts create` is not available yet)"]
     lines += [
         "",
-        "# 3. what the carrier simulator received (dispatch is asynchronous: a moment after the send)",
+        "# 5. what the carrier simulator received, and the receipts it sent back",
         f'curl -s "$SIM/_sim/messages" | {pretty}',
+        f'curl -s "$SIM/_sim/dlrs" | {pretty}',
     ]
     return "\n".join(lines)
 

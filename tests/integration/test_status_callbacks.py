@@ -87,6 +87,14 @@ def test_a_delivered_message_calls_back_signed_with_the_carrier_fields(
     assert payload["carrier"]["messageId"] == carrier_id
     assert payload["carrier"]["network-code"] == "23410"
 
+    # Its owner sees the callback and its attempt on the message.
+    event = api_event("GET", f"/messages/{message_id}", account_id=account.account_id)
+    event["pathParameters"] = {"message_id": message_id}
+    view = json.loads(load_handler("messages").lambda_handler(event, LambdaContext())["body"])
+    [callback] = view["callbacks"]
+    assert (callback["state"], callback["url"]) == ("delivered", receiver.url)
+    assert [a["http_status"] for a in callback["attempts"]] == [200]
+
     # The carrier resends the same receipt: no second callback.
     post_dlr(dlr_fields(carrier_id, "delivered"))
     deliver_webhooks(aws)

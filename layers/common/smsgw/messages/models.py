@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from smsgw.webhooks.models import DeliveryView
+
 
 def _wire_string(value: Any) -> Any:
     """Form fields arrive as strings (or one-element lists); JSON may carry numbers and booleans."""
@@ -130,6 +132,9 @@ class MessageView(BaseModel):
     last_error: str | None = None
     dead_lettered_at: str | None = None
     events: list[MessageEvent]
+    callbacks: list[DeliveryView] = Field(
+        default_factory=list, description="Status callbacks sent for this message, with every attempt"
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

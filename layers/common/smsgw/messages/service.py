@@ -35,6 +35,7 @@ from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, Messag
 from smsgw.messages.params import ValidatedSend, validate_send
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.urlsafety import check_callback_url
+from smsgw.webhooks import service as webhooks
 
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_HOURS = 24
@@ -223,7 +224,7 @@ def get_message(account_id: str, message_or_part_id: str) -> MessageView:
     item = repository.get_message(message_id_of(message_or_part_id))
     if item is None or item["account_id"] != account_id:
         raise NotFound(f"no message {message_or_part_id}")
-    return _view(item)
+    return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
 
 
 def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
