@@ -128,7 +128,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         webhook_queue = sqs.create_queue(QueueName="webhooks", Attributes={"VisibilityTimeout": "0"})[
             "QueueUrl"
         ]
+        inbound_queue = sqs.create_queue(QueueName="inbound", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
         env = {
+            "INBOUND_QUEUE_URL": inbound_queue,
             "WEBHOOK_QUEUE_URL": webhook_queue,
             "WEBHOOK_DLQ_URL": webhook_dlq,
             "TABLE_NAME": "smsgw-test",

@@ -1,14 +1,15 @@
-"""MessagesFunction: GET /messages/{id} and GET /messages (the caller's messages only)."""
+"""MessagesFunction: GET /messages, /messages/{id}, /inbound, /inbound/{id} (the caller's own only)."""
 
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
 from smsgw.http import create_resolver
+from smsgw.inbound.api import inbound_router
 from smsgw.messages.api import messages_router
 from smsgw.observability import logger
 
-app = create_resolver(messages_router())
+app = create_resolver(messages_router(), inbound_router())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: int = Field(default=120, gt=0, alias="DISPATCH_LEASE_SECONDS")
     message_retention_days: int = Field(default=90, gt=0, alias="MESSAGE_RETENTION_DAYS")
 
+    inbound_queue_url: str = Field(default="", alias="INBOUND_QUEUE_URL")
+    # A concatenated inbound message still missing parts after this long is forwarded as it is, flagged.
+    inbound_concat_timeout_seconds: int = Field(
+        default=300, ge=1, le=900, alias="INBOUND_CONCAT_TIMEOUT_SECONDS"
+    )
+    # Replies to a send with `inbound: yes` go to its callback for this long.
+    conversation_days: int = Field(default=7, gt=0, alias="CONVERSATION_DAYS")
+    help_reply: str = Field(
+        default="Reply STOP to stop receiving messages from this number, START to receive them again.",
+        alias="HELP_REPLY",
+    )
+
     webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
     webhook_dlq_url: str = Field(default="", alias="WEBHOOK_DLQ_URL")
     # Retries stop this long after a delivery's first attempt (after a replay: the replay's first).

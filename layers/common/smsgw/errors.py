@@ -40,6 +40,10 @@ class Conflict(SmsgwError):
 class PreconditionFailed(SmsgwError):
     status_code = 412
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 class RateLimited(SmsgwError):
     status_code = 429

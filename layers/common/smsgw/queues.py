@@ -23,3 +23,12 @@ def postpone(receipt_handle: str, seconds: int) -> None:
         ReceiptHandle=receipt_handle,
         VisibilityTimeout=max(0, min(int(seconds), 43_200)),
     )
+
+
+def schedule_inbound_check(body: dict[str, str], delay_seconds: int) -> None:
+    """Look at an incomplete concatenated inbound message again after `delay_seconds` (≤ 15 min)."""
+    db.sqs().send_message(
+        QueueUrl=get_settings().inbound_queue_url,
+        MessageBody=json.dumps(body),
+        DelaySeconds=max(0, min(delay_seconds, 900)),
+    )

@@ -38,7 +38,8 @@ def send_router() -> Router:
             "Accepts the message for delivery and answers at once; the carrier is called by the dispatcher, "
             "paced at its allowed rate. Form-encoded or JSON. One element per SMS part. Header "
             "`Idempotency-Key` makes retries safe: the same key and body return the first answer and send "
-            "nothing; the same key with another body answers 400."
+            "nothing; the same key with another body answers 400. Header `inbound: yes` routes the "
+            "recipient's replies to the callback registered for the sender's number."
         ),
         tags=["SMS"],
         middlewares=[kpn_route_guard],
@@ -57,6 +58,10 @@ def send_router() -> Router:
                 "content": {"application/json": {"model": ErrorResponse}},
             },
             409: {"description": "The same Idempotency-Key is still being processed"},
+            412: {
+                "description": "Header `inbound: yes` but the sender's number has no registered callback",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
             429: {
                 "description": "Over the account's request rate; see Retry-After. Nothing stored or charged"
             },
@@ -70,6 +75,7 @@ def send_router() -> Router:
             request.wire_fields(),
             header(router, "Idempotency-Key"),
             router.lambda_context,
+            inbound_replies=(header(router, "inbound") or "").strip().lower() == "yes",
         )
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 

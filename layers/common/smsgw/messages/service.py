@@ -6,8 +6,6 @@ stored, charged and queued, or none of the three happened.
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
@@ -27,13 +25,23 @@ from smsgw import queues
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Conflict, InsufficientBalance, NotFound, ServiceUnavailable
+from smsgw.errors import (
+    BadRequest,
+    Conflict,
+    InsufficientBalance,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+)
 from smsgw.http import NexmoRejection
+from smsgw.inbound import service as inbound
 from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, validate_send
+from smsgw.numbers import service as numbers
 from smsgw.observability import logger, mask_number, metrics
+from smsgw.pagination import decode_cursor, encode_cursor
 from smsgw.urlsafety import check_callback_url
 from smsgw.webhooks import service as webhooks
 
@@ -58,15 +66,38 @@ def _validate(fields: dict[str, str]) -> ValidatedSend:
         raise NexmoRejection(error.vonage_status, error.message, error.field) from None
 
 
+def _reply_route(account: Account, sender: str) -> str:
+    """`inbound: yes`: replies to this send go to the callback registered for the sender's number."""
+    route = numbers.route_for(sender)
+    if route is None or route.account_id != account.account_id or not route.callback_url:
+        raise PreconditionFailed(
+            f"header inbound: yes needs a callback for the sender {sender}: register one with "
+            f"POST /communication/nexmo/sms/register (to={sender}, callback_url=…) or set moHttpUrl on "
+            "your number with POST /communication/nexmo/phone-numbers/number/update",
+            "inbound",
+        )
+    return route.callback_url
+
+
 def _accept(request: dict[str, Any]) -> dict[str, Any]:
     account = Account.model_validate(request["account"])
     send = _validate(request["fields"])
-    if not account.allows_sender(send.sender):
+    if not (account.allows_sender(send.sender) or numbers.may_send_from(account.account_id, send.sender)):
         raise NexmoRejection(
             "15",
-            f"sender '{send.sender}' is not on this account's allow-list; ask the operator to add it",
+            f"sender '{send.sender}' is not on this account's allow-list and is not a number it registered "
+            "or owns; ask the operator to add it",
             "from",
         )
+    if inbound.is_opted_out(send.sender, send.destination.msisdn):
+        raise NexmoRejection(
+            "7",
+            f"Number Barred: {send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or "
+            "charged. They can reply START to receive messages again",
+            "to",
+            http_status=403,
+        )
+    reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
     parts = send.segmentation.parts
     unit_price = pricing.price_per_part(send.destination.country)
     price = unit_price * parts
@@ -101,6 +132,8 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
         raise NexmoRejection(
             "9", f"Partner Quota Violation: {error.message}", None, http_status=200
         ) from None
+    if reply_route is not None:
+        inbound.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
     try:
         queues.enqueue_dispatch(message_id)
     except Exception:
@@ -152,14 +185,18 @@ def _idempotent_accept() -> Any:
 
 
 def accept_send(
-    account: Account, fields: dict[str, str], idempotency_key: str | None = None, lambda_context: Any = None
+    account: Account,
+    fields: dict[str, str],
+    idempotency_key: str | None = None,
+    lambda_context: Any = None,
+    inbound_replies: bool = False,
 ) -> dict[str, Any]:
     """Validate, charge, persist and enqueue one send; returns Nexmo's response body.
 
     With an Idempotency-Key the first response is stored for 24 h: a retry with the same body gets
     it back and nothing is sent again; the same key with another body is refused.
     """
-    request = {"account": account.model_dump(mode="json"), "fields": fields}
+    request = {"account": account.model_dump(mode="json"), "fields": fields, "inbound": inbound_replies}
     if idempotency_key is None:
         return _accept(request)
     if not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX or not idempotency_key.isprintable():
@@ -240,25 +277,6 @@ def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
     return prefix + ("Z" * 16 if upper else "0" * 16)
 
 
-def _decode_cursor(cursor: str | None, account_id: str) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
-        valid = isinstance(key, dict) and key.get("gsi1pk") == f"ACCOUNT#{account_id}#MSG"
-    except ValueError:
-        valid = False
-    if not valid:
-        raise BadRequest("cursor is not one this API returned; start again without it", "cursor")
-    return key
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
-
-
 def list_messages(
     account_id: str,
     *,
@@ -276,9 +294,9 @@ def list_messages(
     items, next_key = repository.query_account_messages(
         account_id,
         limit=limit,
-        start_key=_decode_cursor(cursor, account_id),
+        start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG"),
         lowest_id=_ulid_bound(since, "since", upper=False),
         highest_id=_ulid_bound(until, "until", upper=True),
         filters=filters,
     )
-    return MessagePage(messages=[_view(item) for item in items], next_cursor=_encode_cursor(next_key))
+    return MessagePage(messages=[_view(item) for item in items], next_cursor=encode_cursor(next_key))

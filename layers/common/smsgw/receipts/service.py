@@ -9,16 +9,15 @@ records the id, whichever of the two writes lands first.
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from smsgw.accounts import service as accounts
-from smsgw.carrier.vonage import sign_params
+from smsgw.carrier.signature import verify_carrier_signature
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Unauthorized
+from smsgw.errors import BadRequest
 from smsgw.messages import repository as messages
 from smsgw.messages.service import part_ids
 from smsgw.observability import logger, metrics
@@ -35,19 +34,7 @@ def _now_iso() -> str:
 
 
 def verify_signature(params: Mapping[str, str], secret: str, method: str, now: float, max_age: int) -> None:
-    """Vonage-signed webhook (contract §5): `sig` over every other param, `timestamp` recent."""
-    sig = params.get("sig", "")
-    if not sig:
-        raise Unauthorized("unsigned receipt refused: this gateway requires signed carrier webhooks")
-    try:
-        timestamp = int(params.get("timestamp", ""))
-    except ValueError:
-        raise Unauthorized("signed receipt without a valid timestamp") from None
-    if abs(now - timestamp) > max_age:
-        raise Unauthorized(f"stale receipt: its timestamp is more than {max_age} s from now")
-    expected = sign_params({k: v for k, v in params.items() if k != "sig"}, secret, method)
-    if not hmac.compare_digest(sig.lower(), expected):
-        raise Unauthorized("receipt signature does not match")
+    verify_carrier_signature(params, secret, method, now, max_age, what="receipt")
 
 
 def parse(params: Mapping[str, str]) -> DeliveryReceipt:

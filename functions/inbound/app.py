@@ -1,0 +1,17 @@
+"""InboundFunction: GET|POST /carrier/inbound (inbound SMS parts from the carrier)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from smsgw.http import create_resolver
+from smsgw.inbound.api import carrier_inbound_router
+from smsgw.observability import logger, metrics
+
+app = create_resolver(carrier_inbound_router())
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,2 @@
+"""Inbound SMS: carrier webhook intake (verify, dedupe, reassemble, STOP/START/HELP), routing to the
+right account and callback, and forwarding through the signed webhook delivery."""

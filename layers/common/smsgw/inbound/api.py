@@ -1,0 +1,101 @@
+"""Routes: the carrier's inbound webhook (InboundFunction) and the account's inbound messages (MessagesFunction)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from smsgw.http import account_route_guard, request_params
+from smsgw.inbound import service
+from smsgw.inbound.models import InboundAck, InboundPage, InboundView
+from smsgw.messages.models import ErrorResponse
+
+CARRIER_INBOUND_PATH = "/carrier/inbound"
+INBOUND_PATH = "/inbound"
+
+CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "Acknowledged", "content": {"application/json": {"model": InboundAck}}},
+    400: {
+        "description": "A required field is missing or malformed",
+        "content": {"application/json": {"model": ErrorResponse}},
+    },
+    401: {"description": "Unsigned, forged or stale (when a carrier signature secret is configured)"},
+}
+CARRIER_DESCRIPTION = (
+    "Called by the carrier only, one call per SMS part, with Vonage's inbound fields (msisdn, to, "
+    "messageId, text, type, keyword, message-timestamp, concat, concat-ref, concat-total, concat-part). "
+    "Resends are acknowledged and ignored; parts are reassembled; the message is forwarded, signed, "
+    "to the callback of the conversation, number or registered phone it belongs to."
+)
+
+
+def carrier_inbound_router() -> Router:
+    router = Router()
+
+    @router.post(
+        CARRIER_INBOUND_PATH,
+        summary="Inbound SMS (carrier webhook)",
+        description=CARRIER_DESCRIPTION,
+        tags=["Carrier"],
+        responses=CARRIER_RESPONSES,
+    )
+    def inbound_post() -> InboundAck:
+        return InboundAck(result=service.receive(request_params(router)))
+
+    @router.get(
+        CARRIER_INBOUND_PATH,
+        summary="Inbound SMS (carrier webhook, GET)",
+        description=CARRIER_DESCRIPTION,
+        tags=["Carrier"],
+        responses=CARRIER_RESPONSES,
+    )
+    def inbound_get() -> InboundAck:
+        return InboundAck(result=service.receive(request_params(router)))
+
+    return router
+
+
+def inbound_router() -> Router:
+    router = Router()
+
+    @router.get(
+        INBOUND_PATH,
+        summary="The account's inbound SMS, newest first",
+        tags=["Inbound"],
+        middlewares=[account_route_guard],
+        responses={
+            200: {"description": "A page", "content": {"application/json": {"model": InboundPage}}},
+            400: {
+                "description": "A bad limit or cursor",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            401: {"description": "Missing, malformed, unknown or expired token"},
+            403: {"description": "The account is disabled"},
+        },
+    )
+    def list_inbound(
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[str | None, Query()] = None,
+    ) -> InboundPage:
+        return service.list_inbound(router.context["account"].account_id, limit=limit, cursor=cursor)
+
+    @router.get(
+        f"{INBOUND_PATH}/<inbound_id>",
+        summary="An inbound SMS and its deliveries to your callback",
+        tags=["Inbound"],
+        middlewares=[account_route_guard],
+        responses={
+            200: {"description": "The message", "content": {"application/json": {"model": InboundView}}},
+            401: {"description": "Missing, malformed, unknown or expired token"},
+            403: {"description": "The account is disabled"},
+            404: {
+                "description": "No such inbound message for this account",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+        },
+    )
+    def get_inbound(inbound_id: Annotated[str, Path(max_length=64)]) -> InboundView:
+        return service.get_inbound(router.context["account"].account_id, inbound_id)
+
+    return router

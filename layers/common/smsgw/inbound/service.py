@@ -1,0 +1,343 @@
+"""Inbound SMS intake: what the carrier POSTs to /carrier/inbound, one call per SMS part.
+
+The carrier resends anything we do not acknowledge for 24 h, and splits long messages into
+parts that arrive out of order or twice. Here: verify the signature, drop resends (dedupe on the
+carrier's messageId), collect the parts of a concatenated message and assemble them once, in
+order (or, after a timeout, forward what arrived, flagged `incomplete`), honour STOP/START/HELP,
+store the message, and queue it for signed delivery to the right callback. The HTTP delivery to
+the customer is asynchronous (the webhook queue), so the carrier gets its 200 at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ulid import ULID
+
+from smsgw import queues
+from smsgw.accounts import service as accounts
+from smsgw.carrier.signature import verify_carrier_signature
+from smsgw.config import get_settings
+from smsgw.errors import BadRequest, NotFound
+from smsgw.inbound import repository
+from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
+from smsgw.observability import logger, mask_number, metrics
+from smsgw.pagination import decode_cursor, encode_cursor
+from smsgw.secrets import carrier_credentials
+
+INBOUND_EVENT = "message.inbound"
+DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
+_DIGITS = re.compile(r"\d{1,20}")
+
+
+@dataclass(frozen=True)
+class Route:
+    account_id: str
+    callback_url: str | None
+    kind: str  # conversation | number | registered
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def keyword_of(text: str) -> str:
+    """Vonage's `keyword`: the first word, upper-cased (punctuation around it ignored)."""
+    first = text.strip().split(maxsplit=1)[0] if text.strip() else ""
+    return first.strip(".,!?;:'\"()").upper()
+
+
+def _require(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name, "").strip()
+    if not value:
+        raise BadRequest(f"{name} is required", name)
+    return value
+
+
+def _number(params: Mapping[str, str], name: str) -> str:
+    value = _require(params, name).lstrip("+")
+    if not _DIGITS.fullmatch(value):
+        raise BadRequest(f"{name} must be a phone number (digits)", name)
+    return value
+
+
+def _concat(params: Mapping[str, str]) -> tuple[str, int, int] | None:
+    if "concat-ref" not in params and params.get("concat", "").lower() != "true":
+        return None
+    ref = _require(params, "concat-ref")
+    try:
+        total, part = int(params.get("concat-total", "")), int(params.get("concat-part", ""))
+    except ValueError:
+        raise BadRequest("concat-total and concat-part must be whole numbers", "concat-part") from None
+    if not 1 <= part <= total <= 255:
+        raise BadRequest("concat-part must be between 1 and concat-total (at most 255)", "concat-part")
+    return ref, total, part
+
+
+def receive(params: Mapping[str, str], now: float | None = None) -> str:
+    """Handle one inbound part from the carrier; returns received, part or duplicate."""
+    credentials = carrier_credentials()
+    secret = credentials.get("signature_secret")
+    if secret:
+        verify_carrier_signature(
+            params,
+            secret,
+            credentials.get("signature_method", "md5"),
+            now if now is not None else time.time(),
+            get_settings().receipt_max_age_seconds,
+            what="inbound message",
+        )
+    msisdn, to = _number(params, "msisdn"), _number(params, "to")
+    carrier_id = _require(params, "messageId")
+    concat = _concat(params)
+    fields = {k: v for k, v in params.items() if k not in ("sig", "nonce", "timestamp")}
+    expires = int(time.time()) + DEDUPE_SECONDS
+    if not repository.first_sight_of_part(carrier_id, expires):
+        metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
+        return "duplicate"
+    try:
+        if concat is None:
+            _accept(msisdn, to, fields, params.get("text", ""), [carrier_id], parts=1, incomplete=False)
+            return "received"
+        return _receive_part(msisdn, to, concat, fields, expires)
+    except Exception:
+        repository.forget_part(carrier_id)  # let the carrier's resend try again
+        raise
+
+
+def _receive_part(
+    msisdn: str, to: str, concat: tuple[str, int, int], fields: dict[str, str], expires: int
+) -> str:
+    ref, total, part = concat
+    if repository.open_set(msisdn, to, ref, total, _now_iso(), expires):
+        queues.schedule_inbound_check(
+            {"msisdn": msisdn, "to": to, "ref": ref}, get_settings().inbound_concat_timeout_seconds
+        )
+    repository.store_part(msisdn, to, ref, part, fields, expires)
+    header, parts = repository.set_parts(msisdn, to, ref)
+    if header is not None and len(parts) >= int(header["total"]):
+        return "received" if _assemble(msisdn, to, ref, header, parts, incomplete=False) else "part"
+    return "part"
+
+
+def check_incomplete(msisdn: str, to: str, ref: str) -> bool:
+    """The reassembly timeout: forward what arrived of a set that is still incomplete (flagged)."""
+    header, parts = repository.set_parts(msisdn, to, ref)
+    if header is None or header.get("finished") or not parts:
+        return False
+    return _assemble(msisdn, to, ref, header, parts, incomplete=True)
+
+
+def _assemble(
+    msisdn: str, to: str, ref: str, header: dict[str, Any], parts: list[dict[str, Any]], incomplete: bool
+) -> bool:
+    inbound_id = str(ULID())
+    if not repository.finish_set(msisdn, to, ref, inbound_id):
+        return False  # another invocation assembled it
+    ordered = [p["fields"] for p in sorted(parts, key=lambda p: p["sk"])]
+    text = "".join(f.get("text", "") for f in ordered)
+    carrier_ids = [f["messageId"] for f in ordered]
+    first = {**ordered[0], "concat-ref": ref, "concat-total": str(header["total"])}
+    _accept(
+        msisdn,
+        to,
+        first,
+        text,
+        carrier_ids,
+        parts=int(header["total"]),
+        incomplete=incomplete,
+        inbound_id=inbound_id,
+    )
+    return True
+
+
+def route_for(msisdn: str, to: str) -> Route | None:
+    """Where a reply goes: a conversation started with `inbound: yes`, else the number's owner
+    (moHttpUrl), else the account that registered the sender's phone (KPN's test flow)."""
+    conversation = repository.get_conversation(msisdn, to)
+    if conversation:
+        return Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
+    from smsgw.numbers import service as numbers
+
+    number = numbers.route_for(to)
+    if number is not None:
+        return Route(number.account_id, number.callback_url, "number")
+    sender = numbers.route_for(msisdn)
+    if sender is not None and sender.kind == "registered":
+        return Route(sender.account_id, sender.callback_url, "registered")
+    return None
+
+
+def _opt(keyword: str) -> str | None:
+    if keyword in STOP_WORDS:
+        return "stop"
+    if keyword in START_WORDS:
+        return "start"
+    if keyword in HELP_WORDS:
+        return "help"
+    return None
+
+
+def _accept(
+    msisdn: str,
+    to: str,
+    fields: Mapping[str, str],
+    text: str,
+    carrier_ids: list[str],
+    *,
+    parts: int,
+    incomplete: bool,
+    inbound_id: str | None = None,
+) -> str:
+    inbound_id = inbound_id or str(ULID())
+    received_at = _now_iso()
+    keyword = keyword_of(text)
+    opt = _opt(keyword)
+    if opt == "stop":
+        repository.set_opt_out(to, msisdn, received_at)
+    elif opt == "start":
+        repository.clear_opt_out(to, msisdn)
+    route = route_for(msisdn, to)
+    item: dict[str, Any] = {
+        "inbound_id": inbound_id,
+        "account_id": route.account_id if route else None,
+        "msisdn": msisdn,
+        "to": to,
+        "text": text,
+        "sms_type": fields.get("type", "text"),
+        "keyword": keyword,
+        "message_timestamp": fields.get("message-timestamp"),
+        "parts": parts,
+        "incomplete": incomplete,
+        "carrier_message_ids": carrier_ids,
+        "route": route.kind if route else None,
+        "callback_url": route.callback_url if route else None,
+        "opt": opt,
+        "received_at": received_at,
+        "expires_at": int(time.time()) + get_settings().message_retention_days * 86_400,
+    }
+    repository.put_inbound({k: v for k, v in item.items() if v is not None})
+    logger.info(
+        "inbound received",
+        extra={"inbound_id": inbound_id, "from": mask_number(msisdn), "parts": parts, "route": item["route"]},
+    )
+    metrics.add_metric(name="InboundReceived", unit="Count", value=1)
+    if route is not None and route.callback_url:
+        _forward(route, item, fields)
+    if route is not None and opt == "help":
+        _reply_help(route.account_id, sender=to, recipient=msisdn)
+    return inbound_id
+
+
+def _forward(route: Route, item: dict[str, Any], fields: Mapping[str, str]) -> None:
+    """Vonage's inbound fields (existing Vonage handlers work unchanged), plus our ids."""
+    payload: dict[str, Any] = {
+        "msisdn": item["msisdn"],
+        "to": item["to"],
+        "messageId": item["carrier_message_ids"][0],
+        "text": item["text"],
+        "type": item["sms_type"],
+        "keyword": item["keyword"],
+        "message-timestamp": item.get("message_timestamp") or "",
+        "api-key": fields.get("api-key", ""),
+        "inbound_id": item["inbound_id"],
+        "parts": item["parts"],
+        "incomplete": item["incomplete"],
+    }
+    if item["parts"] > 1:
+        payload["concat-total"] = str(item["parts"])
+    from smsgw.webhooks import service as webhooks
+
+    webhooks.enqueue(
+        account_id=route.account_id,
+        url=str(route.callback_url),
+        event_type=INBOUND_EVENT,
+        payload=payload,
+        subject_id=item["inbound_id"],
+        dedupe_key=f"inbound:{item['inbound_id']}",
+    )
+
+
+def _reply_help(account_id: str, sender: str, recipient: str) -> None:
+    """HELP gets the operator's help text back, from the number it was sent to (charged as a send)."""
+    from smsgw.messages import service as messages
+
+    try:
+        account = accounts.cached_account(account_id)
+        messages.accept_send(account, {"from": sender, "to": recipient, "text": get_settings().help_reply})
+    except Exception:
+        logger.exception("could not send the HELP reply", extra={"account_id": account_id})
+
+
+def is_opted_out(sender: str, recipient: str) -> bool:
+    return repository.is_opted_out(sender.lstrip("+"), recipient)
+
+
+def record_conversation(recipient: str, number: str, account_id: str, callback_url: str) -> None:
+    expires = int(time.time()) + get_settings().conversation_days * 86_400
+    repository.put_conversation(recipient, number, account_id, callback_url, expires)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _view(item: dict[str, Any], with_deliveries: bool = False) -> InboundView:
+    deliveries = []
+    if with_deliveries:
+        from smsgw.webhooks import service as webhooks
+
+        deliveries = webhooks.deliveries_for(item["inbound_id"])
+    return InboundView(
+        inbound_id=item["inbound_id"],
+        msisdn=item["msisdn"],
+        to=item["to"],
+        text=item.get("text", ""),
+        type=item.get("sms_type", "text"),
+        keyword=item.get("keyword", ""),
+        message_timestamp=item.get("message_timestamp"),
+        parts=int(item.get("parts", 1)),
+        incomplete=bool(item.get("incomplete", False)),
+        carrier_message_ids=list(item.get("carrier_message_ids") or []),
+        route=item.get("route"),
+        callback_url=item.get("callback_url"),
+        opt=item.get("opt"),
+        received_at=item["received_at"],
+        deliveries=deliveries,
+    )
+
+
+def get_inbound(account_id: str, inbound_id: str) -> InboundView:
+    item = repository.get_inbound(inbound_id)
+    if item is None or item.get("account_id") != account_id:
+        raise NotFound(f"no inbound message {inbound_id}")
+    return _view(item, with_deliveries=True)
+
+
+def list_inbound(account_id: str, limit: int = 50, cursor: str | None = None) -> InboundPage:
+    if not 1 <= limit <= 100:
+        raise BadRequest("limit must be between 1 and 100", "limit")
+    index_pk = f"ACCOUNT#{account_id}#INBOUND"
+    start_key = decode_cursor(cursor, index_pk)
+    items, next_key = repository.query_inbound(index_pk, limit=limit, start_key=start_key)
+    return InboundPage(inbound=[_view(item) for item in items], next_cursor=encode_cursor(next_key))
+
+
+def process_reassembly_checks(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """InboundQueue records (delayed by the reassembly timeout): forward incomplete sets as they are."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    def handle(record: SQSRecord) -> bool:
+        body = json.loads(record.body)
+        return check_incomplete(body["msisdn"], body["to"], body["ref"])
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(
+        process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    )
