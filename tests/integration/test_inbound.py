@@ -1,0 +1,296 @@
+"""Inbound SMS through InboundFunction (moto): verified, deduplicated, reassembled, routed and forwarded
+signed; STOP/START; `inbound: yes`; GET /inbound."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from typing import Any
+
+import boto3
+import pytest
+from standardwebhooks import Webhook
+
+from smsgw.accounts import service as accounts
+from smsgw.carrier.vonage import sign_params
+from tests.conftest import (
+    CARRIER_SIGNATURE_METHOD,
+    CARRIER_SIGNATURE_SECRET,
+    REGION,
+    LambdaContext,
+    Receiver,
+    api_event,
+    load_handler,
+)
+
+PHONE = "31612345678"  # the customer's own phone, registered with /register
+NUMBER = "3197010240299"  # a number messages are sent to
+
+
+@pytest.fixture
+def env(aws, carrier_env, monkeypatch):
+    """Signed carrier webhooks, callbacks to a local receiver allowed."""
+    from smsgw.db import reset_clients
+
+    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+    reset_clients()
+    return aws
+
+
+@pytest.fixture
+def owner(env):
+    return accounts.create_account("owner", balance="5", senders=["ACME"])
+
+
+def register(account_id: str, to: str, callback_url: str) -> dict[str, Any]:
+    event = api_event(
+        "POST",
+        "/communication/nexmo/sms/register",
+        form={"to": to, "callback_url": callback_url},
+        account_id=account_id,
+    )
+    response = load_handler("numbers").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] in (200, 201), response["body"]
+    return json.loads(response["body"])
+
+
+def inbound(fields: dict[str, str], *, sign: bool = True, method: str = "POST") -> tuple[int, dict[str, Any]]:
+    params = {"api-key": "simkey01", "type": "text", "message-timestamp": "2026-11-25 10:00:00", **fields}
+    if sign:
+        params = {**params, "timestamp": str(int(time.time())), "nonce": os.urandom(4).hex()}
+        params["sig"] = sign_params(params, CARRIER_SIGNATURE_SECRET, CARRIER_SIGNATURE_METHOD)
+    event = (
+        api_event("POST", "/carrier/inbound", json_body=params)
+        if method == "POST"
+        else api_event("GET", "/carrier/inbound", query=params)
+    )
+    response = load_handler("inbound").lambda_handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def drain(queue_url: str, handler: str) -> None:
+    """What an SQS event source does: hand the queued records to the function until none are left."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    while got := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m["Attributes"],
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:q",
+                    "awsRegion": REGION,
+                }
+                for m in got
+            ]
+        }
+        result = load_handler(handler).lambda_handler(event, LambdaContext())
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for m in got:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def deliver_webhooks() -> None:
+    drain(os.environ["WEBHOOK_QUEUE_URL"], "webhook")
+
+
+def parts_of(
+    text: str, ref: str, sender: str = PHONE, to: str = NUMBER, size: int = 5
+) -> list[dict[str, str]]:
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    return [
+        {
+            "msisdn": sender,
+            "to": to,
+            "messageId": f"{ref}-p{n}",
+            "text": chunk,
+            "concat": "true",
+            "concat-ref": ref,
+            "concat-total": str(len(chunks)),
+            "concat-part": str(n),
+        }
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def test_a_reply_from_a_registered_phone_reaches_its_callback_signed(env, owner, receiver: Receiver):
+    register(owner.account_id, PHONE, receiver.url)
+    status, body = inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "c-1", "text": "Yes please"})
+    assert (status, body) == (200, {"result": "received"})
+    deliver_webhooks()
+    [request] = receiver.requests
+    payload = Webhook(owner.webhook_secret).verify(request.body, request.headers)
+    assert (payload["msisdn"], payload["to"], payload["text"], payload["keyword"]) == (
+        PHONE,
+        NUMBER,
+        "Yes please",
+        "YES",
+    )
+    assert payload["messageId"] == "c-1"
+    assert payload["inbound_id"]
+    assert payload["incomplete"] is False
+
+
+def test_a_long_reply_in_shuffled_parts_with_a_duplicate_is_delivered_once_complete(env, owner, receiver):
+    register(owner.account_id, PHONE, receiver.url)
+    text = "This reply is long enough to need several parts."
+    parts = parts_of(text, ref="77")
+    order = parts[:]
+    random.Random(7).shuffle(order)
+    outcomes = [inbound(p)[1]["result"] for p in [*order[:2], order[0], *order[2:]]]
+    assert outcomes.count("duplicate") == 1
+    assert outcomes.count("received") == 1
+    deliver_webhooks()
+    [request] = receiver.requests
+    payload = json.loads(request.body)
+    assert payload["text"] == text
+    assert payload["parts"] == len(parts)
+    assert payload["incomplete"] is False
+
+
+def test_an_incomplete_set_is_forwarded_after_the_timeout_flagged(env, owner, receiver):
+    register(owner.account_id, PHONE, receiver.url)
+    parts = parts_of("abcdefghijklmno", ref="9")  # 3 parts; the middle one never comes
+    assert inbound(parts[0])[1]["result"] == "part"
+    assert inbound(parts[2])[1]["result"] == "part"
+    drain(os.environ["INBOUND_QUEUE_URL"], "inbound_reassembly")  # the reassembly timeout fires
+    deliver_webhooks()
+    [request] = receiver.requests
+    payload = json.loads(request.body)
+    assert (payload["text"], payload["incomplete"]) == ("abcdeklmno", True)
+    # The missing part arriving late changes nothing: the set was already forwarded.
+    assert inbound(parts[1])[1]["result"] == "part"
+    deliver_webhooks()
+    assert len(receiver.requests) == 1
+
+
+def test_inbound_nobody_registered_is_kept_not_lost(env):
+    assert (
+        inbound({"msisdn": "447700900123", "to": "447700900999", "messageId": "c-9", "text": "hello?"})[0]
+        == 200
+    )
+    [kept] = env.items("INBOUND#")
+    assert (kept["text"], kept["gsi1pk"]) == ("hello?", "INBOUND#UNROUTED")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"to": NUMBER, "messageId": "x", "text": "t"}, "msisdn"),
+        ({"msisdn": PHONE, "messageId": "x", "text": "t"}, "to"),
+        ({"msisdn": PHONE, "to": NUMBER, "text": "t"}, "messageId"),
+        ({"msisdn": "abc", "to": NUMBER, "messageId": "x", "text": "t"}, "msisdn"),
+        (
+            {
+                "msisdn": PHONE,
+                "to": NUMBER,
+                "messageId": "x",
+                "text": "t",
+                "concat": "true",
+                "concat-ref": "1",
+                "concat-total": "2",
+                "concat-part": "3",
+            },
+            "concat-part",
+        ),
+    ],
+)
+def test_bad_inbound_is_400_naming_the_field_and_stores_nothing(env, fields, field):
+    status, body = inbound(fields)
+    assert (status, body["field"]) == (400, field)
+    assert env.items("INBOUND") == []
+
+
+def test_unsigned_or_forged_inbound_is_401(env):
+    assert inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "x", "text": "t"}, sign=False)[0] == 401
+    params = {
+        "msisdn": PHONE,
+        "to": NUMBER,
+        "messageId": "x",
+        "text": "t",
+        "timestamp": str(int(time.time())),
+        "sig": "0" * 64,
+    }
+    event = api_event("GET", "/carrier/inbound", query=params)
+    assert load_handler("inbound").lambda_handler(event, LambdaContext())["statusCode"] == 401
+    assert env.items("INBOUND") == []
+
+
+def send(account, sender: str, to: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    event = api_event(
+        "POST",
+        "/communication/nexmo/sms/send",
+        form={"from": sender, "to": to, "text": "Hi"},
+        account_id=account.account_id,
+        headers=headers,
+    )
+    response = load_handler("send").lambda_handler(event, LambdaContext())
+    return {"status": response["statusCode"], **json.loads(response["body"])}
+
+
+def test_stop_refuses_later_sends_from_that_number_and_start_allows_them(env, owner, receiver):
+    register(owner.account_id, PHONE, receiver.url)  # a registered number may be used as sender
+    recipient = "447700900555"
+    assert send(owner, PHONE, recipient)["messages"][0]["status"] == "0"
+    inbound({"msisdn": recipient, "to": PHONE, "messageId": "s-1", "text": "STOP"})
+    balance = accounts.cached_account(owner.account_id)
+    refused = send(owner, PHONE, recipient)
+    assert refused["status"] == 403
+    assert (refused["messages"][0]["status"], refused["messages"][0]["field"]) == ("7", "to")
+    assert "STOP" in refused["messages"][0]["error-text"]
+    assert len(env.items("MSG#")) == 1  # nothing stored (or charged) for the refused one
+    assert balance.account_id
+    inbound({"msisdn": recipient, "to": PHONE, "messageId": "s-2", "text": "start"})
+    assert send(owner, PHONE, recipient)["messages"][0]["status"] == "0"
+
+
+def test_inbound_yes_needs_a_registered_callback_and_routes_replies_to_it(env, owner, receiver):
+    refused = send(owner, PHONE, "447700900777", headers={"inbound": "yes"})
+    assert refused["status"] == 412
+    assert "register" in refused["error"]
+    assert env.items("MSG#") == []
+
+    register(owner.account_id, PHONE, receiver.url)
+    assert send(owner, PHONE, "447700900777", headers={"inbound": "yes"})["messages"][0]["status"] == "0"
+    inbound({"msisdn": "447700900777", "to": PHONE, "messageId": "r-1", "text": "Thanks!"})
+    deliver_webhooks()
+    [request] = receiver.requests
+    assert json.loads(request.body)["text"] == "Thanks!"
+    [kept] = env.items("INBOUND#")
+    assert kept["route"] == "conversation"
+
+
+def test_the_account_lists_its_inbound_and_sees_deliveries(env, owner, receiver):
+    register(owner.account_id, PHONE, receiver.url)
+    for n in range(3):
+        inbound({"msisdn": PHONE, "to": NUMBER, "messageId": f"l-{n}", "text": f"m{n}"})
+    deliver_webhooks()
+
+    def get(path: str, query: dict | None = None, account=owner) -> tuple[int, dict]:
+        event = api_event("GET", path, query=query, account_id=account.account_id)
+        if path.count("/") == 2:
+            event["pathParameters"] = {"inbound_id": path.rsplit("/", 1)[1]}
+        response = load_handler("messages").lambda_handler(event, LambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    status, page = get("/inbound", {"limit": "2"})
+    assert status == 200
+    assert [m["text"] for m in page["inbound"]] == ["m2", "m1"]
+    _, rest = get("/inbound", {"limit": "2", "cursor": page["next_cursor"]})
+    assert [m["text"] for m in rest["inbound"]] == ["m0"]
+    inbound_id = page["inbound"][0]["inbound_id"]
+    status, one = get(f"/inbound/{inbound_id}")
+    assert status == 200
+    [delivery] = one["deliveries"]
+    assert delivery["state"] == "delivered"
+    stranger = accounts.create_account("stranger", balance="1", senders=[])
+    assert get(f"/inbound/{inbound_id}", account=stranger)[0] == 404
