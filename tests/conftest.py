@@ -128,7 +128,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         webhook_queue = sqs.create_queue(QueueName="webhooks", Attributes={"VisibilityTimeout": "0"})[
             "QueueUrl"
         ]
-        inbound_queue = sqs.create_queue(QueueName="inbound", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+        inbound_queue = sqs.create_queue(QueueName="inbound", Attributes={"VisibilityTimeout": "0"})[
+            "QueueUrl"
+        ]
         env = {
             "INBOUND_QUEUE_URL": inbound_queue,
             "WEBHOOK_QUEUE_URL": webhook_queue,
@@ -206,6 +208,40 @@ def carrier_env(aws: Aws, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> An
     reset_clients()
     service._carrier.cache_clear()
     return simulator
+
+
+def sqs_event(queue_url: str, max_records: int = 10) -> dict[str, Any]:
+    """What an SQS event source hands a function: the visible records, with their receipt handles."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=max_records, AttributeNames=["All"])
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{queue_url.rsplit('/', 1)[-1]}",
+                "awsRegion": REGION,
+            }
+            for m in got.get("Messages", [])
+        ]
+    }
+
+
+def drain_queue(queue_url: str, handler: str) -> None:
+    """Run `functions/<handler>` on the queue until it is empty, deleting what succeeded (as the event
+    source does); a record reported as failed comes back on a later receive."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    while (event := sqs_event(queue_url))["Records"]:
+        result = load_handler(handler).lambda_handler(event, LambdaContext())
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"])
 
 
 def load_handler(name: str) -> ModuleType:

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from tests.conftest import REGION, LambdaContext, api_event, load_handler
+from tests.conftest import REGION, LambdaContext, api_event, load_handler, sqs_event
 
 
 def sim_messages(simulator) -> list[dict[str, Any]]:
@@ -36,27 +36,7 @@ def accept(account, text: str = "Hello", to: str = "447700900000") -> str:
 
 
 def receive_batch(aws) -> dict[str, Any]:
-    """What the SQS event source would hand DispatchFunction: the visible records, with receipt handles."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    got = sqs.receive_message(
-        QueueUrl=aws.send_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-    ).get("Messages", [])
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:send",
-                "awsRegion": REGION,
-            }
-            for m in got
-        ]
-    }
+    return sqs_event(aws.send_queue_url)
 
 
 def dispatch(event: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import random
 import time
 from typing import Any
 
-import boto3
 import pytest
 from standardwebhooks import Webhook
 
@@ -18,10 +17,10 @@ from smsgw.carrier.vonage import sign_params
 from tests.conftest import (
     CARRIER_SIGNATURE_METHOD,
     CARRIER_SIGNATURE_SECRET,
-    REGION,
     LambdaContext,
     Receiver,
     api_event,
+    drain_queue,
     load_handler,
 )
 
@@ -70,37 +69,8 @@ def inbound(fields: dict[str, str], *, sign: bool = True, method: str = "POST") 
     return response["statusCode"], json.loads(response["body"])
 
 
-def drain(queue_url: str, handler: str) -> None:
-    """What an SQS event source does: hand the queued records to the function until none are left."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    while got := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-        "Messages", []
-    ):
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:q",
-                    "awsRegion": REGION,
-                }
-                for m in got
-            ]
-        }
-        result = load_handler(handler).lambda_handler(event, LambdaContext())
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        for m in got:
-            if m["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-
-
 def deliver_webhooks() -> None:
-    drain(os.environ["WEBHOOK_QUEUE_URL"], "webhook")
+    drain_queue(os.environ["WEBHOOK_QUEUE_URL"], "webhook")
 
 
 def parts_of(
@@ -162,7 +132,7 @@ def test_an_incomplete_set_is_forwarded_after_the_timeout_flagged(env, owner, re
     parts = parts_of("abcdefghijklmno", ref="9")  # 3 parts; the middle one never comes
     assert inbound(parts[0])[1]["result"] == "part"
     assert inbound(parts[2])[1]["result"] == "part"
-    drain(os.environ["INBOUND_QUEUE_URL"], "inbound_reassembly")  # the reassembly timeout fires
+    drain_queue(os.environ["INBOUND_QUEUE_URL"], "inbound_reassembly")  # the reassembly timeout fires
     deliver_webhooks()
     [request] = receiver.requests
     payload = json.loads(request.body)

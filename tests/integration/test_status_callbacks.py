@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 
-import boto3
 import pytest
 from standardwebhooks import Webhook
 
 from smsgw.accounts import service as accounts
-from tests.conftest import REGION, LambdaContext, Receiver, api_event, load_handler
+from tests.conftest import LambdaContext, Receiver, api_event, drain_queue, load_handler
 from tests.integration.test_dispatch import dispatch, message, receive_batch
 from tests.integration.test_receipts_api import dlr_fields, post_dlr
 
@@ -38,35 +37,7 @@ def send(account_id: str, **form: str) -> str:
 
 def deliver_webhooks(aws) -> None:
     """What the webhook queue's event source does: hand the records to WebhookFunction."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = os.environ["WEBHOOK_QUEUE_URL"]
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-            "Messages", []
-        )
-        if not got:
-            return
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:webhooks",
-                    "awsRegion": REGION,
-                }
-                for m in got
-            ]
-        }
-        result = load_handler("webhook").lambda_handler(event, LambdaContext())
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        for m in got:
-            if m["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    drain_queue(os.environ["WEBHOOK_QUEUE_URL"], "webhook")
 
 
 def test_a_delivered_message_calls_back_signed_with_the_carrier_fields(

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     vonage_signature_max_skew_seconds: int = Field(
         default=300, gt=0, alias="VONAGE_SIGNATURE_MAX_SKEW_SECONDS"
     )
-    receipt_max_age_seconds: int = Field(default=300, gt=0, alias="RECEIPT_MAX_AGE_SECONDS")
+    # Signed carrier webhooks (receipts, inbound): how far their timestamp may be from our clock.
+    carrier_webhook_max_age_seconds: int = Field(default=300, gt=0, alias="CARRIER_WEBHOOK_MAX_AGE_SECONDS")
     carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
 
     token_ttl_seconds: int = Field(default=3600, gt=60, alias="TOKEN_TTL_SECONDS")

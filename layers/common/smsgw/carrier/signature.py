@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Mapping
 
 from smsgw.carrier.vonage import sign_params
+from smsgw.config import get_settings
 from smsgw.errors import Unauthorized
+from smsgw.secrets import carrier_credentials
 
 
 def verify_carrier_signature(
@@ -28,3 +31,20 @@ def verify_carrier_signature(
     expected = sign_params({k: v for k, v in params.items() if k != "sig"}, secret, method)
     if not hmac.compare_digest(sig.lower(), expected):
         raise Unauthorized(f"{what} signature does not match")
+
+
+def verify_carrier_webhook(params: Mapping[str, str], what: str, now: float | None = None) -> None:
+    """Check a carrier webhook against the carrier secret's signature settings; unsigned webhooks are
+    accepted only while no `signature_secret` is configured."""
+    credentials = carrier_credentials()
+    secret = credentials.get("signature_secret")
+    if not secret:
+        return
+    verify_carrier_signature(
+        params,
+        secret,
+        credentials.get("signature_method", "md5"),
+        time.time() if now is None else now,
+        get_settings().carrier_webhook_max_age_seconds,
+        what=what,
+    )

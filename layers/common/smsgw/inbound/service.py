@@ -22,14 +22,13 @@ from ulid import ULID
 
 from smsgw import queues
 from smsgw.accounts import service as accounts
-from smsgw.carrier.signature import verify_carrier_signature
+from smsgw.carrier.signature import verify_carrier_webhook
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, NotFound
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.pagination import decode_cursor, encode_cursor
-from smsgw.secrets import carrier_credentials
 
 INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
@@ -82,17 +81,7 @@ def _concat(params: Mapping[str, str]) -> tuple[str, int, int] | None:
 
 def receive(params: Mapping[str, str], now: float | None = None) -> str:
     """Handle one inbound part from the carrier; returns received, part or duplicate."""
-    credentials = carrier_credentials()
-    secret = credentials.get("signature_secret")
-    if secret:
-        verify_carrier_signature(
-            params,
-            secret,
-            credentials.get("signature_method", "md5"),
-            now if now is not None else time.time(),
-            get_settings().receipt_max_age_seconds,
-            what="inbound message",
-        )
+    verify_carrier_webhook(params, "inbound message", now)
     msisdn, to = _number(params, "msisdn"), _number(params, "to")
     carrier_id = _require(params, "messageId")
     concat = _concat(params)

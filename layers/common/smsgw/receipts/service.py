@@ -15,15 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smsgw.accounts import service as accounts
-from smsgw.carrier.signature import verify_carrier_signature
-from smsgw.config import get_settings
+from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
 from smsgw.errors import BadRequest
 from smsgw.messages import repository as messages
 from smsgw.messages.service import part_ids
 from smsgw.observability import logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
-from smsgw.secrets import carrier_credentials
 
 PENDING_SECONDS = 86_400
 STATUS_EVENT = "message.status"
@@ -60,16 +58,7 @@ def parse(params: Mapping[str, str]) -> DeliveryReceipt:
 
 def receive(params: Mapping[str, str], now: float | None = None) -> str:
     """Handle one receipt from the carrier; returns what happened (applied, duplicate, pending)."""
-    credentials = carrier_credentials()
-    secret = credentials.get("signature_secret")
-    if secret:
-        verify_signature(
-            params,
-            secret,
-            credentials.get("signature_method", "md5"),
-            now if now is not None else time.time(),
-            get_settings().receipt_max_age_seconds,
-        )
+    verify_carrier_webhook(params, "receipt", now)
     receipt = parse(params)
     outcome = apply(receipt)
     logger.info(
