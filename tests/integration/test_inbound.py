@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from local.testing import poll
 from smsgw.accounts import service as accounts
 from smsgw.carrier.vonage import sign_params
 from tests.conftest import (
@@ -22,6 +23,7 @@ from tests.conftest import (
     api_event,
     drain_queue,
     load_handler,
+    sqs_event,
 )
 
 PHONE = "31612345678"  # the customer's own phone, registered with /register
@@ -127,12 +129,21 @@ def test_a_long_reply_in_shuffled_parts_with_a_duplicate_is_delivered_once_compl
     assert payload["incomplete"] is False
 
 
-def test_an_incomplete_set_is_forwarded_after_the_timeout_flagged(env, owner, receiver):
+def test_an_incomplete_set_is_forwarded_after_the_timeout_flagged(env, owner, receiver, monkeypatch):
+    from smsgw.db import reset_clients
+
+    monkeypatch.setenv("INBOUND_CONCAT_TIMEOUT_SECONDS", "1")
+    reset_clients()
     register(owner.account_id, PHONE, receiver.url)
     parts = parts_of("abcdefghijklmno", ref="9")  # 3 parts; the middle one never comes
     assert inbound(parts[0])[1]["result"] == "part"
     assert inbound(parts[2])[1]["result"] == "part"
-    drain_queue(os.environ["INBOUND_QUEUE_URL"], "inbound_reassembly")  # the reassembly timeout fires
+    assert receiver.requests == []  # not before the timeout
+    # The timeout is a delayed queue message (1 s here): wait for it, then let its function run.
+    poll(
+        lambda: sqs_event(os.environ["INBOUND_QUEUE_URL"])["Records"], timeout=10, what="the reassembly check"
+    )
+    drain_queue(os.environ["INBOUND_QUEUE_URL"], "inbound_reassembly")
     deliver_webhooks()
     [request] = receiver.requests
     payload = json.loads(request.body)
@@ -224,8 +235,9 @@ def test_stop_refuses_later_sends_from_that_number_and_start_allows_them(env, ow
 
 
 def test_inbound_yes_needs_a_registered_callback_and_routes_replies_to_it(env, owner, receiver):
-    refused = send(owner, PHONE, "447700900777", headers={"inbound": "yes"})
+    refused = send(owner, "ACME", "447700900777", headers={"inbound": "yes"})  # allowed, but no callback
     assert refused["status"] == 412
+    assert refused["field"] == "inbound"
     assert "register" in refused["error"]
     assert env.items("MSG#") == []
 
