@@ -1,7 +1,8 @@
-"""A carrier simulator: a real HTTP server speaking the Vonage SMS API and KPN's OAuth + send wrapper.
+"""A carrier simulator: a real HTTP server speaking the Vonage SMS and Numbers APIs and KPN's wrappers.
 
 `simulator.protocol` holds the wire protocol as pure functions (parameters, authentication,
-signatures, part splitting, response bodies); `simulator.server` holds the HTTP server, its state
-and the `/_sim/*` control API. Run it with `python -m simulator --port 0`, or in-process with
+signatures, part splitting, response bodies, receipt and inbound fields, the number pool);
+`simulator.server` holds the HTTP server, its state and the `/_sim/*` control API;
+`simulator.receipts` sends the webhooks (delivery receipts, inbound messages) in the background. Run it with `python -m simulator --port 0`, or in-process with
 `simulator.server.start_simulator(...)`. Standard library only, so it runs on any interpreter.
 """

@@ -3,9 +3,11 @@
 Once listening it prints one line to stdout, `{"simulator_url": "http://127.0.0.1:PORT"}`, so a
 parent process started with `--port 0` learns the port. Everything else goes to stderr.
 
-Delivery receipts go to each submission's `callback`, else to `--dlr-url` (changeable later with
-`PUT /_sim/config {"dlr_url": ...}`), signed with `--signature-secret` when given. The receipt mix,
-delays, duplicates, reordering and retries are runtime settings: see docs/simulator.md.
+Delivery receipts go to each submission's `callback`, else to `--dlr-url`; inbound messages
+injected with `POST /_sim/inbound` go to their number's `moHttpUrl` (set through the Numbers API),
+else to `--inbound-url`. Both are signed with `--signature-secret` when given, and changeable later
+with `PUT /_sim/config`. The receipt mix, delays, duplicates, reordering and retries are runtime
+settings: see docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-secret", help="Vonage api_secret accepted")
     parser.add_argument(
         "--signature-secret",
-        help="secret that signed /sms/json requests are checked with, and delivery receipts are signed with",
+        help="secret that signed /sms/json requests are checked with, and receipts and inbound messages are signed with",
     )
     parser.add_argument(
         "--signature-method", choices=SIGNATURE_METHODS, default="md5", help="default md5 (HMAC)"
@@ -44,7 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rate-per-second", type=float, default=0, help="accepted requests/s (default 0: off)"
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="delay before answering a submission")
-    parser.add_argument("--seed", type=int, help="seed for every random choice (fault rates, receipt mix)")
+    parser.add_argument(
+        "--seed", type=int, help="seed for every random choice (fault rates, receipt mix, inbound shuffle)"
+    )
     parser.add_argument(
         "--dlr-url", help="where delivery receipts go when a submission has no callback (default: nowhere)"
     )
@@ -55,7 +59,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how receipts are sent (default POST-JSON)",
     )
     parser.add_argument(
-        "--dlr-workers", type=int, default=4, help="threads sending receipts in parallel (default 4)"
+        "--dlr-workers",
+        type=int,
+        default=4,
+        help="threads sending receipts and inbound messages in parallel (default 4)",
+    )
+    parser.add_argument(
+        "--inbound-url",
+        help="where injected inbound messages go (POST /_sim/inbound) when their number has no moHttpUrl",
+    )
+    parser.add_argument(
+        "--inbound-method",
+        choices=DLR_METHODS,
+        default="POST-JSON",
+        help="how inbound messages are sent (default POST-JSON)",
+    )
+    parser.add_argument(
+        "--numbers-pool-size",
+        type=int,
+        default=100,
+        help="numbers for sale per country and type in the Numbers API (default 100)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)

@@ -1,11 +1,14 @@
-"""Sending delivery receipts in the background: a heap of due deliveries, worker threads, retries.
+"""Sending the carrier's webhooks in the background: a heap of due deliveries, worker threads, retries.
 
-`ReceiptSender` holds deliveries (`Delivery`: where, how, which fields, and what follows) ordered by
-when they are due, and a few worker threads that take each one when its time comes, sign it
-(a fresh `timestamp` and `nonce` per attempt), send it, record the outcome for `GET /_sim/dlrs`,
-and schedule what follows: a retry after 429/5xx/no answer (5 s doubling up to a cap, as Vonage
-does, a limited number of attempts), and the next receipt of the same part (its duplicate, or the
-receipt after it) once this one was first tried, so a part's receipts leave in the planned order.
+Delivery receipts (contract §3) and inbound messages (§4) leave the same way, through one
+`WebhookSender` (`ReceiptSender` is its older name) and one pool of worker threads. It holds
+deliveries (`Delivery`: which kind, where, how, which fields, and what follows) ordered by when
+they are due; a worker takes each one when its time comes, signs it (a fresh `timestamp` and
+`nonce` per attempt), sends it, records the outcome per kind (`GET /_sim/dlrs`, `GET /_sim/inbound`)
+and schedules what follows: a retry after 429/5xx/no answer (5 s doubling up to a cap, as Vonage
+does, a limited number of attempts), and the next delivery of the same chain (a receipt's
+duplicate or the receipt after it; an inbound message's next part) once this one was first tried,
+so a chain leaves in the planned order whatever the number of workers.
 
 Time comes from a `Timer`: the real monotonic clock by default; tests pass a `ManualTimer` and move
 it with `.advance(seconds)`, so a 5 s backoff takes no real time. Wall-clock times (`sent_at`, the
@@ -85,12 +88,20 @@ class RetryPolicy:
     cap: float = 900.0
 
 
+# kind -> its counters: (acknowledged, given up on, HTTP requests made)
+KINDS: dict[str, tuple[str, str, str]] = {
+    "dlr": ("dlrs_sent", "dlrs_failed", "dlr_attempts"),
+    "inbound": ("inbound_sent", "inbound_failed", "inbound_attempts"),
+}
+
+
 @dataclass
 class Delivery:
-    """One receipt to send: target, encoding, unsigned fields, and the next receipt of the same part.
+    """One webhook to send: target, encoding, unsigned fields, and the next one of the same chain.
 
-    `signing` is (secret, method) or None. `then` is sent `then_delay` seconds after this one's
-    first attempt, whatever its outcome (Vonage retries each event on its own).
+    `kind` (`dlr` or `inbound`) picks its records and counters. `signing` is (secret, method) or
+    None. `then` is sent `then_delay` seconds after this one's first attempt, whatever its outcome
+    (Vonage retries each event on its own).
     """
 
     url: str
@@ -101,19 +112,20 @@ class Delivery:
     timeout: float = 5.0
     then: Delivery | None = None
     then_delay: float = 0.0
+    kind: str = "dlr"
     attempts: int = 0
     record: dict[str, Any] | None = None
 
 
-class ReceiptSender:
-    """The background half of the receipts: schedule, send, retry, record; see the module docstring."""
+class WebhookSender:
+    """The background half of the webhooks: schedule, send, retry, record; see the module docstring."""
 
     def __init__(
         self,
         timer: Timer | None = None,
         workers: int = 4,
         wall_clock: Callable[[], float] = time.time,
-        name: str = "carrier-simulator-dlr",
+        name: str = "carrier-simulator-webhook",
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -133,25 +145,30 @@ class ReceiptSender:
         self._forget()
 
     def _forget(self) -> None:
-        self._records: list[dict[str, Any]] = []
-        self._counts = {"dlrs_sent": 0, "dlrs_failed": 0, "dlr_attempts": 0}
+        self._records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        self._counts = {name: 0 for names in KINDS.values() for name in names}
 
     # what tests and the control API see
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every receipt tried so far, in the order of first attempts (copies)."""
+    def records(self, kind: str = "dlr") -> list[dict[str, Any]]:
+        """Every webhook of `kind` tried so far, in the order of first attempts (copies)."""
         with self._cond:
-            return [{**record, "fields": dict(record["fields"])} for record in self._records]
+            return [{**record, "fields": dict(record["fields"])} for record in self._records[kind]]
 
     def counts(self) -> dict[str, int]:
         with self._cond:
             return dict(self._counts)
 
-    def due_in(self) -> list[float]:
-        """Seconds (timer time) until each pending delivery is due, soonest first; not those in flight."""
+    def due_in(self, kind: str | None = None) -> list[float]:
+        """Seconds (timer time) until each pending delivery (of `kind`, else any) is due, soonest first;
+        not those in flight."""
         with self._cond:
             now = self._timer.now()
-            return sorted(round(due - now, 6) for due, _, _, _ in self._heap)
+            return sorted(
+                round(due - now, 6)
+                for due, _, _, delivery in self._heap
+                if kind is None or delivery.kind == kind
+            )
 
     def idle(self) -> bool:
         """Nothing pending and nothing in flight."""
@@ -171,6 +188,8 @@ class ReceiptSender:
 
     def send_now(self, delivery: Delivery) -> dict[str, Any]:
         """Try `delivery` in the calling thread (retries and follow-ups go to the workers); its record."""
+        if delivery.kind not in KINDS:
+            raise ValueError(f"unknown webhook kind {delivery.kind!r}; use one of {', '.join(KINDS)}")
         with self._cond:
             generation = self._generation
             self._in_flight += 1
@@ -202,6 +221,8 @@ class ReceiptSender:
 
     def _push(self, delivery: Delivery, delay: float, generation: int) -> None:
         # Called holding self._cond.
+        if delivery.kind not in KINDS:
+            raise ValueError(f"unknown webhook kind {delivery.kind!r}; use one of {', '.join(KINDS)}")
         if self._stopping or generation != self._generation:
             return
         if not self._threads:
@@ -254,11 +275,12 @@ class ReceiptSender:
         with self._cond:
             if self._stopping or generation != self._generation:
                 return None
+            sent_counter, failed_counter, attempts_counter = KINDS[delivery.kind]
             delivery.attempts += 1
-            self._counts["dlr_attempts"] += 1
+            self._counts[attempts_counter] += 1
             if delivery.record is None:
                 delivery.record = {"url": delivery.url, "method": delivery.method, "sent_at": sent_at}
-                self._records.append(delivery.record)
+                self._records[delivery.kind].append(delivery.record)
                 if delivery.then is not None:
                     self._push(delivery.then, delivery.then_delay, generation)
             delivery.record.update(
@@ -272,12 +294,12 @@ class ReceiptSender:
                 }
             )
             if ok:
-                self._counts["dlrs_sent"] += 1
+                self._counts[sent_counter] += 1
             elif protocol.retryable(http_status) and delivery.attempts < delivery.retry.attempts:
                 wait = protocol.retry_delay(delivery.attempts, delivery.retry.base, delivery.retry.cap)
                 self._push(delivery, wait, generation)
             else:
-                self._counts["dlrs_failed"] += 1
+                self._counts[failed_counter] += 1
             return {**delivery.record, "fields": dict(fields)}
 
     def _send(self, request: protocol.WebhookRequest, timeout: float) -> tuple[int | None, str | None]:
@@ -311,3 +333,26 @@ class ReceiptSender:
             with self._cond:
                 self._connections.discard(connection)
             connection.close()
+
+
+ReceiptSender = WebhookSender  # the older name, from when it sent only delivery receipts
+
+
+def fetch_status(url: str, timeout: float) -> tuple[int | None, str | None]:
+    """GET `url` once, in the calling thread: (HTTP status, None), or (None, why) with no answer."""
+    parts = urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    try:
+        connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+    except ValueError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("GET", target, headers={"User-Agent": USER_AGENT})
+        with connection.getresponse() as response:
+            response.read()
+            return response.status, None
+    except (OSError, http.client.HTTPException) as exc:
+        return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    finally:
+        connection.close()

@@ -1,19 +1,27 @@
-"""The carrier simulator's HTTP server: carrier routes, fault injection, delivery receipts and the
-`/_sim/*` control API. `docs/simulator.md` documents every route and setting, with curl examples.
+"""The carrier simulator's HTTP server: carrier routes, fault injection, delivery receipts, inbound
+messages, owned numbers and the `/_sim/*` control API. `docs/simulator.md` documents every route
+and setting, with curl examples.
 
 Carrier routes (what the gateway calls, as it would call the real carrier):
   POST /sms/json                                   Vonage SMS API (key+secret, Basic or signature)
   POST /oauth/client_credential/accesstoken        KPN OAuth token (`?grant_type=client_credentials`)
   POST /communication/nexmo/sms/send               KPN's send (Bearer token), same body as /sms/json
+  GET  /number/search, /account/numbers            Vonage Numbers API (key+secret or Basic)
+  POST /number/buy, /number/cancel, /number/update
+  …    /communication/nexmo/phone-numbers/<same>   KPN's wrapper of the Numbers API (Bearer token)
 
 Control API (JSON in and out; for tests, `make run` and benchmarks):
   GET  /_sim/messages        every accepted submission, in order
   GET  /_sim/dlrs            every delivery receipt tried, in order of first attempt, with its outcome
   POST /_sim/dlr             send a receipt now: `{"messageId": ..., <fields to override>...}`
+  POST /_sim/inbound         inject an inbound SMS: `{"from", "to", "text", <options>}` (`_InboundRequest`)
+  GET  /_sim/inbound         every inbound part tried, in order of first attempt, with its outcome
+  GET  /_sim/numbers         the numbers owned (bought through the Numbers API)
   GET  /_sim/stats           counters
   GET  /_sim/config          the behaviour settings;  PUT: change some of them (`RUNTIME_SETTINGS`)
-  POST /_sim/reset           forget messages, receipts (pending ones are dropped), stats and the rate
-                             window (`{"config": true}`: and the config)
+  POST /_sim/reset           forget messages, receipts and inbound parts (pending ones are dropped),
+                             stats and the rate window (`{"config": true}`: and the config;
+                             `{"numbers": true}`: and the owned numbers, which are kept otherwise)
   POST /_sim/tokens/expire   expire every KPN token issued so far (the next send with one gets a 401)
 
 A submission goes through, in order: validation (status 2/3/12), `fail_next`/`fail_rate` (HTTP 500),
@@ -25,9 +33,14 @@ Delivery receipts (contract §3): for each part of an accepted submission that a
 (`status-report-req` not false/0) and has somewhere to go (its `callback`, else `dlr_url`), the
 simulator plans the receipts at once — the status (`dlr_next`, else drawn from `dlr_statuses`), an
 optional intermediate `accepted`/`buffered` one before it (or after it, `dlr_reorder`), duplicates,
-delays — from the seeded random source, and hands them to `simulator.receipts.ReceiptSender`, which
+delays — from the seeded random source, and hands them to `simulator.receipts.WebhookSender`, which
 sends them in the background (signed with `signature_secret` when there is one), retries like
 Vonage and records the outcome. The submission's answer never waits for them.
+
+Inbound messages (contract §4): `POST /_sim/inbound` builds the parts of one message (split into
+`parts`, or at the real limits with `split`), picks their order (`order`, or seeded `shuffle`),
+drops and duplicates, and hands them to the same sender as one chain: each part leaves after the
+previous one was first tried, to the number's `moHttpUrl` (an owned number), else `inbound_url`.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import itertools
 import json
 import random
@@ -49,12 +63,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from simulator import protocol
 from simulator.protocol import SmsFailure
-from simulator.receipts import Delivery, ReceiptSender, RetryPolicy, Timer
+from simulator.receipts import Delivery, RetryPolicy, Timer, WebhookSender, fetch_status
 
 # --- configuration ----------------------------------------------------------------------------------------
 
@@ -116,6 +130,15 @@ def _dlr_method(value: Any) -> str:
     return method
 
 
+MAX_POOL_SIZE = 10_000
+
+
+def _pool_size(value: Any) -> int:
+    if _positive_count(value) > MAX_POOL_SIZE:
+        raise ValueError(f"must be a whole number from 1 to {MAX_POOL_SIZE}")
+    return value
+
+
 def _dlr_statuses(value: Any) -> dict[str, float]:
     final = ", ".join(protocol.DLR_FINAL_STATUSES)
     if not isinstance(value, dict) or not value:
@@ -173,6 +196,17 @@ RUNTIME_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "dlr_retry_base_ms": _count,  # first backoff; doubles each attempt
     "dlr_retry_max_ms": _count,  # backoff cap
     "dlr_timeout_ms": _positive_count,  # how long to wait for the gateway's answer
+    # inbound messages (`POST /_sim/inbound`), read when one is injected
+    "inbound_url": _url,  # the account's default inbound URL (moCallBackUrl); an owned number's moHttpUrl wins
+    "inbound_method": _dlr_method,  # POST-JSON | POST (form) | GET (query string)
+    "inbound_retry": _positive_count,  # attempts per part (1 = no retry) on no answer, 429 or 5xx
+    "inbound_retry_base_ms": _count,  # first backoff; doubles each attempt
+    "inbound_retry_max_ms": _count,  # backoff cap
+    "inbound_timeout_ms": _positive_count,  # how long to wait for the gateway's answer
+    # the Numbers API
+    "numbers_pool_size": _pool_size,  # numbers for sale per country and type
+    "numbers_fail_next": _count,  # the next N Numbers API calls: HTTP 500
+    "numbers_check_mo_url": _flag,  # /number/update GETs a new moHttpUrl and wants a 200, as Vonage does
 }
 
 STAT_NAMES = (
@@ -188,6 +222,10 @@ STAT_NAMES = (
     "dlrs_failed",  # receipts given up on: a non-retried answer, or out of attempts
     "dlrs_skipped",  # receipts not sent: not asked for, or no `callback` and no `dlr_url`
     "dlr_attempts",  # HTTP requests made for receipts, retries included
+    "inbound_injected",  # inbound messages injected with POST /_sim/inbound
+    "inbound_sent",  # inbound parts the gateway acknowledged (2xx), duplicates included
+    "inbound_failed",  # inbound parts given up on: a non-retried answer, or out of attempts
+    "inbound_attempts",  # HTTP requests made for inbound parts, retries included
 )
 
 
@@ -231,7 +269,16 @@ class SimulatorConfig:
     dlr_retry_base_ms: int = 5000
     dlr_retry_max_ms: int = 900_000
     dlr_timeout_ms: int = 5000
-    dlr_workers: int = 4  # threads sending receipts (fixed at start)
+    dlr_workers: int = 4  # threads sending receipts and inbound messages (fixed at start)
+    inbound_url: str | None = None
+    inbound_method: str = "POST-JSON"
+    inbound_retry: int = 3
+    inbound_retry_base_ms: int = 5000
+    inbound_retry_max_ms: int = 900_000
+    inbound_timeout_ms: int = 5000
+    numbers_pool_size: int = 100
+    numbers_fail_next: int = 0
+    numbers_check_mo_url: bool = False
 
     def __post_init__(self) -> None:
         if self.signature_method not in protocol.SIGNATURE_METHODS:
@@ -263,6 +310,218 @@ class SimulatorConfig:
 _RECEIPT_OPTIONS: dict[str, Callable[[Any], Any]] = {"_url": _url, "_method": _dlr_method, "_sign": _flag}
 
 
+# --- inbound requests and the number pool ----------------------------------------------------------------
+
+OPEN_ACCOUNT_API_KEY = "00000000"  # the `api-key` of inbound messages when no api key is configured
+MAX_DUPLICATES = 100
+
+
+def _wire_text(request: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    """A string field of a control request; numbers (not booleans) are taken as their digits."""
+    value = request.get(name)
+    if value is None:
+        if required:
+            raise ValueError(f"{name}: required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{name}: must be a string")
+    return str(value)
+
+
+def _part_numbers(value: Any, name: str) -> list[int]:
+    if not isinstance(value, list) or not all(
+        isinstance(number, int) and not isinstance(number, bool) for number in value
+    ):
+        raise ValueError(f"{name}: must be a list of part numbers (1-based)")
+    return list(value)
+
+
+@dataclass(frozen=True)
+class _InboundRequest:
+    """A checked `POST /_sim/inbound` body; `parse` raises `ValueError("<field>: <why>")`.
+
+    Required: `from` (the sender), `to` (our number), `text` (`data` instead for binary).
+    Options: `type` (text | unicode | binary), `udh` (binary), `parts` (cut into N parts) or
+    `split` (cut at the real 153 GSM-7 / 67 UCS-2 limits), `duplicate` (extra sends of each part),
+    `shuffle` or `order` (the order the parts leave in), `drop` (parts not sent), `delay_ms`
+    (before the first part), `gap_ms` (between parts), `message_timestamp`, `concat_ref`, `url`,
+    `method`, `sign`, `api_key`, `fields` (overrides for every part; null removes).
+    """
+
+    sender: str
+    to: str
+    texts: list[str]
+    kind: str = "text"
+    data: str | None = None
+    udh: str | None = None
+    duplicate: int = 0
+    shuffle: bool = False
+    order: list[int] | None = None
+    drop: frozenset[int] = frozenset()
+    delay_ms: float = 0
+    gap_ms: float = 0
+    at: float | None = None
+    concat_ref: str | None = None
+    url: str | None = None
+    method: str | None = None
+    sign: bool = True
+    api_key: str | None = None
+    fields: Mapping[str, str | None] = field(default_factory=dict)
+
+    OPTIONS: ClassVar[tuple[str, ...]] = (
+        "from",
+        "to",
+        "text",
+        "type",
+        "data",
+        "udh",
+        "parts",
+        "split",
+        "duplicate",
+        "shuffle",
+        "order",
+        "drop",
+        "delay_ms",
+        "gap_ms",
+        "message_timestamp",
+        "concat_ref",
+        "url",
+        "method",
+        "sign",
+        "api_key",
+        "fields",
+    )
+
+    @classmethod
+    def parse(cls, request: Mapping[str, Any]) -> _InboundRequest:
+        unknown = set(request) - set(cls.OPTIONS)
+        if unknown:
+            raise ValueError(f"{min(unknown)}: not an option; use {', '.join(cls.OPTIONS)}")
+        sender = _wire_text(request, "from", required=True) or ""
+        to = _wire_text(request, "to", required=True) or ""
+        for name, value in (("from", sender), ("to", to)):
+            if not value:
+                raise ValueError(f"{name}: must not be empty")
+        kind = request.get("type", "text")
+        if kind not in protocol.INBOUND_TYPES:
+            raise ValueError(f"type: must be one of {', '.join(protocol.INBOUND_TYPES)}")
+        text = request.get("text")
+        if text is not None and not isinstance(text, str):
+            raise ValueError("text: must be a string")
+        data = udh = None
+        if kind == "binary":
+            for name in ("parts", "split"):
+                if name in request:
+                    raise ValueError(f"{name}: binary messages are sent as one part")
+            data, udh = _wire_text(request, "data", required=True), _wire_text(request, "udh")
+            for hex_name, hex_value in (("data", data), ("udh", udh)):
+                if hex_value is not None and not (hex_value and protocol.HEX_PATTERN.fullmatch(hex_value)):
+                    raise ValueError(f"{hex_name}: must be hex octets, e.g. 0A1B")
+            texts = [text or ""]
+        else:
+            for name in ("data", "udh"):
+                if name in request:
+                    raise ValueError(f"{name}: only for type binary")
+            if text is None:
+                raise ValueError("text: required")
+            texts = cls._cut(text, kind, request)
+        count = len(texts)
+        order = None
+        if request.get("order") is not None:
+            if request.get("shuffle"):
+                raise ValueError("order: give order or shuffle, not both")
+            order = _part_numbers(request["order"], "order")
+            if sorted(order) != list(range(1, count + 1)):
+                raise ValueError(f"order: must list each part number from 1 to {count} once")
+        drop = _part_numbers(request.get("drop", []), "drop")
+        if any(not 1 <= number <= count for number in drop):
+            raise ValueError(f"drop: part numbers go from 1 to {count}")
+        duplicate = _count_option(request, "duplicate", 0)
+        if duplicate > MAX_DUPLICATES:
+            raise ValueError(f"duplicate: at most {MAX_DUPLICATES}")
+        overrides = request.get("fields", {})
+        if not isinstance(overrides, dict):
+            raise ValueError("fields: must be an object of field values (null removes a field)")
+        fields: dict[str, str | None] = {}
+        for name, value in overrides.items():
+            if isinstance(value, dict | list):
+                raise ValueError(f"fields: {name}: must be a string, a number, a boolean or null")
+            fields[name] = protocol.wire_string(value)
+        return cls(
+            sender=sender,
+            to=to,
+            texts=texts,
+            kind=kind,
+            data=data,
+            udh=udh,
+            duplicate=duplicate,
+            shuffle=_checked(request, "shuffle", _flag, False),
+            order=order,
+            drop=frozenset(drop),
+            delay_ms=_checked(request, "delay_ms", _number, 0),
+            gap_ms=_checked(request, "gap_ms", _number, 0),
+            at=cls._timestamp(request.get("message_timestamp")),
+            concat_ref=_wire_text(request, "concat_ref") or None,
+            url=_checked(request, "url", _url, None),
+            method=_checked(request, "method", _dlr_method, None),
+            sign=_checked(request, "sign", _flag, True),
+            api_key=_wire_text(request, "api_key"),
+            fields=fields,
+        )
+
+    @staticmethod
+    def _cut(text: str, kind: str, request: Mapping[str, Any]) -> list[str]:
+        parts, split = request.get("parts"), _checked(request, "split", _flag, False)
+        if parts is not None and split:
+            raise ValueError("parts: give parts or split, not both")
+        if split:
+            texts = protocol.split_text(text, kind)
+        elif parts is not None:
+            count = _count_option(request, "parts", 1)
+            if not 1 <= count <= min(max(len(text), 1), protocol.MAX_CONCAT_PARTS):
+                raise ValueError(
+                    f"parts: must be from 1 to {protocol.MAX_CONCAT_PARTS} and at most the text's length"
+                )
+            texts = protocol.split_evenly(text, count)
+        else:
+            texts = [text]
+        if len(texts) > protocol.MAX_CONCAT_PARTS:
+            raise ValueError(f"text: would be {len(texts)} parts; at most {protocol.MAX_CONCAT_PARTS}")
+        return texts
+
+    @staticmethod
+    def _timestamp(value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                return protocol.parse_message_timestamp(value)
+            except ValueError:
+                pass
+        elif isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        raise ValueError('message_timestamp: must be "YYYY-MM-DD HH:MM:SS" (UTC) or unix seconds')
+
+
+def _checked(request: Mapping[str, Any], name: str, check: Callable[[Any], Any], default: Any) -> Any:
+    if request.get(name) is None:
+        return default
+    try:
+        return check(request[name])
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _count_option(request: Mapping[str, Any], name: str, default: int) -> int:
+    return int(_checked(request, name, _count, default))
+
+
+@functools.lru_cache(maxsize=32)
+def _pool(country: str, size: int) -> dict[str, dict[str, Any]]:
+    """The numbers for sale in `country`, by msisdn (in msisdn order); shared, never changed."""
+    return {number["msisdn"]: number for number in protocol.number_pool(country, size)}
+
+
 # --- state ------------------------------------------------------------------------------------------------
 
 
@@ -275,10 +534,11 @@ class _Part:
 
 
 class SimulatorState:
-    """Everything the simulator remembers, behind one lock; `receipts` sends the delivery receipts.
+    """Everything the simulator remembers, behind one lock; `webhooks` sends receipts and inbound messages.
 
-    `clock` (monotonic seconds) times the rate window and token expiry; `timer` times the receipts'
+    `clock` (monotonic seconds) times the rate window and token expiry; `timer` times the webhooks'
     delays and retries (`simulator.receipts.ManualTimer` in tests). Call `close()` when done.
+    Owned numbers outlive `reset()` unless it is asked to forget them.
     """
 
     def __init__(
@@ -296,8 +556,14 @@ class SimulatorState:
         self._lock = threading.Lock()
         self._random = random.Random(config.seed)
         self._tokens: dict[str, tuple[float, str]] = {}  # access token -> (expiry (clock), client_id)
-        self.receipts = ReceiptSender(timer, workers=config.dlr_workers)
+        self._numbers: dict[str, dict[str, Any]] = {}  # owned numbers by msisdn
+        self.webhooks = WebhookSender(timer, workers=config.dlr_workers)
         self._forget()
+
+    @property
+    def receipts(self) -> WebhookSender:
+        """The webhook sender (its older name, from when it sent only receipts)."""
+        return self.webhooks
 
     def _forget(self) -> None:
         self._messages: list[dict[str, Any]] = []
@@ -305,11 +571,12 @@ class SimulatorState:
         self._stats: Counter[str] = Counter()
         self._window: deque[float] = deque()  # clock times of accepted requests in the last second
         self._balance = Decimal(self.config.balance)
-        self.receipts.reset()
+        self._concat_refs = itertools.cycle(range(1, 256))  # one octet, as in the concatenation header
+        self.webhooks.reset()
 
     def close(self) -> None:
-        """Stop sending receipts (pending ones are dropped) and end the sender's threads."""
-        self.receipts.stop()
+        """Stop sending webhooks (pending ones are dropped) and end the sender's threads."""
+        self.webhooks.stop()
 
     # control API
 
@@ -319,11 +586,18 @@ class SimulatorState:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            counts = self._stats + Counter(self.receipts.counts())
+            counts = self._stats + Counter(self.webhooks.counts())
             return {name: counts[name] for name in STAT_NAMES}
 
     def dlrs(self) -> list[dict[str, Any]]:
-        return self.receipts.records()
+        return self.webhooks.records("dlr")
+
+    def inbound(self) -> list[dict[str, Any]]:
+        return self.webhooks.records("inbound")
+
+    def owned_numbers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(self._numbers[msisdn]) for msisdn in sorted(self._numbers)]
 
     def runtime_config(self) -> dict[str, Any]:
         with self._lock:
@@ -334,11 +608,13 @@ class SimulatorState:
             self.config.update(changes)
             return self.config.runtime()
 
-    def reset(self, config: bool = False) -> None:
+    def reset(self, config: bool = False, numbers: bool = False) -> None:
         with self._lock:
             if config:
                 self.config = dataclasses.replace(self._initial)
                 self._random = random.Random(self.config.seed)
+            if numbers:
+                self._numbers.clear()
             self._forget()
 
     def expire_tokens(self) -> int:
@@ -474,7 +750,7 @@ class SimulatorState:
             for (_, earlier), (delay, later) in itertools.pairwise(chain):
                 earlier.then, earlier.then_delay = later, delay
             first_receipts.append((chain[0][1], chain[0][0]))
-        self.receipts.schedule(*first_receipts)
+        self.webhooks.schedule(*first_receipts)
 
     def _next_status(self) -> str:
         config = self.config
@@ -556,10 +832,158 @@ class SimulatorState:
             delivery = self._delivery(
                 url, checked.get("_method", config.dlr_method), receipt, signed=checked.get("_sign", True)
             )
-        record = self.receipts.send_now(delivery)  # outside the lock: the gateway may take its time
+        record = self.webhooks.send_now(delivery)  # outside the lock: the gateway may take its time
         if not record:
             return 409, {"error": "the simulator was reset or stopped while sending"}
         return 200, {"dlr": record}
+
+    # inbound messages (`POST /_sim/inbound`)
+
+    def inject_inbound(self, request: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`POST /_sim/inbound`: queue one inbound message, as parts, for the gateway; (HTTP status, body).
+
+        See `_InboundRequest` for the request. The parts leave in the background, one after the
+        other (each `gap_ms` after the previous one was first tried), signed when there is a
+        signature secret, retried like receipts. The answer does not wait for them.
+        """
+        try:
+            plan = _InboundRequest.parse(request)
+        except ValueError as exc:
+            return 400, {"error": str(exc)}
+        with self._lock:
+            config = self.config
+            owned = self._numbers.get(plan.to, {})
+            url = plan.url or owned.get("moHttpUrl") or config.inbound_url
+            if url is None:
+                return 400, {
+                    "error": "url: nowhere to send it: give a url, set inbound_url, "
+                    f"or buy {plan.to} and set its moHttpUrl"
+                }
+            method = plan.method or config.inbound_method
+            concat_ref = None
+            if len(plan.texts) > 1:
+                concat_ref = plan.concat_ref or str(next(self._concat_refs))
+            parts = protocol.inbound_messages(
+                msisdn=plan.sender,
+                to=plan.to,
+                texts=plan.texts,
+                message_ids=[protocol.new_inbound_message_id() for _ in plan.texts],
+                api_key=plan.api_key or config.api_key or OPEN_ACCOUNT_API_KEY,
+                at=time.time() if plan.at is None else plan.at,
+                kind=plan.kind,
+                concat_ref=concat_ref,
+                data=plan.data,
+                udh=plan.udh,
+            )
+            for fields in parts:
+                for name, value in plan.fields.items():
+                    if value is None:
+                        fields.pop(name, None)
+                    else:
+                        fields[name] = value
+            numbers = list(range(1, len(parts) + 1)) if plan.order is None else list(plan.order)
+            if plan.shuffle:
+                self._random.shuffle(numbers)
+            order = [
+                number for number in numbers if number not in plan.drop for _ in range(1 + plan.duplicate)
+            ]
+            signing = (
+                (config.signature_secret, config.signature_method)
+                if plan.sign and config.signature_secret
+                else None
+            )
+            retry = RetryPolicy(
+                config.inbound_retry, config.inbound_retry_base_ms / 1000, config.inbound_retry_max_ms / 1000
+            )
+            chain = [
+                Delivery(
+                    url=url,
+                    method=method,
+                    fields=dict(parts[number - 1]),
+                    signing=signing,
+                    retry=retry,
+                    timeout=config.inbound_timeout_ms / 1000,
+                    kind="inbound",
+                )
+                for number in order
+            ]
+            for earlier, later in itertools.pairwise(chain):
+                earlier.then, earlier.then_delay = later, plan.gap_ms / 1000
+            if chain:
+                self.webhooks.schedule((chain[0], plan.delay_ms / 1000))
+            self._stats["inbound_injected"] += 1
+        return 200, {
+            "messages": parts,
+            "concat_ref": concat_ref,
+            "order": order,
+            "url": url,
+            "method": method,
+        }
+
+    # the Numbers API
+
+    def numbers_call(self, operation: str, params: Mapping[str, str], api: str) -> tuple[int, dict[str, Any]]:
+        """One authenticated Numbers API call (`search`, `buy`, `cancel`, `update`, `account`)."""
+        try:
+            return 200, self._numbers_call(operation, params, api)
+        except protocol.NumbersFailure as failure:
+            return failure.http_status, failure.body()
+
+    def _numbers_call(self, operation: str, params: Mapping[str, str], api: str) -> dict[str, Any]:
+        with self._lock:
+            if self._take("numbers_fail_next"):
+                raise protocol.NumbersFailure(500, "internal error")
+            if operation == "account":
+                return protocol.list_owned_numbers(list(self._numbers.values()), params)
+            if operation == "search":
+                country = params.get("country", "").upper()
+                if not country:
+                    raise protocol.NumbersFailure(400, "missing parameter: country")
+                pool = _pool(country, self.config.numbers_pool_size).values()
+                available = [number for number in pool if number["msisdn"] not in self._numbers]
+                return protocol.search_numbers(available, params)
+            country, msisdn = protocol.number_target(params)
+            if operation == "buy":
+                number = _pool(country, self.config.numbers_pool_size).get(msisdn)
+                if number is None or msisdn in self._numbers:
+                    raise protocol.NUMBERS_METHOD_FAILED
+                self._numbers[msisdn] = {
+                    **{
+                        name: copy.copy(number[name])
+                        for name in ("country", "msisdn", "type", "features", "cost")
+                    },
+                    "api": api,
+                    "bought_at": time.time(),
+                }
+                return dict(protocol.NUMBERS_SUCCESS)
+            owned = self._numbers.get(msisdn)
+            if owned is None or owned["country"] != country:
+                raise protocol.NUMBERS_METHOD_FAILED
+            if operation == "cancel":
+                del self._numbers[msisdn]
+                return dict(protocol.NUMBERS_SUCCESS)
+            changes = protocol.number_changes(params)
+            mo_url = changes.get("moHttpUrl")
+            check_timeout = (
+                self.config.inbound_timeout_ms / 1000 if self.config.numbers_check_mo_url else None
+            )
+        if mo_url:
+            try:
+                _url(mo_url)
+            except ValueError:
+                raise protocol.NUMBERS_METHOD_FAILED from None
+            if check_timeout is not None and fetch_status(mo_url, check_timeout)[0] != 200:
+                raise protocol.NUMBERS_METHOD_FAILED  # Vonage GETs a new moHttpUrl and wants a 200 (§7)
+        with self._lock:
+            owned = self._numbers.get(msisdn)
+            if owned is None or owned["country"] != country:  # cancelled meanwhile
+                raise protocol.NUMBERS_METHOD_FAILED
+            for name, value in changes.items():
+                if value:
+                    owned[name] = value
+                else:
+                    owned.pop(name, None)
+            return dict(protocol.NUMBERS_SUCCESS)
 
     def mint_token(self, client_id: str, client_secret: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -705,6 +1129,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(*self.state.submit(params, "kpn", "bearer", self.state.kpn_api_key(token)))
 
+    def vonage_numbers(self, operation: str) -> None:
+        """The Numbers API: `api_key`/`api_secret` (query or body) or Basic; no signatures (HTTP 401)."""
+        params = self._params()
+        try:
+            auth = protocol.authenticate(
+                params, self.headers.get("Authorization"), self.state.credentials, time.time()
+            )
+        except SmsFailure:
+            auth = None
+        if auth not in ("secret", "basic"):
+            self.state.count("unauthorized")
+            self._json(401, protocol.NUMBERS_UNAUTHORIZED.body())
+            return
+        self._json(*self.state.numbers_call(operation, params, "vonage"))
+
+    def kpn_numbers(self, operation: str) -> None:
+        """KPN's wrapper of the Numbers API: `Authorization: Bearer <token>` (Apigee 401 faults)."""
+        params = self._params()
+        fault = self.state.token_fault(protocol.bearer_token(self.headers.get("Authorization")))
+        if fault is not None:
+            self._json(401, fault)
+            return
+        self._json(*self.state.numbers_call(operation, params, "kpn"))
+
     # control API
 
     def sim_messages(self) -> None:
@@ -715,6 +1163,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def sim_send_dlr(self) -> None:
         self._json(*self.state.send_receipt(self._json_body()))
+
+    def sim_inbound(self) -> None:
+        self._json(200, {"inbound": self.state.inbound()})
+
+    def sim_inject_inbound(self) -> None:
+        self._json(*self.state.inject_inbound(self._json_body()))
+
+    def sim_numbers(self) -> None:
+        self._json(200, {"numbers": self.state.owned_numbers()})
 
     def sim_stats(self) -> None:
         self._json(200, self.state.stats())
@@ -729,21 +1186,46 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": str(exc)})
 
     def sim_reset(self) -> None:
-        self.state.reset(config=self._json_body().get("config") is True)
+        body = self._json_body()
+        self.state.reset(config=body.get("config") is True, numbers=body.get("numbers") is True)
         self._json(200, {"reset": True})
 
     def sim_expire_tokens(self) -> None:
         self._json(200, {"expired": self.state.expire_tokens()})
 
 
-# path -> method -> handler. Later: POST /_sim/inbound (inject an inbound SMS).
+# The Numbers API operations: path (under the root for Vonage, under KPN_NUMBERS for KPN) -> (method, name).
+NUMBERS_OPERATIONS = {
+    "/number/search": ("GET", "search"),
+    "/number/buy": ("POST", "buy"),
+    "/number/cancel": ("POST", "cancel"),
+    "/number/update": ("POST", "update"),
+    "/account/numbers": ("GET", "account"),
+}
+KPN_NUMBERS = "/communication/nexmo/phone-numbers"
+
+
+def _numbers_route(api: str, operation: str) -> Callable[[_Handler], None]:
+    if api == "kpn":
+        return lambda handler: handler.kpn_numbers(operation)
+    return lambda handler: handler.vonage_numbers(operation)
+
+
+# path -> method -> handler.
 ROUTES: dict[str, dict[str, Callable[[_Handler], None]]] = {
     "/sms/json": {"POST": _Handler.vonage_send},
     "/oauth/client_credential/accesstoken": {"POST": _Handler.kpn_token},
     "/communication/nexmo/sms/send": {"POST": _Handler.kpn_send},
+    **{path: {method: _numbers_route("vonage", name)} for path, (method, name) in NUMBERS_OPERATIONS.items()},
+    **{
+        KPN_NUMBERS + path: {method: _numbers_route("kpn", name)}
+        for path, (method, name) in NUMBERS_OPERATIONS.items()
+    },
     "/_sim/messages": {"GET": _Handler.sim_messages},
     "/_sim/dlrs": {"GET": _Handler.sim_dlrs},
     "/_sim/dlr": {"POST": _Handler.sim_send_dlr},
+    "/_sim/inbound": {"GET": _Handler.sim_inbound, "POST": _Handler.sim_inject_inbound},
+    "/_sim/numbers": {"GET": _Handler.sim_numbers},
     "/_sim/stats": {"GET": _Handler.sim_stats},
     "/_sim/config": {"GET": _Handler.sim_get_config, "PUT": _Handler.sim_put_config},
     "/_sim/reset": {"POST": _Handler.sim_reset},

@@ -587,7 +587,7 @@ def test_stop_ends_the_sender_at_once_even_with_a_receipt_in_flight(http, make_s
     receiver.wait_for(1)
     configure(http, sim, dlr_delay_ms=[60_000, 60_000])
     send(http, sim, text="pending")
-    assert len([thread for thread in sim_threads() if "-dlr-" in thread.name]) == 3
+    assert len([thread for thread in sim_threads() if "-webhook-" in thread.name]) == 3
 
     stopper = threading.Thread(target=sim.stop)
     stopper.start()
