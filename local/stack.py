@@ -267,7 +267,9 @@ class LocalStack:
     def _point_simulator_at(self, api_url: str, simulator_url: str) -> None:
         """Where the simulator sends delivery receipts (and, later, inbound messages)."""
         response = requests.put(
-            f"{simulator_url}/_sim/config", json={"dlr_url": f"{api_url}/carrier/dlr"}, timeout=10
+            f"{simulator_url}/_sim/config",
+            json={"dlr_url": f"{api_url}/carrier/dlr", "inbound_url": f"{api_url}/carrier/inbound"},
+            timeout=10,
         )
         if response.status_code != 200:
             raise StackError(f"configuring the simulator failed: {response.status_code} {response.text}")
