@@ -160,6 +160,8 @@ def _reset() -> None:
         messages._idempotent_accept.cache_clear()
     if (vonage_auth := sys.modules.get("smsgw.accounts.vonage_auth")) is not None:
         vonage_auth.forget_caches()
+    if (numbers := sys.modules.get("smsgw.numbers.service")) is not None:
+        numbers._carrier_for.cache_clear()
     if (dispatch := sys.modules.get("smsgw.dispatch.service")) is not None:
         dispatch._carrier.cache_clear()
 

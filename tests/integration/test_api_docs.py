@@ -68,3 +68,20 @@ def test_wrong_methods_are_405_with_allow(aws, method, path, allow):
     assert response["statusCode"] == 405
     assert response_header(response, "Allow") == allow
     assert method in json.loads(response["body"])["error"]
+
+
+def test_every_route_in_the_template_is_in_the_openapi(aws):
+    """The docs app includes every router: each API event in template.yaml that a function serves
+    (not ApiFunction's catch-alls) is documented with that method."""
+    from tests.conftest import template
+
+    spec = json.loads(call("GET", "/openapi.json")["body"])
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item}
+    served = set()
+    for name, resource in template()["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function" or name == "ApiFunction":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                served.add((event["Properties"]["Path"], event["Properties"]["Method"].lower()))
+    assert served - documented == set()

@@ -5,8 +5,10 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Secur
 
 from smsgw.accounts.api import token_router
 from smsgw.http import API_DESCRIPTION, API_TITLE, API_VERSION, create_resolver
+from smsgw.inbound.api import carrier_inbound_router, inbound_router
 from smsgw.messages.api import messages_router, send_router
 from smsgw.messages.vonage_api import sms_json_router
+from smsgw.numbers.api import numbers_router
 from smsgw.receipts.api import receipts_router
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
@@ -26,7 +28,14 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
 
 def create_api() -> APIGatewayRestResolver:
     app = create_resolver(
-        token_router(), send_router(), sms_json_router(), messages_router(), receipts_router()
+        token_router(),
+        send_router(),
+        sms_json_router(),
+        messages_router(),
+        inbound_router(),
+        receipts_router(),
+        carrier_inbound_router(),
+        numbers_router(),
     )
 
     @app.get("/", include_in_schema=False)

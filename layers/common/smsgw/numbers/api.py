@@ -1,0 +1,249 @@
+"""Routes of NumbersFunction: KPN's `POST /communication/nexmo/sms/register` and the Phone Numbers API
+under `/communication/nexmo/phone-numbers/` (Vonage's names and answer shapes).
+
+The Phone Numbers API answers errors as Vonage does, `{"error-code": …, "error-code-label": …}` plus
+our `field`, through this router's handler for `NumbersApiError`. Errors of the gateway itself
+(401 token, 403 disabled account, 429 rate limit, a malformed body) keep the gateway's shape.
+One Router object per resolver (see `smsgw.messages.api`).
+"""
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from smsgw.http import kpn_route_guard
+from smsgw.messages.models import ErrorResponse
+from smsgw.numbers import service
+from smsgw.numbers.errors import NumbersApiError
+from smsgw.numbers.models import (
+    REGISTERED_MESSAGE,
+    AvailableNumbers,
+    NumberRequest,
+    NumbersError,
+    NumbersResult,
+    OwnedNumbers,
+    RegisterRequest,
+    RegisterResponse,
+    UpdateNumberRequest,
+    success,
+)
+from smsgw.observability import logger
+
+REGISTER_PATH = "/communication/nexmo/sms/register"
+PHONE_NUMBERS = "/communication/nexmo/phone-numbers"
+UPDATE_PATH = f"{PHONE_NUMBERS}/number/update"
+OWNED_PATH = f"{PHONE_NUMBERS}/account/numbers"
+SEARCH_PATH = f"{PHONE_NUMBERS}/number/search"
+BUY_PATH = f"{PHONE_NUMBERS}/number/buy"
+CANCEL_PATH = f"{PHONE_NUMBERS}/number/cancel"
+
+TAGS = ["Phone numbers"]
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def _vonage(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": NumbersError}}}
+
+
+def _gateway(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+GUARD_RESPONSES: dict[int, OpenAPIResponse] = {
+    401: _gateway("Missing, malformed, unknown or expired token"),
+    403: _gateway("The account is disabled"),
+    429: _gateway("Over the account's request rate; see Retry-After. Nothing changed"),
+}
+BAD_INPUT = _vonage("Bad input: `field` names the parameter to fix; nothing changed")
+CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
+    420: _vonage('The carrier refused (`error-code` is the carrier\'s code, e.g. 420 "Action failed")'),
+    502: _vonage("The carrier failed or did not answer; nothing was recorded. Retry later"),
+    503: _vonage("The carrier is throttling the gateway; see Retry-After"),
+}
+
+
+def _query(router: Router) -> dict[str, str]:
+    return {k: str(v) for k, v in (router.current_event.query_string_parameters or {}).items()}
+
+
+def numbers_router() -> Router:
+    router = Router()
+
+    @router.exception_handler(NumbersApiError)
+    def _numbers_error(error: NumbersApiError) -> Response:
+        if error.status_code >= 500:
+            logger.error("numbers request failed", extra={"error": error.message})
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return _json(error.status_code, error.body(), headers)
+
+    @router.post(
+        REGISTER_PATH,
+        summary="Register a callback for your phone number (KPN demo webhook)",
+        description=(
+            'KPN\'s "Register webhook - Demo testing": `to` is your own phone (E.164 digits, e.g. 31612345678) '
+            "and `callback_url` your webhook. SMS from that phone (e.g. replies to a send with header "
+            "`inbound: yes`) are delivered to the callback, and the account may send `from` that number. "
+            "Registering again replaces the callback. Form-encoded or JSON."
+        ),
+        tags=TAGS,
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {
+                "description": "Registered again: the callback replaced the previous one",
+                "content": {"application/json": {"model": RegisterResponse}},
+            },
+            201: {
+                "description": "Registered (a new number for this account)",
+                "content": {"application/json": {"model": RegisterResponse}},
+            },
+            400: _gateway(
+                "Bad `to` or `callback_url` (https, public host), or an unknown parameter; `field` names it. Nothing stored"
+            ),
+            **GUARD_RESPONSES,
+            403: _gateway("The number is registered by another account, or the account is disabled"),
+        },
+    )
+    def register(request: Annotated[RegisterRequest, Body(media_type=content_types.APPLICATION_JSON)]):
+        created = service.register_callback(router.context["account"].account_id, request.wire_fields())
+        return _json(201 if created else 200, {"message": REGISTERED_MESSAGE})
+
+    @router.post(
+        UPDATE_PATH,
+        summary="Change a number's settings (inbound URL, voice, application)",
+        description=(
+            "Only a number this account bought through the gateway. A parameter left out is unchanged; one "
+            "sent empty is removed (`moHttpUrl=` stops delivering inbound SMS). `moHttpUrl` must be https on a "
+            "public host. The voice settings and `app_id` are kept on the number for Vonage compatibility; "
+            "the gateway handles no calls."
+        ),
+        tags=TAGS,
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {"description": "Updated", "content": {"application/json": {"model": NumbersResult}}},
+            400: BAD_INPUT,
+            **GUARD_RESPONSES,
+            404: _vonage("Not a number this account owns (another account's number answers the same)"),
+        },
+    )
+    def update(request: Annotated[UpdateNumberRequest, Body(media_type=content_types.APPLICATION_JSON)]):
+        service.update_number(router.context["account"].account_id, request.wire_fields())
+        return _json(200, success())
+
+    @router.get(
+        OWNED_PATH,
+        summary="The account's numbers",
+        description=(
+            "Numbers this account bought through the gateway, by msisdn, a page at a time; `count` is the "
+            "number of all matches. Registered phones (`/sms/register`) are not listed."
+        ),
+        tags=TAGS,
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {
+                "description": "A page of numbers",
+                "content": {"application/json": {"model": OwnedNumbers}},
+            },
+            400: BAD_INPUT,
+            **GUARD_RESPONSES,
+        },
+    )
+    def owned_numbers(
+        # Declared for the OpenAPI document; the service validates them from the query string so a bad or
+        # unknown one is answered in Vonage's shape.
+        pattern: Annotated[str | None, Query(description="Digits to match (1–15)")] = None,
+        search_pattern: Annotated[
+            str | None, Query(description="0 starts with (default), 1 contains, 2 ends with")
+        ] = None,
+        size: Annotated[str | None, Query(description="Page size, 1–100 (default 10)")] = None,
+        index: Annotated[str | None, Query(description="Page, from 1 (default 1)")] = None,
+        country: Annotated[str | None, Query(description="Only numbers of this ISO 3166-1 country")] = None,
+        application_id: Annotated[str | None, Query(description="Only numbers with this app_id")] = None,
+        has_application: Annotated[
+            str | None, Query(description="true: with an app_id; false: without")
+        ] = None,
+    ):
+        page = service.list_numbers(router.context["account"].account_id, _query(router))
+        return _json(200, page.model_dump(exclude_none=True))
+
+    @router.get(
+        SEARCH_PATH,
+        summary="Numbers for sale",
+        description="Asks the carrier for numbers available to buy and answers its list.",
+        tags=TAGS,
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {
+                "description": "The carrier's numbers for sale",
+                "content": {"application/json": {"model": AvailableNumbers}},
+            },
+            400: BAD_INPUT,
+            **GUARD_RESPONSES,
+            **CARRIER_RESPONSES,
+        },
+    )
+    def search(
+        country: Annotated[str | None, Query(description="Required: ISO 3166-1 alpha-2, e.g. GB")] = None,
+        type: Annotated[str | None, Query(description="landline | landline-toll-free | mobile-lvn")] = None,
+        pattern: Annotated[str | None, Query(description="Digits to match (1–15)")] = None,
+        search_pattern: Annotated[
+            str | None, Query(description="0 starts with (default), 1 contains, 2 ends with")
+        ] = None,
+        features: Annotated[str | None, Query(description="SMS, VOICE, MMS, comma-separated")] = None,
+        size: Annotated[str | None, Query(description="Page size, 1–100 (default 10)")] = None,
+        index: Annotated[str | None, Query(description="Page, from 1 (default 1)")] = None,
+    ):
+        found = service.search_numbers(_query(router))
+        return _json(200, found.model_dump(exclude_none=True))
+
+    @router.post(
+        BUY_PATH,
+        summary="Buy a number",
+        description=(
+            "Buys the number from the carrier for this account. Buying a number the account already owns "
+            "succeeds again without buying it twice; a number the gateway gave another account answers 420 "
+            "without asking the carrier."
+        ),
+        tags=TAGS,
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {"description": "Bought", "content": {"application/json": {"model": NumbersResult}}},
+            400: BAD_INPUT,
+            **GUARD_RESPONSES,
+            **CARRIER_RESPONSES,
+        },
+    )
+    def buy(request: Annotated[NumberRequest, Body(media_type=content_types.APPLICATION_JSON)]):
+        service.buy_number(router.context["account"].account_id, request.wire_fields())
+        return _json(200, success())
+
+    @router.post(
+        CANCEL_PATH,
+        summary="Cancel a number",
+        description="Cancels a number this account owns at the carrier and forgets it.",
+        tags=TAGS,
+        middlewares=[kpn_route_guard],
+        responses={
+            200: {"description": "Cancelled", "content": {"application/json": {"model": NumbersResult}}},
+            400: BAD_INPUT,
+            **GUARD_RESPONSES,
+            404: _vonage("Not a number this account owns (another account's number answers the same)"),
+            **CARRIER_RESPONSES,
+        },
+    )
+    def cancel(request: Annotated[NumberRequest, Body(media_type=content_types.APPLICATION_JSON)]):
+        service.cancel_number(router.context["account"].account_id, request.wire_fields())
+        return _json(200, success())
+
+    return router

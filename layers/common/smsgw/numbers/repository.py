@@ -1,0 +1,227 @@
+"""DynamoDB access for phone numbers (the only code that touches number items).
+
+One item per number, so a registered phone and a bought virtual number share one key space and an
+msisdn belongs to at most one account:
+
+  NUMBER#<msisdn> / NUMBER   type "number", msisdn, account_id, kind (registered | owned), country,
+                             callback_url (the KPN register callback_url; the Vonage moHttpUrl),
+                             number_type, features, mo_smpp_sys_type, voice_callback_type,
+                             voice_callback_value, voice_status_callback, app_id,
+                             created_at, updated_at, bought_at (owned)
+      gsi1pk ACCOUNT#<account_id>#NUMBER      gsi1sk <msisdn>   (owned: GET account/numbers)
+      gsi1pk ACCOUNT#<account_id>#REGISTERED  gsi1sk <msisdn>   (registered only)
+
+Every write is conditional: a number is claimed only when it is absent or already the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from smsgw import db
+
+NUMBER_SK: Final = "NUMBER"
+REGISTERED: Final = "registered"
+OWNED: Final = "owned"
+
+# Settings of an owned number, by Vonage wire name → attribute name.
+SETTINGS: Final = {
+    "moHttpUrl": "callback_url",
+    "moSmppSysType": "mo_smpp_sys_type",
+    "voiceCallbackType": "voice_callback_type",
+    "voiceCallbackValue": "voice_callback_value",
+    "voiceStatusCallback": "voice_status_callback",
+    "app_id": "app_id",
+}
+
+
+class NumberTaken(Exception):
+    """The number belongs to another account."""
+
+
+def number_key(msisdn: str) -> dict[str, str]:
+    return {"pk": f"NUMBER#{msisdn}", "sk": NUMBER_SK}
+
+
+def owned_index_key(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}#NUMBER"
+
+
+def registered_index_key(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}#REGISTERED"
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def get_number(msisdn: str, consistent: bool = False) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = (
+        db.table().get_item(Key=number_key(msisdn), ConsistentRead=consistent).get("Item")
+    )
+    return item
+
+
+def _update(
+    msisdn: str,
+    set_values: Mapping[str, Any],
+    *,
+    if_absent: Mapping[str, Any] | None = None,
+    remove: Sequence[str] = (),
+    condition: str,
+    condition_values: Mapping[str, Any],
+    return_old: bool = False,
+) -> dict[str, Any] | None:
+    """One UpdateItem: SET `set_values`, SET if_not_exists for `if_absent`, REMOVE `remove`, under
+    `condition`. Every attribute goes through a name placeholder (reserved words: type, kind, ...)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = dict(condition_values)
+    assignments: list[str] = []
+    for i, (name, value) in enumerate(set_values.items()):
+        names[f"#s{i}"] = name
+        values[f":s{i}"] = value
+        assignments.append(f"#s{i} = :s{i}")
+    for i, (name, value) in enumerate((if_absent or {}).items()):
+        names[f"#d{i}"] = name
+        values[f":d{i}"] = value
+        assignments.append(f"#d{i} = if_not_exists(#d{i}, :d{i})")
+    expression = "SET " + ", ".join(assignments)
+    if remove:
+        for i, name in enumerate(remove):
+            names[f"#r{i}"] = name
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+    for placeholder in ("#account_id", "#kind", "#pk"):
+        if placeholder in condition:
+            names[placeholder] = placeholder[1:]
+    try:
+        result = db.table().update_item(
+            Key=number_key(msisdn),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD" if return_old else "NONE",
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            raise NumberTaken(msisdn) from None
+        raise
+    old: dict[str, Any] | None = result.get("Attributes")
+    return old
+
+
+_ABSENT_OR_MINE = "attribute_not_exists(#pk) OR #account_id = :account"
+
+
+def register(account_id: str, msisdn: str, country: str, callback_url: str, now: str) -> bool:
+    """Point `msisdn`'s inbound SMS at `callback_url` for `account_id`; True when the number was new.
+
+    A number the account bought keeps kind `owned` (its moHttpUrl becomes `callback_url`).
+    Raises `NumberTaken` when another account registered or owns it.
+    """
+    old = _update(
+        msisdn,
+        {
+            "type": "number",
+            "msisdn": msisdn,
+            "account_id": account_id,
+            "callback_url": callback_url,
+            "updated_at": now,
+        },
+        if_absent={
+            "kind": REGISTERED,
+            "country": country,
+            "created_at": now,
+            "gsi1pk": registered_index_key(account_id),
+            "gsi1sk": msisdn,
+        },
+        condition=_ABSENT_OR_MINE,
+        condition_values={":account": account_id},
+        return_old=True,
+    )
+    return old is None
+
+
+def claim_owned(account_id: str, msisdn: str, country: str, details: Mapping[str, Any], now: str) -> None:
+    """Record a number the carrier sold to `account_id` (it may be one the account had registered).
+
+    `details`: `number_type` and `features` when the carrier told them. Raises `NumberTaken`.
+    """
+    values: dict[str, Any] = {
+        "type": "number",
+        "msisdn": msisdn,
+        "account_id": account_id,
+        "kind": OWNED,
+        "country": country,
+        "gsi1pk": owned_index_key(account_id),
+        "gsi1sk": msisdn,
+        "bought_at": now,
+        "updated_at": now,
+    }
+    values.update({key: value for key, value in details.items() if value not in (None, "", [])})
+    _update(
+        msisdn,
+        values,
+        if_absent={"created_at": now},
+        condition=_ABSENT_OR_MINE,
+        condition_values={":account": account_id},
+    )
+
+
+def update_settings(
+    account_id: str, msisdn: str, set_values: Mapping[str, str], remove: Sequence[str], now: str
+) -> bool:
+    """Set and clear settings (attribute names) of a number `account_id` owns; False when it does not."""
+    try:
+        _update(
+            msisdn,
+            {**set_values, "updated_at": now},
+            remove=remove,
+            condition="#account_id = :account AND #kind = :owned",
+            condition_values={":account": account_id, ":owned": OWNED},
+        )
+    except NumberTaken:
+        return False
+    return True
+
+
+def release_owned(account_id: str, msisdn: str) -> bool:
+    """Forget a number `account_id` owned (cancelled at the carrier); False when it was not its."""
+    try:
+        db.table().delete_item(
+            Key=number_key(msisdn),
+            ConditionExpression="#account_id = :account AND #kind = :owned",
+            ExpressionAttributeNames={"#account_id": "account_id", "#kind": "kind"},
+            ExpressionAttributeValues={":account": account_id, ":owned": OWNED},
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+    """Every number `account_id` owns, by msisdn; only those starting with `prefix` when given.
+
+    Reads the whole (small) partition: an account's numbers are few, and Vonage's `count` is the
+    number of all matches, not of one page.
+    """
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk" + (" AND begins_with(gsi1sk, :prefix)" if prefix else ""),
+        "ExpressionAttributeValues": {
+            ":pk": owned_index_key(account_id),
+            **({":prefix": prefix} if prefix else {}),
+        },
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        page = db.table().query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,88 @@
+"""Receive SMS through the local stack: register a callback, the carrier (simulator) delivers a long
+reply in shuffled, duplicated parts, and the receiver gets it once, complete and signed; STOP/START."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+from standardwebhooks import Webhook
+
+from local.stack import LocalStack
+from local.testing import Api, Simulator, poll
+from tests.conftest import Receiver
+
+pytestmark = pytest.mark.e2e
+NUMBER = "3197010240299"
+
+
+def phone() -> str:
+    return "3161" + str(uuid.uuid4().int)[:7]  # a fresh "own phone" per test
+
+
+def register(api: Api, to: str, callback_url: str) -> requests.Response:
+    return api.request(
+        "POST",
+        "/communication/nexmo/sms/register",
+        data={"to": to, "callback_url": callback_url},
+        headers={"Authorization": f"Bearer {api.token()}"},
+    )
+
+
+def inject(simulator: Simulator, **message: object) -> dict:
+    response = requests.post(f"{simulator.url}/_sim/inbound", json=message, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_long_shuffled_duplicated_reply_arrives_once_complete_and_signed(
+    api: Api, simulator: Simulator, local_stack: LocalStack, receiver: Receiver
+):
+    own = phone()
+    registered = register(api, own, receiver.url)
+    assert registered.status_code == 201, registered.text
+    assert registered.json() == {"message": "Your callback url is registered."}
+
+    text = "Thanks for the reminder! " * 12  # 300 characters: two GSM-7 parts
+    sent = inject(
+        simulator, **{"from": own, "to": NUMBER, "text": text, "split": True, "shuffle": True, "duplicate": 1}
+    )
+    assert len({m["messageId"] for m in sent["messages"]}) == 2
+
+    poll(lambda: receiver.requests, timeout=60, what="the inbound message at the callback")
+    # Every part (and its duplicate) has been answered by the gateway: nothing more can come.
+    poll(
+        lambda: all(
+            r["ok"] for r in requests.get(f"{simulator.url}/_sim/inbound", timeout=10).json()["inbound"]
+        ),
+        timeout=30,
+        what="the carrier's parts to be acknowledged",
+    )
+    [request] = receiver.requests
+    payload = Webhook(local_stack.info["webhook_secret"]).verify(request.body, request.headers)
+    assert (payload["msisdn"], payload["to"], payload["text"]) == (own, NUMBER, text)
+    assert (payload["parts"], payload["incomplete"]) == (2, False)
+
+
+def test_stop_then_send_is_refused_and_start_allows_it(api: Api, simulator: Simulator, receiver: Receiver):
+    own = phone()
+    assert register(api, own, receiver.url).status_code == 201  # the account may now send from it
+    recipient = "4477009" + str(uuid.uuid4().int)[:5]
+    assert api.send(**{"from": own, "to": recipient, "text": "Hello"}).json()["messages"][0]["status"] == "0"
+
+    inject(simulator, **{"from": recipient, "to": own, "text": "STOP"})
+    poll(
+        lambda: api.send(**{"from": own, "to": recipient, "text": "Again"}).status_code == 403,
+        timeout=30,
+        what="the STOP to take effect",
+    )
+    refused = api.send(**{"from": own, "to": recipient, "text": "Again"}).json()["messages"][0]
+    assert refused["status"] == "7"
+
+    inject(simulator, **{"from": recipient, "to": own, "text": "START"})
+    poll(
+        lambda: api.send(**{"from": own, "to": recipient, "text": "Back"}).status_code == 200,
+        timeout=30,
+        what="the START to take effect",
+    )
