@@ -507,7 +507,15 @@ def curl_session(info: dict[str, Any]) -> str:
         lines += ["", "# (no demo account: `smsgw accounts create` is not available yet)"]
     lines += [
         "",
-        "# 5. what the carrier simulator received, and the receipts it sent back",
+        "# 5. receive SMS: register your phone's callback, then the carrier (simulator) delivers a long",
+        "#    reply from it in shuffled parts with a duplicate; the receiver prints it once, complete",
+        'curl -s -X POST "$API/communication/nexmo/sms/register" -H "Authorization: Bearer $TOKEN" \\',
+        "  -d to=31612345678 -d callback_url=http://127.0.0.1:8787/inbound",
+        'curl -s -X POST "$SIM/_sim/inbound" -H "Content-Type: application/json" -d \\',
+        '  \'{"from":"31612345678","to":"3197010240299","text":"\'"$(printf \'Yes! %.0s\' {1..40})"\'","split":true,"shuffle":true,"duplicate":1}\'',
+        f'curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {pretty}',
+        "",
+        "# 6. what the carrier simulator received, and the receipts it sent back",
         f'curl -s "$SIM/_sim/messages" | {pretty}',
         f'curl -s "$SIM/_sim/dlrs" | {pretty}',
     ]
