@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -28,6 +27,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
+
+from smsgw.carrier.base import parse_retry_after  # the same header, whoever sends it
 
 USER_AGENT = "smsgw-webhooks/1.0 (+https://www.standardwebhooks.com)"
 MAX_ADDRESSES = 3  # each gets the full connect timeout
@@ -94,7 +95,7 @@ class HttpTransport:
                     answer.status_code,
                     latency_ms,
                     error=_describe(answer),
-                    retry_after=_retry_after(answer.headers.get("Retry-After")),
+                    retry_after=parse_retry_after(answer.headers.get("Retry-After")),
                     location=answer.headers.get("Location"),
                 )
         except requests.exceptions.ConnectTimeout:
@@ -120,22 +121,6 @@ def _describe(answer: requests.Response) -> str:
         snippet = b""
     cleaned = " ".join(snippet.decode("utf-8", "replace").split())
     return f"{text}: {cleaned}" if cleaned else text
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def _root(exc: BaseException) -> str:
