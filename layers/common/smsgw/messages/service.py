@@ -43,7 +43,6 @@ from smsgw.numbers import service as numbers
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.pagination import decode_cursor, encode_cursor
 from smsgw.urlsafety import check_callback_url
-from smsgw.webhooks import service as webhooks
 
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_HOURS = 24
@@ -261,6 +260,9 @@ def get_message(account_id: str, message_or_part_id: str) -> MessageView:
     item = repository.get_message(message_id_of(message_or_part_id))
     if item is None or item["account_id"] != account_id:
         raise NotFound(f"no message {message_or_part_id}")
+    # Imported here: the send path (same module) never needs the webhook sender at cold start.
+    from smsgw.webhooks import service as webhooks
+
     return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
 
 
