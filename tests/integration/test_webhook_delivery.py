@@ -22,7 +22,7 @@ from smsgw.errors import BadRequest, NotFound
 from smsgw.webhooks import cli, service
 from smsgw.webhooks.service import Deliverer
 from smsgw.webhooks.transport import HttpTransport, signed_headers
-from tests.conftest import REGION, LambdaContext, load_handler
+from tests.conftest import REGION, LambdaContext, load_handler, sqs_event
 
 
 class Clock:
@@ -52,25 +52,7 @@ class Env:
 
     def receive(self) -> dict[str, Any]:
         """What the SQS event source hands WebhookFunction: the visible records, with receipt handles."""
-        got = boto3.client("sqs", region_name=REGION).receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-        )
-        return {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:webhook",
-                    "awsRegion": REGION,
-                }
-                for m in got.get("Messages", [])
-            ]
-        }
+        return sqs_event(self.queue_url)
 
     def acknowledge(self, event: dict[str, Any], result: dict[str, Any]) -> None:
         """Delete what the handler did not report as failed, as the event source mapping does."""

@@ -42,18 +42,7 @@ def parse(params: Mapping[str, str]) -> DeliveryReceipt:
     status = (params.get("status") or "").lower()
     if status not in RANK or status == "submitted":
         raise BadRequest(f"status must be one of {', '.join(sorted(set(RANK) - {'submitted'}))}", "status")
-    return DeliveryReceipt(
-        carrier_message_id=carrier_message_id,
-        status=status,
-        err_code=params.get("err-code", ""),
-        network_code=params.get("network-code", ""),
-        price=params.get("price", ""),
-        msisdn=params.get("msisdn", ""),
-        to=params.get("to", ""),
-        scts=params.get("scts", ""),
-        message_timestamp=params.get("message-timestamp", ""),
-        client_ref=params.get("client-ref", ""),
-    )
+    return DeliveryReceipt.from_item({**params, "messageId": carrier_message_id, "status": status})
 
 
 def receive(params: Mapping[str, str], now: float | None = None) -> str:
