@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -22,27 +21,7 @@ from smsgw.errors import BadRequest, NotFound
 from smsgw.webhooks import cli, service
 from smsgw.webhooks.service import Deliverer
 from smsgw.webhooks.transport import HttpTransport, signed_headers
-from tests.conftest import REGION, LambdaContext, load_handler, sqs_event
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    """The service's clock, and moto's: SQS delays and visibility timeouts follow it."""
-    import moto.core.utils
-
-    fake = Clock(time.time())
-    monkeypatch.setattr(
-        moto.core.utils, "utcnow", lambda: datetime.fromtimestamp(fake.now, UTC).replace(tzinfo=None)
-    )
-    return fake
+from tests.conftest import REGION, Clock, LambdaContext, load_handler, sqs_event
 
 
 @dataclass

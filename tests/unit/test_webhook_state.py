@@ -4,9 +4,7 @@ never twice, never backwards, nothing lost between two writes."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -17,7 +15,7 @@ from smsgw.webhooks import queue, repository, service
 from smsgw.webhooks.retry import RetryPolicy
 from smsgw.webhooks.service import Deliverer, RetryLater
 from smsgw.webhooks.transport import Response
-from tests.conftest import REGION
+from tests.conftest import REGION, Clock
 
 URL = "https://hooks.example.com/status"
 PUBLIC = ["93.184.215.14"]
@@ -34,27 +32,6 @@ class ScriptedTransport:
         self.calls.append({"url": url, "body": body, "headers": headers, "addresses": addresses})
         status = self.statuses.pop(0) if self.statuses else 200
         return Response(status, 12, None if status < 300 else f"HTTP {status}")
-
-
-class Clock:
-    """The time for the service and for moto's SQS (delays, visibility), moved only by the test."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    import moto.core.utils
-
-    fake = Clock(time.time())
-    monkeypatch.setattr(
-        moto.core.utils, "utcnow", lambda: datetime.fromtimestamp(fake.now, UTC).replace(tzinfo=None)
-    )
-    return fake
 
 
 @dataclass
