@@ -133,7 +133,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         inbound_queue = sqs.create_queue(QueueName="inbound", Attributes={"VisibilityTimeout": "0"})[
             "QueueUrl"
         ]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        schedule_dlq = sqs.create_queue(QueueName="schedule-dlq")["QueueUrl"]
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="smsgw-test")
         env = {
+            "SCHEDULE_GROUP_NAME": "smsgw-test",
+            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/smsgw-scheduler",
+            "SEND_QUEUE_ARN": queue_arn,
+            "SCHEDULE_DLQ_ARN": sqs.get_queue_attributes(QueueUrl=schedule_dlq, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"],
             "INBOUND_QUEUE_URL": inbound_queue,
             "WEBHOOK_QUEUE_URL": webhook_queue,
             "WEBHOOK_DLQ_URL": webhook_dlq,
@@ -399,6 +410,15 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture
+def callbacks_allowed(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test receiver listens on 127.0.0.1, which only an operator allow-list permits."""
+    from smsgw.db import reset_clients
+
+    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+    reset_clients()
 
 
 @pytest.fixture

@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 from standardwebhooks import Webhook
 
 from smsgw.accounts import service as accounts
 from tests.conftest import LambdaContext, Receiver, api_event, drain_queue, load_handler
 from tests.integration.test_dispatch import dispatch, message, receive_batch
 from tests.integration.test_receipts_api import dlr_fields, post_dlr
-
-
-@pytest.fixture
-def callbacks_allowed(aws, monkeypatch):
-    """The receiver listens on 127.0.0.1, which only an operator allow-list permits."""
-    from smsgw.db import reset_clients
-
-    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
 
 
 def send(account_id: str, **form: str) -> str:

@@ -51,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     topup = accounts.add_parser("topup", help="add to an account's balance")
     topup.add_argument("account_id")
     topup.add_argument("amount")
+    quiet = accounts.add_parser(
+        "quiet-hours",
+        help="hold non-urgent sends during a window in the recipient's local time (e.g. 21:00 to 08:00)",
+    )
+    quiet.add_argument("account_id")
+    quiet.add_argument("--start", help="HH:MM, recipient's local time")
+    quiet.add_argument("--end", help="HH:MM; before start = the next morning")
+    quiet.add_argument("--off", action="store_true", help="remove the account's quiet hours")
     webhooks_cli.add_commands(groups)
     return parser
 
@@ -83,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure(args)
     from smsgw.accounts import service
-    from smsgw.errors import SmsgwError
+    from smsgw.errors import BadRequest, SmsgwError
 
     try:
         if args.group == "webhooks":
@@ -116,6 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {"account_id": args.account_id, "disabled": args.command == "disable"},
                 f"{args.command}d",
             )
+        elif args.command == "quiet-hours":
+            if args.off and (args.start or args.end):
+                raise BadRequest("give --off or --start/--end, not both", "off")
+            if not args.off and not (args.start and args.end):
+                raise BadRequest("give --start and --end (e.g. --start 21:00 --end 08:00), or --off", "start")
+            window = service.set_quiet_hours(args.account_id, args.start, args.end)
+            text = (
+                f"quiet hours {window['start']}–{window['end']} (recipient's local time)"
+                if window
+                else "no quiet hours"
+            )
+            _print(args, {"account_id": args.account_id, "quiet_hours": window}, text)
         elif args.command == "topup":
             balance = service.top_up(args.account_id, args.amount)
             _print(args, {"account_id": args.account_id, "balance": str(balance)}, f"balance {balance}")

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: int = Field(default=120, gt=0, alias="DISPATCH_LEASE_SECONDS")
     message_retention_days: int = Field(default=90, gt=0, alias="MESSAGE_RETENTION_DAYS")
 
+    # EventBridge Scheduler: one-time sends (send_at) and recurring schedules live in this group and
+    # target these queues through this role; a run the target refused lands in the DLQ.
+    schedule_group_name: str = Field(default="default", alias="SCHEDULE_GROUP_NAME")
+    scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
+    send_queue_arn: str = Field(default="", alias="SEND_QUEUE_ARN")
+    schedule_run_queue_arn: str = Field(default="", alias="SCHEDULE_RUN_QUEUE_ARN")
+    schedule_dead_letter_queue_arn: str = Field(default="", alias="SCHEDULE_DLQ_ARN")
+    # How far ahead send_at may be, and how far in the past it may be (then it is sent at once).
+    schedule_horizon_days: int = Field(default=365, gt=0, alias="SCHEDULE_HORIZON_DAYS")
+    send_at_grace_seconds: int = Field(default=60, ge=0, alias="SEND_AT_GRACE_SECONDS")
     inbound_queue_url: str = Field(default="", alias="INBOUND_QUEUE_URL")
     # A concatenated inbound message still missing parts after this long is forwarded as it is, flagged.
     inbound_concat_timeout_seconds: int = Field(

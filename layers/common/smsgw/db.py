@@ -37,7 +37,12 @@ def sqs() -> Any:
     return boto3.client("sqs", config=_CLIENT_CONFIG)
 
 
+@cache
+def scheduler() -> Any:
+    return boto3.client("scheduler", config=_CLIENT_CONFIG)
+
+
 def reset_clients() -> None:
     """Forget cached clients and settings (tests switch environments between cases)."""
-    for cached in (dynamodb, _table, sqs, get_settings):
+    for cached in (dynamodb, _table, sqs, scheduler, get_settings):
         cached.cache_clear()

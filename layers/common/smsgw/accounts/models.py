@@ -28,6 +28,8 @@ class Account(BaseModel):
     rate_limit_per_second: int
     disabled: bool = False
     created_at: str
+    # {"start": "21:00", "end": "08:00"}: recipients' local time in which non-urgent sends wait.
+    quiet_hours: dict[str, str] | None = None
 
     def allows_sender(self, sender: str) -> bool:
         """An empty allow-list allows every sender."""
@@ -64,6 +66,7 @@ class AccountSummary(BaseModel):
     rate_limit_per_second: int
     disabled: bool
     created_at: str
+    quiet_hours: dict[str, str] | None = None
 
 
 class Principal(BaseModel):

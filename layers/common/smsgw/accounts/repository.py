@@ -123,6 +123,24 @@ def set_disabled(account_id: str, disabled: bool) -> bool:
     return True
 
 
+def set_quiet_hours(account_id: str, window: dict[str, str] | None) -> bool:
+    """Set (or with None remove) the account's quiet hours; False when there is no such account."""
+    update = (
+        {"UpdateExpression": "SET quiet_hours = :q", "ExpressionAttributeValues": {":q": window}}
+        if window is not None
+        else {"UpdateExpression": "REMOVE quiet_hours"}
+    )
+    try:
+        db.table().update_item(
+            Key=account_key(account_id), ConditionExpression="attribute_exists(pk)", **update
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
 def add_balance(account_id: str, amount: Decimal) -> Decimal | None:
     try:
         result = db.table().update_item(

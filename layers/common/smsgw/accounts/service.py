@@ -136,6 +136,7 @@ def summarize(account: Account) -> AccountSummary:
         rate_limit_per_second=account.rate_limit_per_second,
         disabled=account.disabled,
         created_at=account.created_at,
+        quiet_hours=account.quiet_hours,
     )
 
 
@@ -146,6 +147,20 @@ def list_accounts() -> list[AccountSummary]:
 def set_disabled(account_id: str, disabled: bool) -> None:
     if not repository.set_disabled(account_id, disabled):
         raise NotFound(f"no account {account_id}")
+
+
+def set_quiet_hours(account_id: str, start: str | None, end: str | None) -> dict[str, str] | None:
+    """Quiet hours in the recipient's local time (`21:00`, `08:00`), or both None to remove them."""
+    from smsgw.messages.quiet_hours import QuietHours
+
+    window = None
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise BadRequest("give both a start and an end for quiet hours, e.g. 21:00 and 08:00", "start")
+        window = QuietHours.parse(start, end).as_item()
+    if not repository.set_quiet_hours(account_id, window):
+        raise NotFound(f"no account {account_id}")
+    return window
 
 
 def top_up(account_id: str, amount: str) -> Decimal:

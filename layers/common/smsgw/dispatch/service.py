@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from smsgw import queues
+from smsgw.accounts import repository as accounts
 from smsgw.carrier.base import (
     Carrier,
     CarrierError,
@@ -41,7 +42,7 @@ from smsgw.observability import logger, metrics
 from smsgw.receipts import service as receipts
 from smsgw.secrets import carrier_credentials
 
-TERMINAL = {messages.SUBMITTED, messages.FAILED, "delivered", "expired", "rejected"}
+TERMINAL = {messages.SUBMITTED, messages.FAILED, messages.CANCELLED, "delivered", "expired", "rejected"}
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
 SAFETY_SECONDS = 15.0
@@ -95,6 +96,34 @@ def _defer(message_id: str, seconds: float, reason: str) -> None:
     metrics.add_metric(name="DispatchDeferred", unit="Count", value=1)
 
 
+def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> dict[str, Any] | str:
+    """A scheduled message's time has come: charge and claim it, or say why not (an outcome)."""
+    message_id = message["message_id"]
+    due = datetime.fromisoformat(message["send_at"]).timestamp()
+    if due > now + 1:
+        # Never early, whatever the scheduler's precision: look again at the due time.
+        queues.enqueue_dispatch(message_id, delay_seconds=min(int(due - now) + 1, 900))
+        return "early"
+    at = _now_iso()
+    try:
+        return messages.claim_scheduled(message, lease_until, at)
+    except messages.ClaimRefused as refused:
+        if refused.reason == "not_scheduled":
+            return "duplicate"  # cancelled meanwhile, or claimed by a duplicate delivery
+    account = accounts.get_account(message["account_id"], consistent=True)
+    reason = (
+        "the account is disabled; nothing was sent or charged"
+        if account is None or account.disabled
+        else f"insufficient balance at the send time (needed {message['price']} {message.get('currency', '')}"
+        f", had {account.balance}); nothing was sent or charged"
+    )
+    failed = messages.fail_scheduled(message_id, at, reason)
+    if failed is not None:
+        receipts.notify(failed, "failed", at)
+        metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
+    return "unpaid"
+
+
 def dispatch_one(
     message_id: str,
     receive_count: int,
@@ -106,14 +135,20 @@ def dispatch_one(
     """Handle one queue record; returns the outcome (for logs and tests) or raises RetryLater."""
     settings = get_settings()
     now = time.time()
-    claimed = messages.claim(message_id, int(now), int(now) + settings.dispatch_lease_seconds, _now_iso())
+    lease_until = int(now) + settings.dispatch_lease_seconds
+    claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
     if claimed is None:
         current = messages.get_message(message_id, consistent=True)
         if current is None or current["status"] in TERMINAL:
             return "duplicate"
-        # Another invocation holds the lease; look again when it should have finished.
-        queues.postpone(receipt_handle, settings.dispatch_lease_seconds)
-        raise RetryLater(f"message {message_id} is being submitted by another invocation")
+        if current["status"] != messages.SCHEDULED:
+            # Another invocation holds the lease; look again when it should have finished.
+            queues.postpone(receipt_handle, settings.dispatch_lease_seconds)
+            raise RetryLater(f"message {message_id} is being submitted by another invocation")
+        scheduled = _claim_scheduled(current, now, lease_until)
+        if isinstance(scheduled, str):
+            return scheduled
+        claimed = scheduled
 
     max_wait = min(settings.dispatch_max_wait_seconds, max(deadline - now - SAFETY_SECONDS, 0.0))
     slot = reserve_slot(settings.carrier_provider, settings.carrier_rate_per_second, now, max_wait)

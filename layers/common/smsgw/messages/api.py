@@ -48,6 +48,11 @@ def send_router() -> Router:
                 "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low)',
                 "content": {"application/json": {"model": SendResponse}},
             },
+            202: {
+                "description": "Held for later (`send_at`, or the account's quiet hours): `message-status` "
+                '"scheduled" and `send-at`; charged when it is sent',
+                "content": {"application/json": {"model": SendResponse}},
+            },
             400: {
                 "description": "Bad input: `error-text` and `field` name the parameter to fix; nothing is stored",
                 "content": {"application/json": {"model": NexmoErrorResponse}},
@@ -77,7 +82,11 @@ def send_router() -> Router:
             router.lambda_context,
             inbound_replies=(header(router, "inbound") or "").strip().lower() == "yes",
         )
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+        return Response(
+            status_code=service.http_status(body),
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+        )
 
     return router
 
@@ -103,6 +112,35 @@ def messages_router() -> Router:
     )
     def get_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
         return service.get_message(router.context["account"].account_id, message_id)
+
+    @router.delete(
+        f"{MESSAGES_PATH}/<message_id>",
+        summary="Cancel a scheduled message",
+        description=(
+            "A message with `send_at` (or held by quiet hours) that has not been sent yet is cancelled and "
+            "its schedule deleted; nothing is charged. Cancelling a cancelled message answers the same."
+        ),
+        tags=["Messages"],
+        middlewares=[account_route_guard],
+        responses={
+            200: {
+                "description": "Cancelled (`status` cancelled)",
+                "content": {"application/json": {"model": MessageView}},
+            },
+            401: {"description": "Missing, malformed, unknown or expired token"},
+            403: {"description": "The account is disabled"},
+            404: {
+                "description": "No such message for this account",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            409: {
+                "description": "The message is already queued, sent or failed: it cannot be cancelled",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+        },
+    )
+    def cancel_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
+        return service.cancel_message(router.context["account"].account_id, message_id)
 
     @router.get(
         MESSAGES_PATH,

@@ -49,6 +49,15 @@ class SendRequest(BaseModel):
     account_ref: WireStr | None = Field(default=None, alias="account-ref")
     entity_id: WireStr | None = Field(default=None, alias="entity-id")
     content_id: WireStr | None = Field(default=None, alias="content-id")
+    send_at: WireStr | None = Field(
+        default=None,
+        alias="send_at",
+        description="smsgw: send later, ISO 8601 with an offset (`send-at` in forms), at most a year ahead. "
+        "Answered 202; charged when it is sent; cancel with DELETE /messages/{id}",
+    )
+    urgent: WireStr | None = Field(
+        default=None, description="smsgw: true sends at once even in the account's quiet hours"
+    )
 
     def wire_fields(self) -> dict[str, str]:
         """Every field the client sent, by its wire name (unknown ones too, so they can be refused by name)."""
@@ -67,6 +76,9 @@ class SentPart(BaseModel):
     message_price: str = Field(alias="message-price")
     network: str = ""
     client_ref: str | None = Field(default=None, alias="client-ref")
+    # smsgw: a message held for later (send_at or quiet hours); answered with HTTP 202.
+    message_status: str | None = Field(default=None, alias="message-status", description="scheduled")
+    send_at: str | None = Field(default=None, alias="send-at", description="When it will be sent (UTC)")
 
 
 class SendResponse(BaseModel):
@@ -116,7 +128,9 @@ class MessageView(BaseModel):
     """A message as its owner sees it: status, parts, price and the timeline of what happened."""
 
     message_id: str
-    status: str = Field(description="queued | submitting | submitted | failed (receipts add more)")
+    status: str = Field(
+        description="scheduled | cancelled | queued | submitting | submitted | failed (receipts add more)"
+    )
     from_: str = Field(alias="from")
     to: str
     type: str
@@ -128,6 +142,8 @@ class MessageView(BaseModel):
     created_at: str
     updated_at: str
     submitted_at: str | None = None
+    send_at: str | None = Field(default=None, description="When a scheduled message is (or was) due")
+    schedule_id: str | None = Field(default=None, description="The recurring schedule that created it")
     attempts: int
     last_error: str | None = None
     dead_lettered_at: str | None = None

@@ -20,6 +20,17 @@ QUEUED = "queued"
 SUBMITTING = "submitting"
 SUBMITTED = "submitted"
 FAILED = "failed"
+# A message with a send_at (or held back by quiet hours): stored, not yet charged, not yet queued.
+SCHEDULED = "scheduled"
+CANCELLED = "cancelled"
+
+
+class ClaimRefused(Exception):
+    """A scheduled message could not be claimed: `reason` is "not_scheduled" or "unpaid"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def message_key(message_id: str) -> dict[str, str]:
@@ -33,29 +44,37 @@ def _event(at: str, status: str, detail: str | None = None) -> dict[str, str]:
     return event
 
 
+def _message_item(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **message_key(message["message_id"]),
+        "type": "message",
+        "gsi1pk": f"ACCOUNT#{message['account_id']}#MSG",
+        "gsi1sk": message["message_id"],
+        "events": [_event(message["created_at"], message["status"])],
+        **message,
+    }
+
+
+def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": db.table().name,
+            "Key": account_key(account_id),
+            "UpdateExpression": "SET balance = balance - :price",
+            "ConditionExpression": "balance >= :price AND disabled = :false",
+            "ExpressionAttributeValues": {":price": price, ":false": False},
+        }
+    }
+
+
 def accept(message: dict[str, Any], price: Decimal) -> None:
     """Charge the account and store the message in one transaction; InsufficientBalance leaves both untouched."""
     account_id = message["account_id"]
-    item = {
-        **message_key(message["message_id"]),
-        "type": "message",
-        "gsi1pk": f"ACCOUNT#{account_id}#MSG",
-        "gsi1sk": message["message_id"],
-        "events": [_event(message["created_at"], QUEUED)],
-        **message,
-    }
+    item = _message_item(message)
     try:
         db.dynamodb_client().transact_write_items(
             TransactItems=[
-                {
-                    "Update": {
-                        "TableName": db.table().name,
-                        "Key": account_key(account_id),
-                        "UpdateExpression": "SET balance = balance - :price",
-                        "ConditionExpression": "balance >= :price AND disabled = :false",
-                        "ExpressionAttributeValues": {":price": price, ":false": False},
-                    }
-                },
+                _charge(account_id, price),
                 {
                     "Put": {
                         "TableName": db.table().name,
@@ -94,6 +113,108 @@ def undo_accept(message_id: str, account_id: str, price: Decimal) -> None:
                 }
             },
         ]
+    )
+
+
+def store_scheduled(message: dict[str, Any]) -> bool:
+    """Store a scheduled message (not charged); False when this id exists already (a repeated run)."""
+    try:
+        db.table().put_item(Item=_message_item(message), ConditionExpression="attribute_not_exists(pk)")
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def forget_scheduled(message_id: str) -> None:
+    """Remove a scheduled message whose schedule could not be created (so nothing is half-written)."""
+    db.table().delete_item(
+        Key=message_key(message_id),
+        ConditionExpression="#s = :scheduled",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":scheduled": SCHEDULED},
+    )
+
+
+def claim_scheduled(message: dict[str, Any], lease_until: int, at: str) -> dict[str, Any]:
+    """scheduled → submitting and charge the account, in one transaction; returns the claimed message.
+
+    Raises ClaimRefused("not_scheduled") when it is no longer scheduled (cancelled, or claimed by a
+    duplicate delivery), ClaimRefused("unpaid") when the balance is too low or the account disabled.
+    """
+    message_id = message["message_id"]
+    price = Decimal(str(message["price"]))
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": db.table().name,
+                        "Key": message_key(message_id),
+                        "UpdateExpression": (
+                            "SET #s = :submitting, lease_until = :lease, updated_at = :at, charged_at = :at, "
+                            "attempts = if_not_exists(attempts, :zero) + :one, "
+                            "events = list_append(events, :events)"
+                        ),
+                        "ConditionExpression": "#s = :scheduled",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":submitting": SUBMITTING,
+                            ":scheduled": SCHEDULED,
+                            ":lease": lease_until,
+                            ":at": at,
+                            ":zero": 0,
+                            ":one": 1,
+                            ":events": [_event(at, QUEUED, "send time reached; charged")],
+                        },
+                    }
+                },
+                _charge(message["account_id"], price),
+            ]
+        )
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            raise ClaimRefused("not_scheduled") from None
+        if len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
+            raise ClaimRefused("unpaid") from None
+        raise
+    return {**message, "status": SUBMITTING, "lease_until": lease_until, "updated_at": at, "charged_at": at}
+
+
+def fail_scheduled(message_id: str, at: str, error: str) -> dict[str, Any] | None:
+    """scheduled → failed (it could not be paid for at its send time); None if it is no longer scheduled."""
+    return _update(
+        message_id,
+        UpdateExpression="SET #s = :failed, last_error = :error, updated_at = :at, "
+        "events = list_append(events, :events)",
+        ConditionExpression="#s = :scheduled",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":failed": FAILED,
+            ":scheduled": SCHEDULED,
+            ":error": error,
+            ":at": at,
+            ":events": [_event(at, FAILED, error)],
+        },
+    )
+
+
+def cancel(message_id: str, at: str) -> dict[str, Any] | None:
+    """scheduled → cancelled; None if it is no longer scheduled (already sent, failed or cancelled)."""
+    return _update(
+        message_id,
+        UpdateExpression="SET #s = :cancelled, updated_at = :at, cancelled_at = :at, "
+        "events = list_append(events, :events)",
+        ConditionExpression="#s = :scheduled",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":cancelled": CANCELLED,
+            ":scheduled": SCHEDULED,
+            ":at": at,
+            ":events": [_event(at, CANCELLED)],
+        },
     )
 
 

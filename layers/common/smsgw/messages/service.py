@@ -7,6 +7,7 @@ stored, charged and queued, or none of the three happened.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache, partial
 from typing import Any
 
@@ -39,9 +40,12 @@ from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, validate_send
+from smsgw.messages.quiet_hours import QuietHours, release_time
+from smsgw.messages.send_at import parse_send_at, pop_send_at
 from smsgw.numbers import service as numbers
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.pagination import decode_cursor, encode_cursor
+from smsgw.schedules import scheduler
 from smsgw.urlsafety import check_callback_url
 
 IDEMPOTENCY_KEY_MAX = 255
@@ -78,9 +82,51 @@ def _reply_route(account: Account, sender: str) -> str:
     return route.callback_url
 
 
+_FLAGS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _urgent(value: str | None) -> bool:
+    if value is None or value == "":
+        return False
+    try:
+        return _FLAGS[str(value).lower()]
+    except KeyError:
+        raise NexmoRejection("3", "urgent must be true or false (or 1 or 0)", "urgent") from None
+
+
+def _send_time(
+    account: Account, send_at: tuple[str, str] | None, to: str, urgent: bool, now: datetime
+) -> tuple[datetime, str] | None:
+    """When a send is held for later: (the moment, why), or None to send now.
+
+    An explicit send_at is the client's choice and is kept as given; quiet hours hold back only
+    sends without one, unless they are urgent.
+    """
+    if send_at is not None:
+        settings = get_settings()
+        try:
+            moment = parse_send_at(
+                *send_at,
+                now,
+                horizon_days=settings.schedule_horizon_days,
+                grace_seconds=settings.send_at_grace_seconds,
+            )
+        except InvalidField as error:
+            raise NexmoRejection(error.vonage_status, error.message, error.field) from None
+        return (moment, "send_at") if moment > now else None
+    if urgent or not account.quiet_hours:
+        return None
+    window = QuietHours.parse(account.quiet_hours["start"], account.quiet_hours["end"])
+    release = release_time(window, to, now)
+    return (release, "quiet_hours") if release is not None else None
+
+
 def _accept(request: dict[str, Any]) -> dict[str, Any]:
     account = Account.model_validate(request["account"])
-    send = _validate(request["fields"])
+    fields = dict(request["fields"])
+    send_at = pop_send_at(fields)
+    urgent = _urgent(fields.pop("urgent", None))
+    send = _validate(fields)
     if not (account.allows_sender(send.sender) or numbers.may_send_from(account.account_id, send.sender)):
         raise NexmoRejection(
             "15",
@@ -101,9 +147,9 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     unit_price = pricing.price_per_part(send.destination.country)
     price = unit_price * parts
     now = datetime.now(UTC)
+    held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
     message_id = str(ULID())
     ids = part_ids(message_id, parts)
-    client_ref = send.params.get("client-ref")
     message = {
         "message_id": message_id,
         "account_id": account.account_id,
@@ -125,6 +171,8 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
         "updated_at": now.isoformat(timespec="milliseconds"),
         "expires_at": int(now.timestamp()) + get_settings().message_retention_days * 86_400,
     }
+    if held is not None:
+        return _hold(account, message, *held, reply_route=reply_route)
     try:
         repository.accept(message, price)
     except InsufficientBalance as error:
@@ -149,20 +197,71 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
         extra={"message_id": message_id, "to": mask_number(send.destination.msisdn), "parts": parts},
     )
     metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    return _answer(message, remaining)
+
+
+def _answer(message: dict[str, Any], remaining: Decimal) -> dict[str, Any]:
+    held = message["status"] == repository.SCHEDULED
     response = SendResponse(
-        message_count=str(parts),
+        message_count=str(message["parts"]),
         messages=[
             SentPart(
-                to=send.destination.msisdn,
+                to=message["to"],
                 message_id=part_id,
                 remaining_balance=pricing.money(remaining),
-                message_price=pricing.money(unit_price),
-                client_ref=client_ref,
+                message_price=pricing.money(message["unit_price"]),
+                client_ref=message["params"].get("client-ref"),
+                message_status=repository.SCHEDULED if held else None,
+                send_at=message["send_at"] if held else None,
             )
-            for part_id in ids
+            for part_id in message["part_ids"]
         ],
     )
     return response.model_dump(by_alias=True, exclude_none=True)
+
+
+def http_status(body: dict[str, Any]) -> int:
+    """202 for a message held for later (send_at, quiet hours), else 200 (Nexmo's, also for refusals)."""
+    messages = body.get("messages") or []
+    return 202 if messages and messages[0].get("message-status") == repository.SCHEDULED else 200
+
+
+def _hold(
+    account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
+) -> dict[str, Any]:
+    """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
+    remaining = accounts_repository.get_balance(account.account_id)
+    if remaining < message["price"]:
+        raise NexmoRejection(
+            "9",
+            f"Partner Quota Violation: the balance ({pricing.money(remaining)}) does not cover this message "
+            f"({pricing.money(message['price'])}); it is charged when it is sent, top up before then",
+            None,
+            http_status=200,
+        )
+    held = {
+        **message,
+        "status": repository.SCHEDULED,
+        "send_at": send_at.isoformat(timespec="seconds"),
+        "held_for": reason,
+    }
+    repository.store_scheduled(held)
+    try:
+        scheduler.create_one_time(message["message_id"], send_at)
+    except Exception:
+        logger.exception(
+            "schedule not created; forgetting the message", extra={"message_id": message["message_id"]}
+        )
+        repository.forget_scheduled(message["message_id"])
+        raise ServiceUnavailable("the scheduler is unavailable; nothing was stored, retry shortly") from None
+    if reply_route is not None:
+        inbound.record_conversation(message["to"], message["from"], account.account_id, reply_route)
+    logger.info(
+        "message scheduled",
+        extra={"message_id": message["message_id"], "send_at": held["send_at"], "reason": reason},
+    )
+    metrics.add_metric(name="MessagesScheduled", unit="Count", value=1)
+    return _answer(held, remaining)
 
 
 @cache
@@ -248,6 +347,8 @@ def _view(item: dict[str, Any]) -> MessageView:
         created_at=item["created_at"],
         updated_at=item["updated_at"],
         submitted_at=item.get("submitted_at"),
+        send_at=item.get("send_at"),
+        schedule_id=item.get("schedule_id"),
         attempts=int(item.get("attempts", 0)),
         last_error=item.get("last_error"),
         dead_lettered_at=item.get("dead_lettered_at"),
@@ -264,6 +365,30 @@ def get_message(account_id: str, message_or_part_id: str) -> MessageView:
     from smsgw.webhooks import service as webhooks
 
     return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
+
+
+def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
+    """Cancel a scheduled message and delete its schedule. Cancelling twice answers the same; a message
+    already handed to dispatch (queued, sent, failed) cannot be called back: 409."""
+    message_id = message_id_of(message_or_part_id)
+    item = repository.get_message(message_id, consistent=True)
+    if item is None or item["account_id"] != account_id:
+        raise NotFound(f"no message {message_or_part_id}")
+    if item["status"] == repository.SCHEDULED:
+        cancelled = repository.cancel(message_id, datetime.now(UTC).isoformat(timespec="milliseconds"))
+        if cancelled is not None:
+            item = cancelled
+            logger.info("scheduled message cancelled", extra={"message_id": message_id})
+        else:  # its time came meanwhile
+            item = repository.get_message(message_id, consistent=True) or item
+    if item["status"] == repository.CANCELLED:
+        # Also on a repeated DELETE: the schedule may have survived a failed delete before.
+        scheduler.delete(scheduler.one_time_name(message_id))
+        return _view(item)
+    raise Conflict(
+        f"message {message_or_part_id} is {item['status']}, not scheduled: only a message that waits for "
+        "its send time can be cancelled"
+    )
 
 
 def _ulid_bound(value: str | None, field: str, upper: bool) -> str:

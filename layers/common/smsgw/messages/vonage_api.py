@@ -107,6 +107,10 @@ def sms_json_router() -> Router:
                 idempotency_key,
                 router.lambda_context,
             )
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+        return Response(
+            status_code=service.http_status(body),
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+        )
 
     return router
