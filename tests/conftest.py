@@ -137,6 +137,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "QueueArn"
         ]
         schedule_dlq = sqs.create_queue(QueueName="schedule-dlq")["QueueUrl"]
+        schedule_runs = sqs.create_queue(QueueName="schedule-runs", Attributes={"VisibilityTimeout": "0"})[
+            "QueueUrl"
+        ]
         boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="smsgw-test")
         env = {
             "SCHEDULE_GROUP_NAME": "smsgw-test",
@@ -145,6 +148,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "SCHEDULE_DLQ_ARN": sqs.get_queue_attributes(QueueUrl=schedule_dlq, AttributeNames=["QueueArn"])[
                 "Attributes"
             ]["QueueArn"],
+            "SCHEDULE_RUN_QUEUE_ARN": sqs.get_queue_attributes(
+                QueueUrl=schedule_runs, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"],
             "INBOUND_QUEUE_URL": inbound_queue,
             "WEBHOOK_QUEUE_URL": webhook_queue,
             "WEBHOOK_DLQ_URL": webhook_dlq,

@@ -10,6 +10,7 @@ from smsgw.messages.api import messages_router, send_router
 from smsgw.messages.vonage_api import sms_json_router
 from smsgw.numbers.api import numbers_router
 from smsgw.receipts.api import receipts_router
+from smsgw.schedules.api import schedules_router
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")
@@ -36,6 +37,7 @@ def create_api() -> APIGatewayRestResolver:
         receipts_router(),
         carrier_inbound_router(),
         numbers_router(),
+        schedules_router(),
     )
 
     @app.get("/", include_in_schema=False)

@@ -145,7 +145,10 @@ def messages_router() -> Router:
     @router.get(
         MESSAGES_PATH,
         summary="The account's messages, newest first",
-        description="Filter by `status`, `to`, `from` and a `since`/`until` date-time range; page with `cursor`.",
+        description=(
+            "Filter by `status`, `to`, `from`, `schedule_id` (the messages of a recurring schedule) and a "
+            "`since`/`until` date-time range; page with `cursor`."
+        ),
         tags=["Messages"],
         middlewares=[account_route_guard],
         responses={
@@ -167,6 +170,7 @@ def messages_router() -> Router:
         sender: Annotated[str | None, Query(alias="from")] = None,
         since: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
         until: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
+        schedule_id: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query()] = None,
     ) -> MessagePage:
@@ -177,6 +181,7 @@ def messages_router() -> Router:
             sender=sender,
             since=since,
             until=until,
+            schedule_id=schedule_id,
             limit=limit,
             cursor=cursor,
         )

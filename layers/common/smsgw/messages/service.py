@@ -82,6 +82,35 @@ def _reply_route(account: Account, sender: str) -> str:
     return route.callback_url
 
 
+def new_message(
+    account: Account, send: ValidatedSend, message_id: str, now: datetime, status: str = repository.QUEUED
+) -> dict[str, Any]:
+    """The stored form of an accepted send, priced from the rate card."""
+    unit_price = pricing.price_per_part(send.destination.country)
+    at = now.isoformat(timespec="milliseconds")
+    return {
+        "message_id": message_id,
+        "account_id": account.account_id,
+        "from": send.sender,
+        "to": send.destination.msisdn,
+        "country": send.destination.country,
+        "text": send.text,
+        "sms_type": send.type,
+        "params": dict(send.params),
+        "parts": send.segmentation.parts,
+        "part_ids": part_ids(message_id, send.segmentation.parts),
+        "encoding": send.segmentation.encoding,
+        "unit_price": unit_price,
+        "price": unit_price * send.segmentation.parts,
+        "currency": account.currency,
+        "status": status,
+        "attempts": 0,
+        "created_at": at,
+        "updated_at": at,
+        "expires_at": int(now.timestamp()) + get_settings().message_retention_days * 86_400,
+    }
+
+
 _FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -143,34 +172,11 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
             http_status=403,
         )
     reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
-    parts = send.segmentation.parts
-    unit_price = pricing.price_per_part(send.destination.country)
-    price = unit_price * parts
     now = datetime.now(UTC)
     held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
-    message_id = str(ULID())
-    ids = part_ids(message_id, parts)
-    message = {
-        "message_id": message_id,
-        "account_id": account.account_id,
-        "from": send.sender,
-        "to": send.destination.msisdn,
-        "country": send.destination.country,
-        "text": send.text,
-        "sms_type": send.type,
-        "params": dict(send.params),
-        "parts": parts,
-        "part_ids": ids,
-        "encoding": send.segmentation.encoding,
-        "unit_price": unit_price,
-        "price": price,
-        "currency": account.currency,
-        "status": repository.QUEUED,
-        "attempts": 0,
-        "created_at": now.isoformat(timespec="milliseconds"),
-        "updated_at": now.isoformat(timespec="milliseconds"),
-        "expires_at": int(now.timestamp()) + get_settings().message_retention_days * 86_400,
-    }
+    message = new_message(account, send, str(ULID()), now)
+    parts, price = message["parts"], message["price"]
+    message_id = message["message_id"]
     if held is not None:
         return _hold(account, message, *held, reply_route=reply_route)
     try:
@@ -412,12 +418,17 @@ def list_messages(
     sender: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    schedule_id: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> MessagePage:
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", "limit")
-    filters = {name: value for name, value in (("status", status), ("to", to), ("from", sender)) if value}
+    filters = {
+        name: value
+        for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))
+        if value
+    }
     items, next_key = repository.query_account_messages(
         account_id,
         limit=limit,

@@ -1,0 +1,17 @@
+"""SchedulesFunction: /schedules (recurring notifications on EventBridge Scheduler)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from smsgw.http import create_resolver
+from smsgw.observability import logger, metrics
+from smsgw.schedules.api import schedules_router
+
+app = create_resolver(schedules_router())
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,92 @@
+"""DynamoDB access for recurring schedules.
+
+Keys (docs/data-model.md):
+  SCHEDULE#<id> / SCHEDULE   the schedule: recipients, text, expression, time zone, state, run count
+  GSI1: gsi1pk = ACCOUNT#<account_id>#SCHEDULE, gsi1sk = <id> (ULIDs: oldest first) — the account's schedules
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smsgw import db
+
+
+def schedule_key(schedule_id: str) -> dict[str, str]:
+    return {"pk": f"SCHEDULE#{schedule_id}", "sk": "SCHEDULE"}
+
+
+def _failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def insert(schedule: dict[str, Any]) -> None:
+    db.table().put_item(
+        Item={
+            **schedule_key(schedule["schedule_id"]),
+            "type": "schedule",
+            "gsi1pk": f"ACCOUNT#{schedule['account_id']}#SCHEDULE",
+            "gsi1sk": schedule["schedule_id"],
+            "version": 1,
+            "runs": 0,
+            **schedule,
+        },
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+def get(schedule_id: str, consistent: bool = False) -> dict[str, Any] | None:
+    return db.table().get_item(Key=schedule_key(schedule_id), ConsistentRead=consistent).get("Item")
+
+
+def replace(schedule: dict[str, Any]) -> bool:
+    """Store a changed schedule if nobody changed it since it was read (its `version`); False if they did."""
+    item = {**schedule, "version": int(schedule["version"]) + 1}
+    try:
+        db.table().put_item(
+            Item=item,
+            ConditionExpression="version = :read",
+            ExpressionAttributeValues={":read": int(schedule["version"])},
+        )
+    except ClientError as error:
+        if _failed(error):
+            return False
+        raise
+    return True
+
+
+def delete(schedule_id: str) -> None:
+    db.table().delete_item(Key=schedule_key(schedule_id))
+
+
+def record_run(schedule_id: str, run_at: str) -> bool:
+    """Count a run once: False when this run (or a later one) was already recorded."""
+    try:
+        db.table().update_item(
+            Key=schedule_key(schedule_id),
+            UpdateExpression="SET last_run_at = :run ADD runs :one",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at < :run)",
+            ExpressionAttributeValues={":run": run_at, ":one": 1},
+        )
+    except ClientError as error:
+        if _failed(error):
+            return False
+        raise
+    return True
+
+
+def query_account(
+    account_id: str, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk",
+        "ExpressionAttributeValues": {":pk": f"ACCOUNT#{account_id}#SCHEDULE"},
+        "Limit": limit,
+    }
+    if start_key:
+        kwargs["ExclusiveStartKey"] = start_key
+    page = db.table().query(**kwargs)
+    return page.get("Items", []), page.get("LastEvaluatedKey")
