@@ -225,6 +225,8 @@ class LocalStack:
             # The simulator is told our receipt URL below (its "account default"), as a Vonage
             # account would be: the template's automatic URL is AWS's, not ministack's path-style one.
             "CarrierReceiptUrl": "",
+            # ministack authorizes Scheduler calls against the default group's ARNs (docs/local-stack.md).
+            "LocalEmulator": "true",
             **self.extra_parameters,
         }
         try:
@@ -515,7 +517,22 @@ def curl_session(info: dict[str, Any]) -> str:
         '  \'{"from":"31612345678","to":"3197010240299","text":"\'"$(printf \'Yes! %.0s\' {1..40})"\'","split":true,"shuffle":true,"duplicate":1}\'',
         f'curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {pretty}',
         "",
-        "# 6. what the carrier simulator received, and the receipts it sent back",
+        "# 6. send later: 30 s from now (answered 202, message-status 'scheduled', charged when sent);",
+        "#    DELETE /messages/<id> before then cancels it",
+        "SEND_AT=$(python3 -c 'import datetime as d; "
+        'print((d.datetime.now(d.timezone.utc) + d.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ"))\')',
+        'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
+        f'  -d from=SMSGW -d to=447700900000 -d "text=Your appointment is at 10:00" -d send-at=$SEND_AT | {pretty}',
+        "",
+        "# 7. a recurring notification: every minute here (try cron(0 8 * * ? *) for 08:00 daily), one",
+        '#    message per recipient per run with {{placeholders}} filled; pause with PATCH {"paused": true}',
+        'curl -s -X POST "$API/schedules" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
+        '  -d \'{"name":"demo","recipients":[{"to":"447700900001","name":"Ann"},{"to":"447700900002","name":"Bob"}],\'\\',
+        '\'"from":"SMSGW","text":"Good morning {{name}}","schedule":"rate(1 minute)","timezone":"Europe/Amsterdam"}\' | '
+        + pretty,
+        f'curl -s "$API/schedules" -H "Authorization: Bearer $TOKEN" | {pretty}',
+        "",
+        "# 8. what the carrier simulator received, and the receipts it sent back",
         f'curl -s "$SIM/_sim/messages" | {pretty}',
         f'curl -s "$SIM/_sim/dlrs" | {pretty}',
     ]

@@ -77,3 +77,23 @@ def test_errors_are_one_line_and_exit_1(aws, capsys):
     assert code == 1
     assert "balance" in err
     assert aws.items("ACCOUNT#") == []
+
+
+def test_quiet_hours_are_set_shown_and_removed(aws, stack, account, capsys):
+    base = ("--stack-name", stack, "accounts", "quiet-hours", account.account_id)
+    code, out, _ = run(capsys, *base, "--start", "21:00", "--end", "08:00")
+    assert (code, out.strip()) == (0, "quiet hours 21:00–08:00 (recipient's local time)")
+    code, out, _ = run(capsys, "--stack-name", stack, "--json", "accounts", "list")
+    assert json.loads(out)[0]["quiet_hours"] == {"start": "21:00", "end": "08:00"}
+
+    code, _, err = run(capsys, *base, "--start", "9pm", "--end", "08:00")
+    assert code == 1
+    assert "HH:MM" in err
+    code, _, err = run(capsys, *base, "--start", "21:00")
+    assert code == 1
+    assert "--end" in err
+
+    code, out, _ = run(capsys, *base, "--off")
+    assert (code, out.strip()) == (0, "no quiet hours")
+    code, out, _ = run(capsys, "--stack-name", stack, "--json", "accounts", "list")
+    assert json.loads(out)[0]["quiet_hours"] is None

@@ -23,6 +23,8 @@ def parse(value: str, field: str = "send_at") -> datetime:
         ("2026-11-25T12:00:00+01:00", datetime(2026, 11, 25, 11, tzinfo=UTC)),
         ("2026-11-25T12:00:00.250-05:00", datetime(2026, 11, 25, 17, 0, 0, 250_000, tzinfo=UTC)),
         ("2026-11-25 12:00:00+00:00", datetime(2026, 11, 25, 12, tzinfo=UTC)),
+        # a form body's unencoded "+" arrives as a space
+        ("2026-11-25T12:00:00 01:00", datetime(2026, 11, 25, 11, tzinfo=UTC)),
     ],
 )
 def test_an_offset_time_is_read_as_that_moment_in_utc(value: str, expected: datetime) -> None:

@@ -16,20 +16,6 @@ def enqueue_dispatch(message_id: str, delay_seconds: int = 0) -> None:
     )
 
 
-def enqueue_dispatch_many(message_ids: list[str]) -> None:
-    """Hand many messages to dispatch (10 per request); raises if any could not be queued."""
-    for start in range(0, len(message_ids), 10):
-        chunk = message_ids[start : start + 10]
-        answer = db.sqs().send_message_batch(
-            QueueUrl=get_settings().send_queue_url,
-            Entries=[
-                {"Id": str(n), "MessageBody": json.dumps({"message_id": mid})} for n, mid in enumerate(chunk)
-            ],
-        )
-        if answer.get("Failed"):
-            raise RuntimeError(f"{len(answer['Failed'])} messages could not be queued: {answer['Failed'][0]}")
-
-
 def postpone(receipt_handle: str, seconds: int) -> None:
     """Make a received message visible again after `seconds` (the retry backoff)."""
     db.sqs().change_message_visibility(

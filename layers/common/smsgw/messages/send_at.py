@@ -3,16 +3,19 @@
 Accepted: ISO 8601 with a date, a time and an offset (`2026-12-01T08:00:00+01:00`, `…Z`). A time
 without an offset is refused: it would silently mean UTC to some clients and local time to others.
 A moment up to the grace window in the past is accepted and sent at once (clocks differ a little).
+In a form body an unencoded `+` arrives as a space (`…T08:00:00 01:00`): that is read as `+01:00`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from smsgw.messages.errors import InvalidField
 
 SEND_AT_FIELDS = ("send_at", "send-at")
 EXAMPLE = "2026-12-01T08:00:00+01:00"
+_FORM_DECODED_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
 def pop_send_at(fields: dict[str, str]) -> tuple[str, str] | None:
@@ -28,7 +31,7 @@ def parse_send_at(
     field: str, value: str, now: datetime, *, horizon_days: int, grace_seconds: int
 ) -> datetime:
     """The moment (UTC) or InvalidField naming `field`; earlier than `now - grace` or past the horizon is refused."""
-    text = value.strip()
+    text = _FORM_DECODED_PLUS.sub(r"\1+\2", value.strip())
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:

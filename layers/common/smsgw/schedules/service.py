@@ -398,7 +398,10 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
             existing = messages_repository.get_message(message["message_id"], consistent=True)
             if existing is not None and existing["status"] == messages_repository.SCHEDULED:
                 to_dispatch.append(message["message_id"])
-    queues.enqueue_dispatch_many(to_dispatch)
+    # One SendMessage each: SendMessageBatch would save requests, but the local emulator authorizes it
+    # as its own IAM action (AWS as sqs:SendMessage); runs are small and SQS requests cheap.
+    for message_id in to_dispatch:
+        queues.enqueue_dispatch(message_id)
     first = repository.record_run(schedule_id, _iso(run_at))
     logger.info(
         "schedule ran",
@@ -423,9 +426,16 @@ def process_runs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(record: SQSRecord) -> str:
         body = json.loads(record.body)
         sent_ms = int(record.attributes.sent_timestamp or 0) or int(_now().timestamp() * 1000)
-        outcome = run_schedule(
-            body["schedule_id"], body.get("scheduled_time"), datetime.fromtimestamp(sent_ms / 1000, UTC)
-        )
+        try:
+            outcome = run_schedule(
+                body["schedule_id"], body.get("scheduled_time"), datetime.fromtimestamp(sent_ms / 1000, UTC)
+            )
+        except Exception:
+            # Logged here (the batch processor only reports the record as failed); SQS retries the run.
+            logger.exception(
+                "schedule run failed; it will be retried", extra={"schedule_id": body["schedule_id"]}
+            )
+            raise
         logger.info("schedule run", extra={"schedule_id": body["schedule_id"], "outcome": outcome})
         return outcome
 
