@@ -73,8 +73,18 @@ def test_a_long_message_is_one_submission_with_all_parts_recorded(aws, account, 
     assert len(message(aws, message_id)["carrier_parts"]) == 2
 
 
-def test_carrier_throttling_defers_without_failing_and_is_sent_later(aws, account, carrier_env):
-    configure(carrier_env, throttle_next=1)
+def test_a_throttled_submission_is_retried_at_the_next_slot_in_place(aws, account, carrier_env):
+    configure(carrier_env, throttle_next=2)
+    message_id = accept(account)
+    assert dispatch(receive_batch(aws)) == {"batchItemFailures": []}
+    assert len(sim_messages(carrier_env)) == 1
+    assert message(aws, message_id)["status"] == "submitted"
+    # Nothing re-queued: only the original record (not deleted by this test) is still there.
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in receive_batch(aws)["Records"]] == ["2"]
+
+
+def test_carrier_throttling_that_persists_defers_without_failing_and_is_sent_later(aws, account, carrier_env):
+    configure(carrier_env, throttle_next=3)
     message_id = accept(account)
     first = receive_batch(aws)
     assert dispatch(first) == {"batchItemFailures": []}  # re-enqueued, not failed

@@ -13,14 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsgw.errors import BadRequest
-from smsgw.schedules import (
+from smsgw.schedules.expressions import (
+    CronSpec,
+    DayOfMonth,
+    DayOfWeek,
     InvalidExpression,
     ScheduleExpression,
     next_runs,
     parse_expression,
     validate_timezone,
 )
-from smsgw.schedules.expressions import CronSpec, DayOfMonth, DayOfWeek
 
 AMS = "Europe/Amsterdam"
 NYC = "America/New_York"

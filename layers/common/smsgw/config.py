@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Signed carrier webhooks (receipts, inbound): how far their timestamp may be from our clock.
     carrier_webhook_max_age_seconds: int = Field(default=300, gt=0, alias="CARRIER_WEBHOOK_MAX_AGE_SECONDS")
     carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
+    # Pace this fraction below the carrier's rate: timing jitter between a slot and the carrier's clock
+    # would otherwise put rate + 1 submissions in some second now and then (measured: docs/benchmarks.md).
+    carrier_rate_headroom: float = Field(default=0.03, ge=0, lt=0.5, alias="CARRIER_RATE_HEADROOM")
 
     token_ttl_seconds: int = Field(default=3600, gt=60, alias="TOKEN_TTL_SECONDS")
     default_rate_limit_per_second: int = Field(default=30, gt=0, alias="DEFAULT_RATE_LIMIT_PER_SECOND")

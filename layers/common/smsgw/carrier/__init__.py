@@ -12,9 +12,22 @@ from smsgw.carrier.base import (
     SubmitResult,
     SubmittedPart,
 )
-from smsgw.carrier.factory import make_carrier
-from smsgw.carrier.kpn import KpnCarrier
-from smsgw.carrier.vonage import VonageCarrier
+
+# The clients (and `requests`) load on first use, so importing the base types stays cheap.
+_LAZY = {
+    "make_carrier": "smsgw.carrier.factory",
+    "KpnCarrier": "smsgw.carrier.kpn",
+    "VonageCarrier": "smsgw.carrier.vonage",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'smsgw.carrier' has no attribute {name!r}")
+
 
 __all__ = [
     "Carrier",

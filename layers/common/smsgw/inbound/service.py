@@ -264,15 +264,6 @@ def _reply_help(account_id: str, sender: str, recipient: str) -> None:
         logger.exception("could not send the HELP reply", extra={"account_id": account_id})
 
 
-def is_opted_out(sender: str, recipient: str) -> bool:
-    return repository.is_opted_out(sender.lstrip("+"), recipient)
-
-
-def record_conversation(recipient: str, number: str, account_id: str, callback_url: str) -> None:
-    expires = int(time.time()) + get_settings().conversation_days * 86_400
-    repository.put_conversation(recipient, number, account_id, callback_url, expires)
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from smsgw.errors import (
     ServiceUnavailable,
 )
 from smsgw.http import NexmoRejection
-from smsgw.inbound import service as inbound
+from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart

@@ -17,10 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from smsgw.carrier.base import CarrierError, CarrierRejected, CarrierThrottled
-from smsgw.carrier.numbers import NumbersCarrier, make_numbers_carrier
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, Forbidden
 from smsgw.messages.addresses import parse_destination
@@ -30,6 +29,9 @@ from smsgw.numbers.errors import NumbersApiError, invalid, not_available, not_fo
 from smsgw.numbers.models import AvailableNumber, AvailableNumbers, OwnedNumber, OwnedNumbers
 from smsgw.observability import logger, mask_number
 from smsgw.secrets import carrier_credentials
+
+if TYPE_CHECKING:  # the carrier client (and `requests`) loads only when a route calls the carrier
+    from smsgw.carrier.numbers import NumbersCarrier
 from smsgw.urlsafety import Resolver, check_callback_url
 
 REGISTER_FIELDS: Final = ("to", "callback_url")
@@ -208,6 +210,8 @@ def update_number(account_id: str, params: Mapping[str, str], resolve: Resolver 
 
 @cache
 def _carrier_for(provider: str, base_url: str, secret_name: str) -> NumbersCarrier:
+    from smsgw.carrier.numbers import make_numbers_carrier
+
     return make_numbers_carrier(provider, base_url, carrier_credentials())
 
 

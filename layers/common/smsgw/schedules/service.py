@@ -26,7 +26,7 @@ from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
-from smsgw.inbound import service as inbound
+from smsgw.inbound import optouts as inbound
 from smsgw.messages import repository as messages_repository
 from smsgw.messages.errors import InvalidField
 from smsgw.messages.params import validate_send
