@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help install run stop logs test lint format typecheck template-check unit integration e2e build validate clean
+.PHONY: help install run stop logs test lint format typecheck template-check unit integration e2e build validate clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -59,6 +59,13 @@ e2e: install
 test: lint typecheck template-check ## install, lint, check the template, run all tests
 	$(BIN)/pytest -q -n 2 --dist loadfile tests/unit tests/integration
 	$(BIN)/pytest -q tests/e2e
+
+$(BIN)/.bench-installed: $(BIN)/.installed bench/requirements.txt
+	$(BIN)/pip install -q -r bench/requirements.txt
+	touch $@
+
+bench: install $(BIN)/.bench-installed ## benchmarks → docs/benchmarks.md + docs/img/ (not in make test; < 15 min)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 SAM_VENV := .venv-sam
 $(SAM_VENV)/.installed:

@@ -1,0 +1,1 @@
+"""Benchmarks and the capacity plan (`make bench`, `python -m bench`); writes docs/benchmarks.md."""

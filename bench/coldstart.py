@@ -1,0 +1,196 @@
+"""Benchmark 3: cold start — import + init of each function's module in a fresh interpreter.
+
+Each function's `functions/<name>/app.py` is imported in a new Python process (as Lambda's init
+does), plus the creation of the DynamoDB resource every function uses on its first request (the
+layer creates clients lazily; the baseline creates its client at import, so both pay for one).
+The baseline is a minimal Powertools handler (`bench/minimal_app.py`: Logger, REST resolver, one
+boto3 client) measured the same way. Processes run in rounds (baseline, then every function), and
+each figure is the median over the rounds. `python -X importtime` names the heaviest imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import stats
+from bench.mocked import FAKE_AWS, ROOT
+from bench.report import Goal, Section, Table
+
+BASELINE = "bench.minimal_app"
+PROBE = """
+import time, importlib, json
+t0 = time.perf_counter()
+module = importlib.import_module({module!r})
+if {init_client!r}:
+    from smsgw import db
+    db.dynamodb()
+print(json.dumps({{"seconds": time.perf_counter() - t0}}))
+"""
+
+
+def functions() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(FAKE_AWS)
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")]),
+            "TABLE_NAME": "smsgw",
+            "SEND_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/send",
+        }
+    )
+    return env
+
+
+def measure(module: str, init_client: bool) -> float:
+    code = PROBE.format(module=module, init_client=init_client)
+    out = subprocess.run(  # noqa: S603 - this interpreter, our own probe code
+        [sys.executable, "-c", code], cwd=ROOT, env=child_env(), capture_output=True, text=True, check=True
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+
+
+def importtime(module: str) -> str:
+    out = subprocess.run(  # noqa: S603 - this interpreter, a module name of ours
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stderr
+
+
+_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def parse_importtime(text: str) -> list[tuple[str, int, int, int]]:
+    """`-X importtime` output as (module, self µs, cumulative µs, depth); depth 0 = imported directly."""
+    rows = []
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if match:
+            depth = (len(match.group(3)) - 1) // 2
+            rows.append((match.group(4), int(match.group(1)), int(match.group(2)), depth))
+    return rows
+
+
+def heaviest(rows: list[tuple[str, int, int, int]], top: int = 6) -> list[tuple[str, int]]:
+    """Import time by package: the sum of the *self* time of every module of that top-level package, so
+    the figures add up to the whole import (a parent's cumulative time would count its children again)."""
+    totals: dict[str, int] = {}
+    for module, self_us, _cumulative, _depth in rows:
+        root = module.split(".")[0]
+        if root in ("functions", "bench"):
+            continue
+        totals[root] = totals.get(root, 0) + self_us
+    return sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+
+
+def compile_seconds(modules: list[str]) -> float:
+    """CPU time to byte-compile these smsgw modules from source (what a cold start pays without .pyc)."""
+    total = 0.0
+    for module in modules:
+        path = ROOT / "layers" / "common" / Path(*module.split("."))
+        source = path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
+        if not source.exists():
+            continue
+        text = source.read_text(encoding="utf-8")
+        start = time.perf_counter()
+        compile(text, str(source), "exec")
+        total += time.perf_counter() - start
+    return total
+
+
+WHY = {
+    "smsgw.inbound.service": "messages.service imports it for the opt-out check and `inbound: yes`; it pulls in "
+    "carrier.signature → smsgw.carrier (→ kpn → requests)",
+    "smsgw.carrier": "the carrier package __init__ imports factory, kpn and vonage, and so requests",
+    "smsgw.numbers.service": "messages.service imports it for route_for / may_send_from (repository reads)",
+    "smsgw.schedules": "scheduled sends (expressions parser, Scheduler client)",
+    "smsgw.webhooks": "status callbacks",
+}
+
+
+def run(quick: bool = False) -> Section:
+    names = functions()
+    rounds = 2 if quick else 5
+    samples: dict[str, list[float]] = {name: [] for name in [BASELINE, *names]}
+    for _ in range(rounds):
+        samples[BASELINE].append(measure(BASELINE, init_client=False))
+        for name in names:
+            samples[name].append(measure(f"functions.{name}.app", init_client=True))
+    base = stats.median(samples[BASELINE])
+    goals = []
+    heavy_rows = []
+    send_smsgw_modules: list[str] = []
+    send_rows: list[tuple[str, int, int, int]] = []
+    for name in names:
+        value = stats.median(samples[name])
+        goals.append(
+            Goal(
+                f"{name}: import + init",
+                f"{value * 1000:.0f} ms",
+                f"{base * 1000:.0f} ms",
+                value / base,
+                "≤ 1.3",
+            )
+        )
+        rows = parse_importtime(importtime(f"functions.{name}.app"))
+        heavy_rows.append([name, ", ".join(f"{m} {us / 1000:.0f} ms" for m, us in heaviest(rows, 6))])
+        if name == "send":
+            send_smsgw_modules = sorted({m for m, *_ in rows if m.startswith("smsgw")})
+            send_rows = rows
+    base_rows = parse_importtime(importtime(BASELINE))
+    heavy_rows.insert(
+        0, ["(baseline)", ", ".join(f"{m} {us / 1000:.0f} ms" for m, us in heaviest(base_rows, 6))]
+    )
+    compile_ms = compile_seconds(send_smsgw_modules) * 1000
+    # Modules SendFunction imports at cold start although a send uses little or nothing of them.
+    suspects = [
+        "smsgw.inbound.service",
+        "smsgw.carrier",
+        "smsgw.numbers.service",
+        "smsgw.schedules",
+        "smsgw.webhooks",
+    ]
+    found = {m: cum for m, _s, cum, _d in send_rows if m in suspects}
+    send_table = Table(
+        ["module (imported by SendFunction)", "cumulative import time", "why it is there"],
+        [[m, f"{found[m] / 1000:.0f} ms", WHY.get(m, "")] for m in suspects if m in found],
+        title="SendFunction: imports a send does not need at cold start",
+    )
+    notes = [
+        f"{rounds} rounds, one fresh interpreter per function per round; medians. The baseline is "
+        f"`{BASELINE}`.",
+        f"Not in these figures: SendFunction imports {len(send_smsgw_modules)} smsgw modules; compiling "
+        f"them from source takes {compile_ms:.0f} ms. Here their .pyc files are cached; on Lambda the layer "
+        "is read-only and `sam build` (BuildMethod python3.12) copies smsgw's sources without .pyc, so every "
+        "cold start pays that too (its pip-installed dependencies do ship .pyc files).",
+        "Figures are CPU-bound: on Lambda, a function's share of a vCPU scales with MemorySize.",
+    ]
+    return Section(
+        "coldstart",
+        "3. Cold start (import + init, fresh interpreter)",
+        __doc__.split("\n\n", 1)[1] if __doc__ else "",
+        goals=goals,
+        tables=[
+            Table(
+                ["function", "heaviest imports"],
+                heavy_rows,
+                title="Heaviest imports (per package: the sum of its own modules' import time, `-X importtime`)",
+            ),
+            send_table,
+        ],
+        notes=notes,
+    )

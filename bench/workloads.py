@@ -1,0 +1,210 @@
+"""Driving each function as its trigger would, under moto (bench.mocked): events, batches, a message's life."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from bench.mocked import Env, LambdaContext, ack, api_event, handler, signed_carrier_fields, sqs_event
+
+PHONE = "31612345678"  # a customer's phone that registered a callback (inbound from it is routed)
+NUMBER = "3197010240299"  # the number it texts
+TO = "447700900000"
+SENDER = "BENCH"
+_serial = count(1)
+
+
+def new_account(status_url: str | None = None) -> Any:
+    """An account with room to send: a large balance and a rate limit no benchmark reaches."""
+    from smsgw.accounts import service
+
+    return service.create_account(
+        f"bench-{next(_serial)}",
+        balance="10000000",
+        senders=[SENDER],
+        rate_limit_per_second=1_000_000_000,
+        status_url=status_url,
+    )
+
+
+def send_event(account_id: str, n: int = 0, **extra: str) -> dict[str, Any]:
+    form = {"from": SENDER, "to": TO, "text": f"Benchmark message {n}", **extra}
+    return api_event("POST", "/communication/nexmo/sms/send", form=form, account_id=account_id)
+
+
+def send(account_id: str, n: int = 0, **extra: str) -> str:
+    response = handler("send").lambda_handler(send_event(account_id, n, **extra), LambdaContext())
+    body = json.loads(response["body"])
+    if response["statusCode"] != 200 or body["messages"][0].get("status") != "0":
+        raise RuntimeError(f"send refused: {response['statusCode']} {body}")
+    return str(body["messages"][0]["message-id"])
+
+
+def register_phone(account_id: str, phone: str, url: str) -> None:
+    event = api_event(
+        "POST",
+        "/communication/nexmo/sms/register",
+        form={"to": phone, "callback_url": url},
+        account_id=account_id,
+    )
+    response = handler("numbers").lambda_handler(event, LambdaContext())
+    if response["statusCode"] not in (200, 201):
+        raise RuntimeError(f"register refused: {response['statusCode']} {response['body']}")
+
+
+def inbound_event(n: int, text: str = "Yes please") -> dict[str, Any]:
+    fields = {
+        "msisdn": PHONE,
+        "to": NUMBER,
+        "messageId": f"BENCH{n:011d}",
+        "text": text,
+        "type": "text",
+        "keyword": text.split()[0].upper(),
+        "api-key": "benchkey",
+        "message-timestamp": "2026-11-25 10:00:00",
+    }
+    return api_event("POST", "/carrier/inbound", json_body=signed_carrier_fields(fields))
+
+
+def dlr_event(carrier_message_id: str, status: str = "delivered") -> dict[str, Any]:
+    fields = {
+        "messageId": carrier_message_id,
+        "status": status,
+        "err-code": "0",
+        "msisdn": TO,
+        "to": SENDER,
+        "network-code": "23410",
+        "price": "0.03330000",
+        "scts": "2611251000",
+        "message-timestamp": "2026-11-25 10:00:00",
+        "api-key": "benchkey",
+    }
+    return api_event("POST", "/carrier/dlr", json_body=signed_carrier_fields(fields))
+
+
+def call_api(name: str, event: dict[str, Any], ok: tuple[int, ...] = (200, 201, 202)) -> dict[str, Any]:
+    response: dict[str, Any] = handler(name).lambda_handler(event, LambdaContext())
+    if response["statusCode"] not in ok:
+        raise RuntimeError(f"{name} answered {response['statusCode']}: {response.get('body')}")
+    return response
+
+
+def drain(env: Env, queue: str, function: str, before: Callable[[], None] | None = None) -> int:
+    """Run `function` on the queue's batches until it is empty (as the event source would); returns
+    how many records were handed over. `before` runs before each poll (e.g. to label the poller's calls)."""
+    handed = 0
+    while True:
+        if before:
+            before()
+        event = sqs_event(env.queues[queue])
+        if not event["Records"]:
+            return handed
+        result = handler(function).lambda_handler(event, LambdaContext())
+        ack(env.queues[queue], event, result)
+        handed += len(event["Records"])
+
+
+def carrier_id_of(env: Env, message_id: str) -> str:
+    item = env.table.get_item(Key={"pk": f"MSG#{message_id}", "sk": "MSG"})["Item"]
+    return str(item["carrier_parts"][0]["carrier_message_id"])
+
+
+# --- one batch of each function (for the memory benchmark) -------------------------------------------
+
+BATCH = 10
+
+
+def _api_batch(name: str, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        call_api(name, event, ok=(200, 201, 202, 302, 404, 405))
+
+
+def batch_for(function: str, env: Env) -> Callable[[], None]:
+    """Prepare what `function` needs and return a callable that hands it one batch (10 requests or records)."""
+    account = new_account(status_url=env.receiver.url if env.receiver else None)
+    aid = account.account_id
+    if function == "send":
+        return lambda: _api_batch("send", [send_event(aid, n) for n in range(BATCH)])
+    if function == "sms_json":
+        form = {"api_key": account.api_key, "api_secret": account.api_secret, "from": SENDER, "to": TO}
+        events = [api_event("POST", "/sms/json", form={**form, "text": f"json {n}"}) for n in range(BATCH)]
+        return lambda: _api_batch("sms_json", events)
+    if function == "token":
+        form = {"client_id": account.client_id, "client_secret": account.client_secret}
+        query = {"grant_type": "client_credentials"}
+        events = [api_event("POST", "/oauth/client_credential/accesstoken", form=form, query=query)] * BATCH
+        return lambda: _api_batch("token", events)
+    if function == "authorizer":
+        from smsgw.accounts import service
+
+        tokens = [
+            service.issue_token(account.client_id, account.client_secret, "client_credentials").access_token
+            for _ in range(BATCH)
+        ]
+        arn = "arn:aws:execute-api:eu-west-1:123456789012:abc/v1/POST/communication/nexmo/sms/send"
+        events = [{"headers": {"Authorization": f"Bearer {t}"}, "methodArn": arn} for t in tokens]
+        return lambda: [handler("authorizer").lambda_handler(e, LambdaContext()) for e in events] and None
+    if function in ("dispatch", "delivery_receipt", "webhook"):
+        ids = [send(aid, n) for n in range(BATCH)]
+        if function == "dispatch":
+            return lambda: drain(env, "send", "dispatch") and None
+        drain(env, "send", "dispatch")
+        dlrs = [dlr_event(carrier_id_of(env, i)) for i in ids]
+        if function == "delivery_receipt":
+            return lambda: _api_batch("delivery_receipt", dlrs)
+        _api_batch("delivery_receipt", dlrs)
+        return lambda: drain(env, "webhooks", "webhook") and None
+    if function == "inbound":
+        register_phone(aid, PHONE, env.receiver.url if env.receiver else "http://127.0.0.1:9/x")
+        events = [inbound_event(n) for n in range(BATCH)]
+        return lambda: _api_batch("inbound", events)
+    if function == "inbound_reassembly":
+        import boto3
+
+        sqs = boto3.client("sqs")
+        for n in range(BATCH):
+            body = {"msisdn": PHONE, "to": NUMBER, "ref": str(n)}
+            sqs.send_message(QueueUrl=env.queues["inbound"], MessageBody=json.dumps(body))
+        return lambda: drain(env, "inbound", "inbound_reassembly") and None
+    if function == "messages":
+        ids = [send(aid, n) for n in range(BATCH)]
+        events = [api_event("GET", "/messages", query={"limit": "10"}, account_id=aid)]
+        for message_id in ids[: BATCH - 1]:
+            event = api_event("GET", f"/messages/{message_id}", account_id=aid)
+            event["pathParameters"] = {"message_id": message_id}
+            event["resource"] = "/messages/{message_id}"
+            events.append(event)
+        return lambda: _api_batch("messages", events)
+    if function == "numbers":
+        events = [
+            api_event(
+                "POST",
+                "/communication/nexmo/sms/register",
+                form={"to": f"3161234{n:04d}", "callback_url": "http://127.0.0.1:9/cb"},
+                account_id=aid,
+            )
+            for n in range(BATCH)
+        ]
+        return lambda: _api_batch("numbers", events)
+    if function == "api":
+        paths = ["/openapi.json", "/docs", "/", "/nope", "/openapi.json"] * 2
+        return lambda: _api_batch("api", [api_event("GET", p) for p in paths])
+    raise KeyError(f"no workload for {function}")
+
+
+FUNCTIONS = [
+    "authorizer",
+    "token",
+    "send",
+    "sms_json",
+    "dispatch",
+    "delivery_receipt",
+    "webhook",
+    "inbound",
+    "inbound_reassembly",
+    "messages",
+    "numbers",
+    "api",
+]
