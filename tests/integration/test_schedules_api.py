@@ -208,3 +208,8 @@ def test_a_rate_schedule_counts_from_its_start(aws, account):
     assert status == 201, created
     assert created["next_runs"][:2] == [start.isoformat(), (start + timedelta(hours=2)).isoformat()]
     assert scheduler_schedule(created["schedule_id"])["StartDate"].timestamp() == start.timestamp()
+
+    status, cleared = call(account, "PATCH", f"/schedules/{created['schedule_id']}", {"start": None})
+    assert status == 200, cleared
+    assert cleared["start"] is None
+    assert "StartDate" not in scheduler_schedule(created["schedule_id"])

@@ -53,6 +53,7 @@ FIELDS = (
     "callback",
     "paused",
 )
+CLEARABLE = ("start", "end", "callback")
 MAX_PAGE = 100
 NEXT_RUNS = 5
 
@@ -306,7 +307,9 @@ def update_schedule(account: Account, schedule_id: str, changes: dict[str, Any])
     """Change any fields (`paused` pauses or resumes); the whole result is checked as on create."""
     current = _owned(account.account_id, schedule_id)
     now = _now()
-    merged = {key: current.get(key) for key in FIELDS} | {k: v for k, v in changes.items() if v is not None}
+    # null clears an optional field (start, end, callback); for the others it means "unchanged".
+    given = {k: v for k, v in changes.items() if v is not None or k in CLEARABLE}
+    merged = {key: current.get(key) for key in FIELDS} | given
     changed = {**current, **_checked(account, merged, now), "updated_at": _iso(now)}
     if not repository.replace(changed):
         raise Conflict(f"schedule {schedule_id} was changed by another request meanwhile; read it and retry")
