@@ -113,11 +113,11 @@ def compile_seconds(modules: list[str]) -> float:
 
 
 WHY = {
-    "smsgw.inbound.service": "messages.service imports it for the opt-out check and `inbound: yes`; it pulls in "
-    "carrier.signature → smsgw.carrier (→ kpn → requests)",
-    "smsgw.carrier": "the carrier package __init__ imports factory, kpn and vonage, and so requests",
-    "smsgw.numbers.service": "messages.service imports it for route_for / may_send_from (repository reads)",
-    "smsgw.schedules": "scheduled sends (expressions parser, Scheduler client)",
+    "smsgw.inbound.service": "the inbound domain's service (carrier signatures, reassembly); the send path "
+    "needs only smsgw.inbound.optouts",
+    "smsgw.carrier": "the carrier package (its clients, and requests, load lazily since the first bench run)",
+    "smsgw.numbers.service": "route_for / may_send_from for the sender check (its carrier client loads lazily)",
+    "smsgw.schedules": "the Scheduler client for send_at (the expressions parser is no longer imported)",
     "smsgw.webhooks": "status callbacks",
 }
 

@@ -119,8 +119,23 @@ def moto_env(
         sqs = boto3.client("sqs", region_name=REGION)
         queues = {
             name: sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
-            for name in ("send", "send-dlq", "webhooks", "webhooks-dlq", "inbound")
+            for name in (
+                "send",
+                "send-dlq",
+                "webhooks",
+                "webhooks-dlq",
+                "inbound",
+                "schedule-runs",
+                "schedule-dlq",
+            )
         }
+        arn = {
+            name: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            for name, url in queues.items()
+        }
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="smsgw-bench")
         os.environ.update(
             {
                 "TABLE_NAME": "smsgw-bench",
@@ -133,6 +148,11 @@ def moto_env(
                 "CARRIER_SECRET_NAME": "",
                 "CARRIER_RATE_PER_SECOND": str(rate_per_second),
                 "CALLBACK_ALLOW_HTTP_HOSTS": "127.0.0.1",
+                "SCHEDULE_GROUP_NAME": "smsgw-bench",
+                "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/smsgw-bench-scheduler",
+                "SEND_QUEUE_ARN": arn["send"],
+                "SCHEDULE_RUN_QUEUE_ARN": arn["schedule-runs"],
+                "SCHEDULE_DLQ_ARN": arn["schedule-dlq"],
             }
         )
         if simulator is not None:

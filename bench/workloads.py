@@ -188,6 +188,39 @@ def batch_for(function: str, env: Env) -> Callable[[], None]:
             for n in range(BATCH)
         ]
         return lambda: _api_batch("numbers", events)
+    if function == "schedules":
+        body = {
+            "name": "bench",
+            "recipients": [{"to": f"4477009{n:05d}", "name": f"R{n}"} for n in range(BATCH)],
+            "from": SENDER,
+            "text": "Good morning {{name}}",
+            "schedule": "cron(0 8 * * ? *)",
+            "timezone": "Europe/Amsterdam",
+        }
+        events = [api_event("POST", "/schedules", json_body=body, account_id=aid) for _ in range(BATCH)]
+        return lambda: _api_batch("schedules", events)
+    if function == "schedule_run":
+        import boto3
+
+        from smsgw.accounts import repository as accounts
+        from smsgw.schedules import service as schedules
+
+        # One run (the queue's batch size is 1) of a schedule with 100 recipients.
+        recipients = [{"to": f"4477009{n:05d}", "name": f"R{n}"} for n in range(100)]
+        created = schedules.create_schedule(
+            accounts.get_account(aid),
+            {
+                "name": "bench",
+                "recipients": recipients,
+                "from": SENDER,
+                "text": "Hi {{name}}",
+                "schedule": "rate(1 day)",
+                "timezone": "UTC",
+            },
+        )
+        run = {"schedule_id": created.schedule_id, "scheduled_time": "2026-11-25T07:00:00Z"}
+        boto3.client("sqs").send_message(QueueUrl=env.queues["schedule-runs"], MessageBody=json.dumps(run))
+        return lambda: drain(env, "schedule-runs", "schedule_run") and None
     if function == "api":
         paths = ["/openapi.json", "/docs", "/", "/nope", "/openapi.json"] * 2
         return lambda: _api_batch("api", [api_event("GET", p) for p in paths])
@@ -206,5 +239,7 @@ FUNCTIONS = [
     "inbound_reassembly",
     "messages",
     "numbers",
+    "schedules",
+    "schedule_run",
     "api",
 ]
