@@ -21,6 +21,7 @@ from smsgw.accounts.models import (
     NewAccountCredentials,
     Principal,
 )
+from smsgw.carrier.signing import SIGNATURE_METHODS
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 from smsgw.urlsafety import check_callback_url
@@ -53,9 +54,6 @@ def _parse_amount(value: str, field: str) -> Decimal:
     if not amount.is_finite() or amount < 0:
         raise BadRequest(f"{field} must be zero or more", field)
     return amount.quantize(Decimal("0.00000001"))
-
-
-SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
 
 
 def _webhook_secret() -> str:

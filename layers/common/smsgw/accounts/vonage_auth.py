@@ -5,7 +5,7 @@ Three ways, as Vonage accepts them:
 - **secret**: `api_key` and `api_secret` as parameters (form, JSON body or query string);
 - **basic**: `Authorization: Basic base64(api_key:api_secret)` (the official Python and Node SDKs);
 - **signature**: `api_key`, `timestamp` (unix seconds) and `sig`, no secret. `sig` is
-  `smsgw.carrier.vonage.sign_params` over every other parameter with the account's signature
+  `smsgw.carrier.signing.sign_params` over every other parameter with the account's signature
   secret and method; compared case-insensitively in constant time. The timestamp must be within
   `max_skew` seconds of the server's clock (default 300, both directions), and a signature is
   good for one request (`single_use`).
@@ -34,7 +34,7 @@ from typing import Final, Literal
 from smsgw.accounts import repository, vonage_repository
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account
-from smsgw.carrier.vonage import sign_params
+from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
 from smsgw.errors import Unauthorized
 from smsgw.http import NexmoRejection

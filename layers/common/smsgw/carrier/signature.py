@@ -6,7 +6,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from smsgw.carrier.vonage import sign_params
+from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
 from smsgw.errors import Unauthorized
 from smsgw.secrets import carrier_credentials

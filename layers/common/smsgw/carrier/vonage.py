@@ -7,8 +7,6 @@ No retries here: one `submit` is one HTTP request (the dispatcher retries). A re
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,27 +22,11 @@ from smsgw.carrier.base import (
     error_for_status,
     parse_retry_after,
 )
+from smsgw.carrier.signing import SIGNATURE_METHODS, sign_params
 
 SEND_PATH = "/sms/json"
-SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 Timeout = tuple[float, float]
-
-
-def sign_params(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
-    """Vonage's `sig` (contract §5): `&k=v` pairs by sorted key, `&`/`=` in values → `_`, without `sig`.
-
-    `md5hash` is md5(pairs + secret); `md5` (the official SDK's default), `sha1`, `sha256` and
-    `sha512` are HMACs keyed with the secret. Lower-case hex.
-    """
-    base = "".join(
-        f"&{key}={params[key].replace('&', '_').replace('=', '_')}" for key in sorted(params) if key != "sig"
-    )
-    if method == "md5hash":
-        return hashlib.md5((base + secret).encode("utf-8"), usedforsecurity=False).hexdigest()
-    if method not in SIGNATURE_METHODS:
-        raise ValueError(f"signature_method must be one of {', '.join(SIGNATURE_METHODS)}, not {method!r}")
-    return hmac.new(secret.encode("utf-8"), base.encode("utf-8"), method).hexdigest()
 
 
 def new_session() -> requests.Session:

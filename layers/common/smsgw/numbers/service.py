@@ -28,7 +28,6 @@ from smsgw.numbers import repository
 from smsgw.numbers.errors import NumbersApiError, invalid, not_available, not_found
 from smsgw.numbers.models import AvailableNumber, AvailableNumbers, OwnedNumber, OwnedNumbers
 from smsgw.observability import logger, mask_number
-from smsgw.secrets import carrier_credentials
 
 if TYPE_CHECKING:  # the carrier client (and `requests`) loads only when a route calls the carrier
     from smsgw.carrier.numbers import NumbersCarrier
@@ -211,6 +210,7 @@ def update_number(account_id: str, params: Mapping[str, str], resolve: Resolver 
 @cache
 def _carrier_for(provider: str, base_url: str, secret_name: str) -> NumbersCarrier:
     from smsgw.carrier.numbers import make_numbers_carrier
+    from smsgw.secrets import carrier_credentials
 
     return make_numbers_carrier(provider, base_url, carrier_credentials())
 
