@@ -38,6 +38,7 @@ from smsgw.http import NexmoRejection
 from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
+from smsgw.messages.ids import message_id_of, part_ids
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, validate_send
 from smsgw.messages.quiet_hours import QuietHours, release_time
@@ -50,15 +51,6 @@ from smsgw.urlsafety import check_callback_url
 
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_HOURS = 24
-
-
-def part_ids(message_id: str, parts: int) -> list[str]:
-    """One id per part, as Vonage answers; a single-part message's part id is the message id."""
-    return [message_id] if parts == 1 else [f"{message_id}-{n}" for n in range(1, parts + 1)]
-
-
-def message_id_of(part_id: str) -> str:
-    return part_id.split("-", 1)[0]
 
 
 def _validate(fields: dict[str, str]) -> ValidatedSend:

@@ -18,7 +18,7 @@ from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
 from smsgw.errors import BadRequest
 from smsgw.messages import repository as messages
-from smsgw.messages.service import part_ids
+from smsgw.messages.ids import part_ids
 from smsgw.observability import logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
