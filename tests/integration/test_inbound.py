@@ -276,3 +276,15 @@ def test_the_account_lists_its_inbound_and_sees_deliveries(env, owner, receiver)
     assert delivery["state"] == "delivered"
     stranger = accounts.create_account("stranger", balance="1", senders=[])
     assert get(f"/inbound/{inbound_id}", account=stranger)[0] == 404
+
+
+def test_help_is_answered_at_once_even_in_quiet_hours(env, owner, receiver):
+    register(owner.account_id, PHONE, receiver.url)
+    accounts.set_quiet_hours(owner.account_id, "00:00", "23:59")  # quiet (nearly) all day
+    accounts.forget_caches()
+    recipient = "447700900556"
+    inbound({"msisdn": recipient, "to": PHONE, "messageId": "h-1", "text": "HELP"})
+
+    [reply] = [m for m in env.items("MSG#") if m["to"] == recipient]
+    assert (reply["from"], reply["status"]) == (PHONE, "queued")  # sent now, not held until morning
+    assert "STOP" in reply["text"]

@@ -259,7 +259,9 @@ def _reply_help(account_id: str, sender: str, recipient: str) -> None:
 
     try:
         account = accounts.cached_account(account_id)
-        messages.accept_send(account, {"from": sender, "to": recipient, "text": get_settings().help_reply})
+        # urgent: they just wrote to us, so the answer goes now, quiet hours or not.
+        reply = {"from": sender, "to": recipient, "text": get_settings().help_reply, "urgent": "true"}
+        messages.accept_send(account, reply)
     except Exception:
         logger.exception("could not send the HELP reply", extra={"account_id": account_id})
 
