@@ -1,6 +1,9 @@
-"""Domain errors. Each maps to one HTTP status in smsgw.http; handlers never catch."""
+"""Domain errors. Each maps to one HTTP status in smsgw.http; handlers never catch. `ErrorResponse`
+documents the body those answers carry."""
 
 from __future__ import annotations
+
+from pydantic import BaseModel, Field
 
 
 class SmsgwError(Exception):
@@ -65,3 +68,11 @@ class InsufficientBalance(SmsgwError):
     """Reported Vonage-style (status "9") inside a 200, as the carrier API would."""
 
     status_code = 200
+
+
+class ErrorResponse(BaseModel):
+    """The JSON body of every error answer (except Nexmo's and Vonage's own shapes), for OpenAPI."""
+
+    status: int
+    error: str = Field(description="What went wrong and what to do about it")
+    field: str | None = Field(default=None, description="The request field at fault, when there is one")

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 
 from smsgw.accounts import service
 from smsgw.accounts.models import AccessToken
-from smsgw.messages.models import ErrorResponse
+from smsgw.errors import ErrorResponse
 
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
 

@@ -6,10 +6,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from smsgw.errors import ErrorResponse
 from smsgw.http import account_route_guard, request_params
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
-from smsgw.messages.models import ErrorResponse
 
 CARRIER_INBOUND_PATH = "/carrier/inbound"
 INBOUND_PATH = "/inbound"

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from smsgw.errors import ErrorResponse  # noqa: F401 - documented by the send routes
 from smsgw.webhooks.models import DeliveryView
 
 
@@ -103,12 +104,6 @@ class NexmoErrorResponse(BaseModel):
 
     message_count: str = Field(default="1", alias="message-count")
     messages: list[NexmoErrorElement]
-
-
-class ErrorResponse(BaseModel):
-    status: int
-    error: str = Field(description="What went wrong and what to do about it")
-    field: str | None = Field(default=None, description="The request field at fault, when there is one")
 
 
 class MessagePart(BaseModel):

@@ -15,8 +15,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from smsgw.errors import ErrorResponse
 from smsgw.http import kpn_route_guard
-from smsgw.messages.models import ErrorResponse
 from smsgw.numbers import service
 from smsgw.numbers.errors import NumbersApiError
 from smsgw.numbers.models import (
