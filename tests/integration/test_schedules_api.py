@@ -103,6 +103,7 @@ def test_creating_a_schedule_mirrors_it_in_scheduler_and_shows_the_next_runs(aws
         ({"end": "2020-01-01T00:00:00Z"}, "end"),
         ({"start": "tomorrow"}, "start"),
         ({"paused": "yes"}, "paused"),
+        ({"callback": "http://127.0.0.1/status"}, "callback"),
     ],
 )
 def test_a_bad_field_is_400_naming_it_and_nothing_is_created(aws, account, change, field):

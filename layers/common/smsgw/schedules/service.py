@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from ulid import ULID
@@ -127,6 +126,17 @@ def _moment(field: str, value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _checked_once(callback: str | None) -> Callable[[str], str]:
+    """The callback URL checked once (its DNS resolved once), not once per recipient."""
+    if callback is None:
+        return lambda url: url  # never called: no recipient's send has a callback
+    try:
+        checked = check_callback_url(callback, allow_http_hosts=get_settings().callback_allow_http_hosts)
+    except InvalidField as error:
+        raise BadRequest(error.message, "callback") from None
+    return lambda url: checked
+
+
 def _flag(field: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -157,7 +167,7 @@ def _checked(account: Account, fields: dict[str, Any], now: datetime) -> dict[st
     callback = _string("callback", fields.get("callback"), required=False, limit=100)
     paused = _flag("paused", fields.get("paused", False))
 
-    check_url = partial(check_callback_url, allow_http_hosts=get_settings().callback_allow_http_hosts)
+    check_url = _checked_once(callback)
     seen: dict[str, int] = {}
     for n, values in enumerate(recipients):
         try:
@@ -373,13 +383,19 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
         return "no account"
     run_at = run_time(scheduled_time, sent_at)
     now = _now()
-    check_url = partial(check_callback_url, allow_http_hosts=get_settings().callback_allow_http_hosts)
+    callback = schedule.get("callback")
+    try:
+        check_url = _checked_once(callback)
+    except BadRequest as error:
+        # Checked when the schedule was saved; if it no longer resolves safely, send without it.
+        logger.warning("schedule callback refused; sending without it", extra={"error": error.message})
+        callback, check_url = None, _checked_once(None)
     to_dispatch = []
     for values in schedule["recipients"]:
         fields = {"from": schedule["from"], "to": values["to"], "text": render(schedule["text"], values)}
         fields["type"] = schedule["type"]
-        if schedule.get("callback"):
-            fields["callback"] = schedule["callback"]
+        if callback:
+            fields["callback"] = callback
         send = validate_send(fields, check_url=check_url)
         message = new_message(
             account,
