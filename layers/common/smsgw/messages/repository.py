@@ -183,41 +183,6 @@ def claim_scheduled(message: dict[str, Any], lease_until: int, at: str) -> dict[
     return {**message, "status": SUBMITTING, "lease_until": lease_until, "updated_at": at, "charged_at": at}
 
 
-def fail_scheduled(message_id: str, at: str, error: str) -> dict[str, Any] | None:
-    """scheduled → failed (it could not be paid for at its send time); None if it is no longer scheduled."""
-    return _update(
-        message_id,
-        UpdateExpression="SET #s = :failed, last_error = :error, updated_at = :at, "
-        "events = list_append(events, :events)",
-        ConditionExpression="#s = :scheduled",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={
-            ":failed": FAILED,
-            ":scheduled": SCHEDULED,
-            ":error": error,
-            ":at": at,
-            ":events": [_event(at, FAILED, error)],
-        },
-    )
-
-
-def cancel(message_id: str, at: str) -> dict[str, Any] | None:
-    """scheduled → cancelled; None if it is no longer scheduled (already sent, failed or cancelled)."""
-    return _update(
-        message_id,
-        UpdateExpression="SET #s = :cancelled, updated_at = :at, cancelled_at = :at, "
-        "events = list_append(events, :events)",
-        ConditionExpression="#s = :scheduled",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={
-            ":cancelled": CANCELLED,
-            ":scheduled": SCHEDULED,
-            ":at": at,
-            ":events": [_event(at, CANCELLED)],
-        },
-    )
-
-
 def get_message(message_id: str, consistent: bool = False) -> dict[str, Any] | None:
     return db.table().get_item(Key=message_key(message_id), ConsistentRead=consistent).get("Item")
 
@@ -371,23 +336,57 @@ def advance_status(message_id: str, status: str, rank: int, at: str, detail: str
     )
 
 
-def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]] | None = None) -> None:
-    _update(
+def _transition(
+    message_id: str,
+    source: str,
+    target: str,
+    at: str,
+    *,
+    detail: str | None = None,
+    also_set: dict[str, Any] | None = None,
+    remove: str = "",
+) -> dict[str, Any] | None:
+    """source → target with an event on the timeline (and `detail` as last_error when given); the
+    message as it is now, or None when it was no longer in `source`."""
+    also = dict(also_set or {})
+    if detail is not None:
+        also["last_error"] = detail
+    assignments = "".join(f", {name} = :{name}" for name in also)
+    return _update(
         message_id,
-        UpdateExpression=(
-            "SET #s = :failed, last_error = :error, carrier_parts = :parts, updated_at = :at, "
-            "events = list_append(events, :events) REMOVE lease_until"
-        ),
-        ConditionExpression="#s = :submitting",
+        UpdateExpression=f"SET #s = :target, updated_at = :at, events = list_append(events, :events){assignments}"
+        + (f" REMOVE {remove}" if remove else ""),
+        ConditionExpression="#s = :source",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={
-            ":failed": FAILED,
-            ":submitting": SUBMITTING,
-            ":error": error,
-            ":parts": parts or [],
+            ":target": target,
+            ":source": source,
             ":at": at,
-            ":events": [_event(at, FAILED, error)],
+            ":events": [_event(at, target, detail)],
+            **{f":{name}": value for name, value in also.items()},
         },
+    )
+
+
+def fail_scheduled(message_id: str, at: str, error: str) -> dict[str, Any] | None:
+    """scheduled → failed (it could not be paid for at its send time); None if it is no longer scheduled."""
+    return _transition(message_id, SCHEDULED, FAILED, at, detail=error)
+
+
+def cancel(message_id: str, at: str) -> dict[str, Any] | None:
+    """scheduled → cancelled; None if it is no longer scheduled (already sent, failed or cancelled)."""
+    return _transition(message_id, SCHEDULED, CANCELLED, at, also_set={"cancelled_at": at})
+
+
+def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]] | None = None) -> None:
+    _transition(
+        message_id,
+        SUBMITTING,
+        FAILED,
+        at,
+        detail=error,
+        also_set={"carrier_parts": parts or []},
+        remove="lease_until",
     )
 
 
