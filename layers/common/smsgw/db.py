@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from smsgw.config import get_settings
 
@@ -40,6 +41,27 @@ def sqs() -> Any:
 @cache
 def scheduler() -> Any:
     return boto3.client("scheduler", config=_CLIENT_CONFIG)
+
+
+def condition_failed(error: ClientError) -> bool:
+    """A conditional write whose condition did not hold (the expected "no", not an outage)."""
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
+
+
+def transaction_condition_failed(error: ClientError, item: int = 0) -> bool:
+    """A transaction cancelled because the condition of its `item`-th write did not hold."""
+    reasons = error.response.get("CancellationReasons") or []
+    return len(reasons) > item and reasons[item].get("Code") == "ConditionalCheckFailed"
+
+
+def update_if(key: dict[str, str], **kwargs: Any) -> dict[str, Any] | None:
+    """A conditional UpdateItem on the table: the item as it is now, or None when the condition failed."""
+    try:
+        return dict(table().update_item(Key=key, ReturnValues="ALL_NEW", **kwargs)["Attributes"])
+    except ClientError as error:
+        if condition_failed(error):
+            return None
+        raise
 
 
 def reset_clients() -> None:

@@ -43,7 +43,7 @@ def claim_signature(
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if not db.condition_failed(error):
             raise
         # The old item comes in DynamoDB's wire format, also through the resource API.
         old = error.response.get("Item") or {}

@@ -19,10 +19,6 @@ def _d(value: float) -> Decimal:
     return Decimal(str(value)).quantize(_MS)
 
 
-def _conditional(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 def advance_pacer(pacer: str, interval: float, now: float, latest: float) -> float | None:
     """tat += interval when now <= tat <= latest; returns the old tat (the reserved slot)."""
     try:
@@ -34,7 +30,7 @@ def advance_pacer(pacer: str, interval: float, now: float, latest: float) -> flo
             ReturnValues="UPDATED_OLD",
         )
     except ClientError as error:
-        if _conditional(error):
+        if db.condition_failed(error):
             return None
         raise
     return float(result["Attributes"]["tat"])
@@ -50,7 +46,7 @@ def restart_pacer(pacer: str, now: float, interval: float) -> bool:
             ExpressionAttributeValues={":next": _d(now + interval), ":now": _d(now)},
         )
     except ClientError as error:
-        if _conditional(error):
+        if db.condition_failed(error):
             return False
         raise
     return True

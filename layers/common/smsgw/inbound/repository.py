@@ -18,15 +18,11 @@ from botocore.exceptions import ClientError
 from smsgw import db
 
 
-def _conditional(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 def _put_new(item: dict[str, Any]) -> bool:
     try:
         db.table().put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
     except ClientError as error:
-        if _conditional(error):
+        if db.condition_failed(error):
             return False
         raise
     return True
@@ -90,7 +86,7 @@ def finish_set(msisdn: str, to: str, ref: str, inbound_id: str) -> bool:
             ExpressionAttributeValues={":true": True, ":false": False, ":id": inbound_id},
         )
     except ClientError as error:
-        if _conditional(error):
+        if db.condition_failed(error):
             return False
         raise
     return True

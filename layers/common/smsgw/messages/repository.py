@@ -85,8 +85,7 @@ def accept(message: dict[str, Any], price: Decimal) -> None:
             ]
         )
     except ClientError as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if db.transaction_condition_failed(error, 0):
             raise InsufficientBalance("insufficient balance for this message; top up the account") from None
         raise
 
@@ -121,7 +120,7 @@ def store_scheduled(message: dict[str, Any]) -> bool:
     try:
         db.table().put_item(Item=_message_item(message), ConditionExpression="attribute_not_exists(pk)")
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if db.condition_failed(error):
             return False
         raise
     return True
@@ -174,10 +173,9 @@ def claim_scheduled(message: dict[str, Any], lease_until: int, at: str) -> dict[
             ]
         )
     except ClientError as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if db.transaction_condition_failed(error, 0):
             raise ClaimRefused("not_scheduled") from None
-        if len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
+        if db.transaction_condition_failed(error, 1):
             raise ClaimRefused("unpaid") from None
         raise
     return {**message, "status": SUBMITTING, "lease_until": lease_until, "updated_at": at, "charged_at": at}
@@ -188,14 +186,7 @@ def get_message(message_id: str, consistent: bool = False) -> dict[str, Any] | N
 
 
 def _update(message_id: str, **kwargs: Any) -> dict[str, Any] | None:
-    try:
-        return db.table().update_item(Key=message_key(message_id), ReturnValues="ALL_NEW", **kwargs)[
-            "Attributes"
-        ]
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
+    return db.update_if(message_key(message_id), **kwargs)
 
 
 def claim(message_id: str, now: int, lease_until: int, at: str) -> dict[str, Any] | None:
@@ -290,8 +281,7 @@ def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]], expire
             ]
         )
     except ClientError as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if db.transaction_condition_failed(error, 0):
             return False
         raise
     return True

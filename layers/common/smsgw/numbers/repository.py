@@ -54,10 +54,6 @@ def registered_index_key(account_id: str) -> str:
     return f"ACCOUNT#{account_id}#REGISTERED"
 
 
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 def get_number(msisdn: str, consistent: bool = False) -> dict[str, Any] | None:
     item: dict[str, Any] | None = (
         db.table().get_item(Key=number_key(msisdn), ConsistentRead=consistent).get("Item")
@@ -106,7 +102,7 @@ def _update(
             ReturnValues="ALL_OLD" if return_old else "NONE",
         )
     except ClientError as error:
-        if _conditional_failed(error):
+        if db.condition_failed(error):
             raise NumberTaken(msisdn) from None
         raise
     old: dict[str, Any] | None = result.get("Attributes")
@@ -198,7 +194,7 @@ def release_owned(account_id: str, msisdn: str) -> bool:
             ExpressionAttributeValues={":account": account_id, ":owned": OWNED},
         )
     except ClientError as error:
-        if _conditional_failed(error):
+        if db.condition_failed(error):
             return False
         raise
     return True

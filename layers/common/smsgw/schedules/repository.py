@@ -18,10 +18,6 @@ def schedule_key(schedule_id: str) -> dict[str, str]:
     return {"pk": f"SCHEDULE#{schedule_id}", "sk": "SCHEDULE"}
 
 
-def _failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 def insert(schedule: dict[str, Any]) -> None:
     db.table().put_item(
         Item={
@@ -51,7 +47,7 @@ def replace(schedule: dict[str, Any]) -> bool:
             ExpressionAttributeValues={":read": int(schedule["version"])},
         )
     except ClientError as error:
-        if _failed(error):
+        if db.condition_failed(error):
             return False
         raise
     return True
@@ -71,7 +67,7 @@ def record_run(schedule_id: str, run_at: str) -> bool:
             ExpressionAttributeValues={":run": run_at, ":one": 1},
         )
     except ClientError as error:
-        if _failed(error):
+        if db.condition_failed(error):
             return False
         raise
     return True

@@ -45,20 +45,6 @@ def epoch(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
 
 
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
-def _update(key: dict[str, str], **kwargs: Any) -> dict[str, Any] | None:
-    """UpdateItem returning the new item, or None when its condition does not hold."""
-    try:
-        return db.table().update_item(Key=key, ReturnValues="ALL_NEW", **kwargs)["Attributes"]
-    except ClientError as error:
-        if _conditional_failed(error):
-            return None
-        raise
-
-
 def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> bool:
     """The delivery, its dedupe item and its id lookup, all or nothing. False: the dedupe key is taken.
 
@@ -114,8 +100,7 @@ def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> 
             ]
         )
     except ClientError as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if db.transaction_condition_failed(error, 0):
             return False
         raise
     return True
@@ -155,7 +140,7 @@ def deliveries(subject_id: str) -> list[dict[str, Any]]:
 def mark_queued(subject_id: str, delivery_id: str, attempt: int) -> bool:
     """A queue record for `attempt` exists; a replayed delivery leaves the failed index."""
     return (
-        _update(
+        db.update_if(
             delivery_key(subject_id, delivery_id),
             UpdateExpression="SET queued_attempt = :n REMOVE gsi1pk, gsi1sk",
             ConditionExpression="#s = :pending AND attempt_count = :n",
@@ -170,7 +155,7 @@ def claim(
     subject_id: str, delivery_id: str, attempt: int, now: float, lease_until: float
 ) -> dict[str, Any] | None:
     """Take attempt number `attempt` (0-based) of a pending delivery; None if not (any longer) ours."""
-    return _update(
+    return db.update_if(
         delivery_key(subject_id, delivery_id),
         UpdateExpression="SET lease_until = :lease",
         ConditionExpression=(
@@ -236,7 +221,7 @@ def record_attempt(
         values.update({":next_at": epoch(next_attempt_at), ":error": error or ""})
     else:
         raise ValueError(f"unknown outcome {outcome!r}")
-    return _update(
+    return db.update_if(
         delivery_key(subject_id, delivery_id),
         UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
         ConditionExpression="#s = :pending AND attempt_count = :n AND lease_until = :lease",
@@ -247,7 +232,7 @@ def record_attempt(
 
 def mark_dead_lettered(subject_id: str, delivery_id: str, at: str) -> bool:
     return (
-        _update(
+        db.update_if(
             delivery_key(subject_id, delivery_id),
             UpdateExpression="SET dead_lettered_at = :at",
             ConditionExpression="#s = :failed AND attribute_not_exists(dead_lettered_at)",
@@ -264,7 +249,7 @@ def reopen(subject_id: str, delivery_id: str, at: str, expires_at: int) -> dict[
     Also takes a delivery that a replay reopened but could not queue (still in the failed index).
     It stays in the index until `mark_queued`, so a replay that dies half-way is found again.
     """
-    item = _update(
+    item = db.update_if(
         delivery_key(subject_id, delivery_id),
         UpdateExpression=(
             "SET #s = :pending, replayed_at = :at, updated_at = :at, expires_at = :exp, "
@@ -297,7 +282,7 @@ def _extend_lookup(delivery_id: str, expires_at: int) -> None:
             ExpressionAttributeValues={":exp": expires_at},
         )
     except ClientError as error:
-        if not _conditional_failed(error):
+        if not db.condition_failed(error):
             raise
 
 
