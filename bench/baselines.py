@@ -38,7 +38,7 @@ def forget_clients() -> None:
     _sqs.cache_clear()
 
 
-def put_and_send(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _put(event: dict[str, Any]) -> str:
     message_id = uuid.uuid4().hex
     _table().put_item(
         Item={
@@ -48,18 +48,15 @@ def put_and_send(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "at": int(time.time()),
         }
     )
+    return message_id
+
+
+def put_and_send(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    message_id = _put(event)
     _sqs().send_message(QueueUrl=os.environ["SEND_QUEUE_URL"], MessageBody=json.dumps({"id": message_id}))
     return {"statusCode": 200, "body": json.dumps({"message-id": message_id})}
 
 
 def put_only(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    message_id = uuid.uuid4().hex
-    _table().put_item(
-        Item={
-            "pk": f"BASE#{message_id}",
-            "sk": "BASE",
-            "body": event.get("body") or "",
-            "at": int(time.time()),
-        }
-    )
+    _put(event)
     return {"statusCode": 200, "body": '{"result": "received"}'}
