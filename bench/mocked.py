@@ -19,7 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from local.events import REGION, LambdaContext, api_event, sqs_event  # noqa: F401 - shared with the tests
+from local.events import (  # noqa: F401 - shared with the tests
+    REGION,
+    LambdaContext,
+    ack,
+    api_event,
+    sqs_event,
+)
 from local.events import load_handler as handler  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,19 +262,6 @@ def captured_stdout() -> Iterator[list[int]]:
 
 
 # --- what a function is handed ------------------------------------------------------------------
-
-
-def ack(queue_url: str, event: dict[str, Any], result: dict[str, Any] | None) -> None:
-    """Delete the records that succeeded, as the event source does after a partial-failure answer."""
-    import boto3
-
-    failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-    done = [r for r in event["Records"] if r["messageId"] not in failed]
-    if done:
-        boto3.client("sqs", region_name=REGION).delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(n), "ReceiptHandle": r["receiptHandle"]} for n, r in enumerate(done)],
-        )
 
 
 def signed_carrier_fields(fields: dict[str, str]) -> dict[str, str]:

@@ -37,6 +37,20 @@ def sqs_event(queue_url: str, max_records: int = 10) -> dict[str, Any]:
     }
 
 
+def ack(queue_url: str, event: dict[str, Any], result: dict[str, Any] | None) -> None:
+    """Delete the records that succeeded (DeleteMessageBatch), as the event source does after a
+    partial-failure answer."""
+    import boto3
+
+    failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+    done = [r for r in event["Records"] if r["messageId"] not in failed]
+    if done:
+        boto3.client("sqs", region_name=REGION).delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(n), "ReceiptHandle": r["receiptHandle"]} for n, r in enumerate(done)],
+        )
+
+
 def load_handler(name: str) -> ModuleType:
     """functions/<name>/app.py, imported after the mocks are up (as Lambda would, with CodeUri as root)."""
     module = importlib.import_module(f"functions.{name}.app")

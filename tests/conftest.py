@@ -19,7 +19,14 @@ import boto3
 import pytest
 import yaml
 
-from local.events import REGION, LambdaContext, api_event, load_handler, sqs_event  # noqa: F401 - re-exported
+from local.events import (  # noqa: F401 - re-exported
+    REGION,
+    LambdaContext,
+    ack,
+    api_event,
+    load_handler,
+    sqs_event,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -233,13 +240,8 @@ def carrier_env(aws: Aws, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> An
 def drain_queue(queue_url: str, handler: str) -> None:
     """Run `functions/<handler>` on the queue until it is empty, deleting what succeeded (as the event
     source does); a record reported as failed comes back on a later receive."""
-    sqs = boto3.client("sqs", region_name=REGION)
     while (event := sqs_event(queue_url))["Records"]:
-        result = load_handler(handler).lambda_handler(event, LambdaContext())
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        for record in event["Records"]:
-            if record["messageId"] not in failed:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"])
+        ack(queue_url, event, load_handler(handler).lambda_handler(event, LambdaContext()))
 
 
 def response_header(response: dict[str, Any], name: str) -> str | None:
