@@ -149,14 +149,17 @@ def validate_ttl(value: str) -> str:
     return _integer("ttl", value, TTL_MIN_MS, TTL_MAX_MS, INVALID_TTL, unit=" milliseconds")
 
 
-def validate_status_report_req(value: str) -> str:
-    """`status-report-req`: true/false/1/0 in any case, normalised to "true"/"false"."""
+def boolean(field: str, value: str) -> str:
+    """true/false/1/0 in any case, normalised to "true"/"false"."""
     try:
         return _BOOLEANS[value.lower()]
     except KeyError:
-        raise InvalidField(
-            "status-report-req", "status-report-req must be true or false (or 1 or 0)"
-        ) from None
+        raise InvalidField(field, f"{field} must be true or false (or 1 or 0)") from None
+
+
+def validate_status_report_req(value: str) -> str:
+    """`status-report-req`: a boolean."""
+    return boolean("status-report-req", value)
 
 
 def validate_message_class(value: str) -> str:

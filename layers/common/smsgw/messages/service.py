@@ -40,7 +40,7 @@ from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
 from smsgw.messages.ids import message_id_of, part_ids
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
-from smsgw.messages.params import ValidatedSend, validate_send
+from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.quiet_hours import QuietHours, release_time
 from smsgw.messages.send_at import parse_send_at, pop_send_at
 from smsgw.numbers import service as numbers
@@ -103,16 +103,14 @@ def new_message(
     }
 
 
-_FLAGS = {"true": True, "1": True, "false": False, "0": False}
-
-
 def _urgent(value: str | None) -> bool:
+    """smsgw's `urgent` flag (a send that quiet hours must not hold)."""
     if value is None or value == "":
         return False
     try:
-        return _FLAGS[str(value).lower()]
-    except KeyError:
-        raise NexmoRejection("3", "urgent must be true or false (or 1 or 0)", "urgent") from None
+        return boolean("urgent", str(value)) == "true"
+    except InvalidField as error:
+        raise NexmoRejection(error.vonage_status, error.message, error.field) from None
 
 
 def _send_time(

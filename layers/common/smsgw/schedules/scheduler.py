@@ -108,12 +108,3 @@ def delete(name: str) -> bool:
             return False
         raise
     return True
-
-
-def describe(name: str) -> dict[str, Any] | None:
-    try:
-        return dict(db.scheduler().get_schedule(Name=name, GroupName=get_settings().schedule_group_name))
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
-            return None
-        raise
