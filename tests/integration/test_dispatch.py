@@ -189,3 +189,23 @@ def test_a_burst_is_paced_under_the_carrier_limit_and_every_message_arrives_once
     stats = requests.get(f"{carrier_env.url}/_sim/stats", timeout=5).json()
     assert stats["throttled"] == 0  # without pacing, a burst of 120 is throttled at once
     assert {message(aws, i)["status"] for i in ids} == {"submitted"}
+
+
+def test_a_replayed_record_after_an_intermediate_receipt_is_acknowledged_not_retried(
+    aws, account, carrier_env
+):
+    """Issue 11 d: dispatch and receipts share one lifecycle, so `accepted`, `buffered` or `unknown`
+    (statuses only receipts write) count as handed over, not as "another invocation holds the lease"."""
+    for status in ("accepted", "buffered", "unknown"):
+        message_id = accept(account, text=f"replay {status}")
+        event = receive_batch(aws)
+        assert dispatch(event) == {"batchItemFailures": []}
+        aws.table.update_item(
+            Key={"pk": f"MSG#{message_id}", "sk": "MSG"},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status},
+        )
+        assert dispatch(event) == {"batchItemFailures": []}, status
+        assert message(aws, message_id)["status"] == status
+    assert len(sim_messages(carrier_env)) == 3

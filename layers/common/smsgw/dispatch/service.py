@@ -24,7 +24,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from smsgw import queues
+from smsgw import lifecycle, queues
 from smsgw.accounts import repository as accounts
 from smsgw.carrier.base import (
     Carrier,
@@ -42,7 +42,6 @@ from smsgw.observability import logger, metrics
 from smsgw.receipts import service as receipts
 from smsgw.secrets import carrier_credentials
 
-TERMINAL = {messages.SUBMITTED, messages.FAILED, messages.CANCELLED, "delivered", "expired", "rejected"}
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
 SAFETY_SECONDS = 15.0
@@ -141,7 +140,7 @@ def dispatch_one(
     claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
     if claimed is None:
         current = messages.get_message(message_id, consistent=True)
-        if current is None or current["status"] in TERMINAL:
+        if current is None or current["status"] in lifecycle.HANDED_OVER:
             return "duplicate"
         if current["status"] != messages.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.

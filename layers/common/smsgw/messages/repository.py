@@ -15,14 +15,9 @@ from botocore.exceptions import ClientError
 from smsgw import db
 from smsgw.accounts.repository import account_key
 from smsgw.errors import InsufficientBalance
+from smsgw.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
 
-QUEUED = "queued"
-SUBMITTING = "submitting"
-SUBMITTED = "submitted"
-FAILED = "failed"
-# A message with a send_at (or held back by quiet hours): stored, not yet charged, not yet queued.
-SCHEDULED = "scheduled"
-CANCELLED = "cancelled"
+__all__ = ["CANCELLED", "FAILED", "QUEUED", "SCHEDULED", "SUBMITTED", "SUBMITTING"]
 
 
 class ClaimRefused(Exception):

@@ -3,12 +3,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Status ranks: a part or message only ever moves to a higher rank.
-INTERMEDIATE = {"accepted": 1, "buffered": 2}
-FINAL = ("delivered", "expired", "failed", "rejected", "unknown")
-RANK = {"submitted": 0, **INTERMEDIATE, **dict.fromkeys(FINAL, 3)}
-# When parts end differently, the message takes the worst outcome.
-FINAL_SEVERITY = {"delivered": 0, "unknown": 1, "expired": 2, "failed": 3, "rejected": 4}
+# Status ranks (a part or message only ever moves to a higher rank): the one lifecycle's.
+from smsgw.lifecycle import FINAL_RECEIPT as FINAL
+from smsgw.lifecycle import FINAL_SEVERITY, INTERMEDIATE, RANK
+
+__all__ = ["FINAL", "FINAL_SEVERITY", "INTERMEDIATE", "RANK", "DeliveryReceipt"]
 
 
 @dataclass(frozen=True)
