@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -145,12 +147,45 @@ def test_one_bad_record_does_not_fail_the_batch(aws, account, carrier_env):
     assert statuses == ["queued", "submitted", "submitted"]
 
 
-def test_a_record_for_an_unknown_message_is_acknowledged(aws, account, carrier_env):
+def test_a_record_for_a_message_never_stored_is_acknowledged_after_the_grace_period(
+    aws, account, carrier_env
+):
+    """The send path enqueues before it stores: a record whose message never appeared (refused, or the
+    function died between the two) is dropped once it is older than the grace period."""
     boto3.client("sqs", region_name=REGION).send_message(
         QueueUrl=aws.send_queue_url, MessageBody=json.dumps({"message_id": "01NOPE"})
     )
-    assert dispatch(receive_batch(aws)) == {"batchItemFailures": []}
+    event = receive_batch(aws)
+    event["Records"][0]["attributes"]["SentTimestamp"] = str(int((time.time() - 31) * 1000))
+    assert dispatch(event) == {"batchItemFailures": []}
     assert sim_messages(carrier_env) == []
+
+
+def test_a_record_that_overtakes_its_message_is_retried_until_the_message_is_stored(
+    aws, account, carrier_env
+):
+    from smsgw.messages import repository
+    from smsgw.messages.service import new_message
+
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=aws.send_queue_url, MessageBody=json.dumps({"message_id": "01JEARLY00000000000000000A"})
+    )
+    event = receive_batch(aws)
+    assert len(dispatch(event)["batchItemFailures"]) == 1  # not stored yet: look again shortly
+    assert sim_messages(carrier_env) == []
+
+    from smsgw.messages.params import validate_send
+
+    send = validate_send(
+        {"from": "ACME", "to": "447700900000", "text": "late"}, check_url=lambda url, **_: url
+    )
+    from smsgw.accounts import service as accounts
+
+    owner = accounts.cached_account(account.account_id)
+    message = new_message(owner, send, "01JEARLY00000000000000000A", datetime.now(UTC))
+    repository.accept(message, message["price"])
+    assert dispatch(event) == {"batchItemFailures": []}
+    assert [m["text"] for m in sim_messages(carrier_env)] == ["late"]
 
 
 def test_a_burst_is_paced_under_the_carrier_limit_and_every_message_arrives_once(

@@ -47,6 +47,9 @@ class Settings(BaseModel):
     dispatch_max_wait_seconds: float = Field(default=10.0, ge=0, alias="DISPATCH_MAX_WAIT_SECONDS")
     dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")
     dispatch_lease_seconds: int = Field(default=120, gt=0, alias="DISPATCH_LEASE_SECONDS")
+    # The send path enqueues before it stores: a record whose message is not stored this long after it
+    # was sent belongs to a send that was refused or died half-way, and is dropped.
+    dispatch_orphan_grace_seconds: int = Field(default=30, ge=1, alias="DISPATCH_ORPHAN_GRACE_SECONDS")
     message_retention_days: int = Field(default=90, gt=0, alias="MESSAGE_RETENTION_DAYS")
 
     # EventBridge Scheduler: one-time sends (send_at) and recurring schedules live in this group and

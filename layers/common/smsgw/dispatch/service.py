@@ -14,6 +14,7 @@ Outcomes per record:
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Callable
@@ -125,6 +126,20 @@ def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> d
     return "unpaid"
 
 
+def _not_stored_yet(
+    message_id: str, receive_count: int, receipt_handle: str, now: float, sent_at: float | None
+) -> str:
+    """A record for a message that is not stored. The send path enqueues before it charges and stores,
+    so the message may still be on its way (look again shortly), or was never accepted (refused, or the
+    function died in between): after the grace period the record is dropped."""
+    grace = get_settings().dispatch_orphan_grace_seconds
+    if sent_at is None or now - sent_at >= grace:
+        return "not_accepted"
+    wait = 1 if receive_count <= 1 else sent_at + grace - now
+    queues.postpone(receipt_handle, max(1, math.ceil(wait)))
+    raise RetryLater(f"message {message_id} is not stored yet")
+
+
 def dispatch_one(
     message_id: str,
     receive_count: int,
@@ -132,6 +147,7 @@ def dispatch_one(
     deadline: float,
     carrier: Callable[[], Carrier] = _carrier,
     sleep: Callable[[float], None] = time.sleep,
+    sent_at: float | None = None,
 ) -> str:
     """Handle one queue record; returns the outcome (for logs and tests) or raises RetryLater."""
     settings = get_settings()
@@ -140,7 +156,9 @@ def dispatch_one(
     claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
     if claimed is None:
         current = messages.get_message(message_id, consistent=True)
-        if current is None or current["status"] in lifecycle.HANDED_OVER:
+        if current is None:
+            return _not_stored_yet(message_id, receive_count, receipt_handle, now, sent_at)
+        if current["status"] in lifecycle.HANDED_OVER:
             return "duplicate"
         if current["status"] != messages.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.
@@ -211,7 +229,14 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(record: SQSRecord) -> str:
         message_id = json.loads(record.body)["message_id"]
         receive_count = int(record.attributes.approximate_receive_count or 1)
-        outcome = dispatch_one(message_id, receive_count, record.receipt_handle, deadline)
+        sent = record.attributes.sent_timestamp
+        outcome = dispatch_one(
+            message_id,
+            receive_count,
+            record.receipt_handle,
+            deadline,
+            sent_at=int(sent) / 1000 if sent else None,
+        )
         logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
         return outcome
 

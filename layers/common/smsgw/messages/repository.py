@@ -62,52 +62,70 @@ def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
     }
 
 
-def accept(message: dict[str, Any], price: Decimal) -> None:
-    """Charge the account and store the message in one transaction; InsufficientBalance leaves both untouched."""
+def idempotency_key_item(account_id: str, key_hash: str) -> dict[str, str]:
+    return {"pk": f"IDEMKEY#{account_id}#{key_hash}", "sk": "IDEMKEY"}
+
+
+class KeyUsed(Exception):
+    """An Idempotency-Key already accepted a message: `message_id` is that message, `request_hash`
+    the hash of the request that did."""
+
+    def __init__(self, message_id: str, request_hash: str) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+        self.request_hash = request_hash
+
+
+def accept(
+    message: dict[str, Any],
+    price: Decimal,
+    key_hash: str | None = None,
+    key_expires_at: int = 0,
+    request_hash: str = "",
+) -> None:
+    """Charge the account and store the message in one transaction; InsufficientBalance leaves both untouched.
+
+    With `key_hash` (an Idempotency-Key) the key is claimed for this message in the same transaction,
+    so a retry after the function died (Powertools' record still "in progress" or expired) cannot
+    accept a second message: KeyUsed names the first.
+    """
     account_id = message["account_id"]
     item = _message_item(message)
-    try:
-        db.dynamodb_client().transact_write_items(
-            TransactItems=[
-                _charge(account_id, price),
-                {
-                    "Put": {
-                        "TableName": db.table().name,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-            ]
+    writes: list[dict[str, Any]] = [
+        _charge(account_id, price),
+        {
+            "Put": {
+                "TableName": db.table().name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+    ]
+    if key_hash is not None:
+        writes.append(
+            {
+                "Put": {
+                    "TableName": db.table().name,
+                    "Item": {
+                        **idempotency_key_item(account_id, key_hash),
+                        "message_id": message["message_id"],
+                        "request_hash": request_hash,
+                        "expires_at": key_expires_at,
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
         )
+    try:
+        db.dynamodb_client().transact_write_items(TransactItems=writes)
     except ClientError as error:
+        if key_hash is not None and db.transaction_condition_failed(error, 2):
+            used = db.table().get_item(Key=idempotency_key_item(account_id, key_hash), ConsistentRead=True)
+            first = used.get("Item") or {}
+            raise KeyUsed(str(first.get("message_id", "")), str(first.get("request_hash", ""))) from None
         if db.transaction_condition_failed(error, 0):
             raise InsufficientBalance("insufficient balance for this message; top up the account") from None
         raise
-
-
-def undo_accept(message_id: str, account_id: str, price: Decimal) -> None:
-    """Refund and forget a message that could not be enqueued (so nothing is half-written)."""
-    db.dynamodb_client().transact_write_items(
-        TransactItems=[
-            {
-                "Update": {
-                    "TableName": db.table().name,
-                    "Key": account_key(account_id),
-                    "UpdateExpression": "SET balance = balance + :price",
-                    "ExpressionAttributeValues": {":price": price},
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": db.table().name,
-                    "Key": message_key(message_id),
-                    "ConditionExpression": "#s = :queued",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {":queued": QUEUED},
-                }
-            },
-        ]
-    )
 
 
 def store_scheduled(message: dict[str, Any]) -> bool:

@@ -6,6 +6,8 @@ stored, charged and queued, or none of the three happened.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache, partial
@@ -34,6 +36,7 @@ from smsgw.errors import (
     PreconditionFailed,
     ServiceUnavailable,
 )
+from smsgw.faults import crash_point
 from smsgw.http import NexmoRejection
 from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
@@ -169,31 +172,69 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     message_id = message["message_id"]
     if held is not None:
         return _hold(account, message, *held, reply_route=reply_route)
+    if reply_route is not None:
+        # Before the charge: a crash after it must not lose the reply route (an unused one is harmless:
+        # it sends the account's own number's replies to its own callback).
+        inbound.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
+    balance = accounts_repository.get_balance(account.account_id)
+    if balance < price:  # the transaction checks again; this keeps refused sends out of the queue
+        raise NexmoRejection(
+            "9",
+            "Partner Quota Violation: insufficient balance for this message; top up the account",
+            None,
+            http_status=200,
+        )
+    # Enqueue first, then charge and store: a function that dies between the two leaves a record for a
+    # message that does not exist (dispatch drops it after a grace period), never a charged message no
+    # record will ever send (issue 11 c; docs/reliability.md).
     try:
-        repository.accept(message, price)
+        queues.enqueue_dispatch(message_id)
+    except Exception:
+        logger.exception("enqueue failed; nothing was charged", extra={"message_id": message_id})
+        raise ServiceUnavailable(
+            "the send queue is unavailable; nothing was charged, retry shortly"
+        ) from None
+    key = request.get("idempotency_key")
+    try:
+        repository.accept(
+            message,
+            price,
+            key_hash=_hash(key) if key else None,
+            key_expires_at=int(now.timestamp()) + IDEMPOTENCY_HOURS * 3600,
+            request_hash=_hash(json.dumps(request["fields"], sort_keys=True)),
+        )
     except InsufficientBalance as error:
         raise NexmoRejection(
             "9", f"Partner Quota Violation: {error.message}", None, http_status=200
         ) from None
-    if reply_route is not None:
-        inbound.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
-    try:
-        queues.enqueue_dispatch(message_id)
-    except Exception:
-        logger.exception(
-            "enqueue failed; refunding and forgetting the message", extra={"message_id": message_id}
-        )
-        repository.undo_accept(message_id, account.account_id, price)
-        raise ServiceUnavailable(
-            "the send queue is unavailable; nothing was charged, retry shortly"
-        ) from None
-    remaining = accounts_repository.get_balance(account.account_id)
+    except repository.KeyUsed as used:
+        if used.request_hash != _hash(json.dumps(request["fields"], sort_keys=True)):
+            raise BadRequest(
+                "this Idempotency-Key was already used with a different request body; use a new key",
+                "Idempotency-Key",
+            ) from None
+        return _answer_again(account, used.message_id, key or "")
+    crash_point("send.after_charge", message_id)
+    remaining = balance - price  # as of acceptance (concurrent sends of the account may move it)
     logger.info(
         "message accepted",
         extra={"message_id": message_id, "to": mask_number(send.destination.msisdn), "parts": parts},
     )
     metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
     return _answer(message, remaining)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _answer_again(account: Account, message_id: str, idempotency_key: str) -> dict[str, Any]:
+    """A retry whose Idempotency-Key already accepted a message (the first call died before answering)."""
+    first = repository.get_message(message_id, consistent=True)
+    if first is None:  # the key item outlived its message (retention): nothing to answer with
+        raise Conflict(f"Idempotency-Key {idempotency_key!r} was used for a message that no longer exists")
+    logger.info("idempotency key reused after a failed call", extra={"message_id": message_id})
+    return _answer(first, accounts_repository.get_balance(account.account_id))
 
 
 def _answer(message: dict[str, Any], remaining: Decimal) -> dict[str, Any]:
