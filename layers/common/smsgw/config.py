@@ -50,6 +50,9 @@ class Settings(BaseModel):
     # The send path enqueues before it stores: a record whose message is not stored this long after it
     # was sent belongs to a send that was refused or died half-way, and is dropped.
     dispatch_orphan_grace_seconds: int = Field(default=30, ge=1, alias="DISPATCH_ORPHAN_GRACE_SECONDS")
+    # After a submission without an answer (a timeout, a crash after the carrier's acceptance), wait this
+    # long for the carrier's receipt before submitting again (docs/reliability.md).
+    dispatch_reconcile_seconds: int = Field(default=300, ge=0, alias="DISPATCH_RECONCILE_SECONDS")
     message_retention_days: int = Field(default=90, gt=0, alias="MESSAGE_RETENTION_DAYS")
 
     # EventBridge Scheduler: one-time sends (send_at) and recurring schedules live in this group and

@@ -71,7 +71,8 @@ class CarrierError(Exception):
     `status`: the Vonage per-message status string, or None (HTTP or network failure);
     `error_text`: the carrier's words (or ours, for network failures);
     `http_status`: the HTTP status, or None when no response came;
-    `accepted_parts`: parts the carrier accepted anyway (see the module docstring).
+    `accepted_parts`: parts the carrier accepted anyway (see the module docstring);
+    `ambiguous`: no answer came, so the carrier may have accepted it (see `Carrier.submit`).
     """
 
     def __init__(
@@ -81,8 +82,12 @@ class CarrierError(Exception):
         status: str | None = None,
         http_status: int | None = None,
         accepted_parts: tuple[SubmittedPart, ...] = (),
+        ambiguous: bool = False,
     ) -> None:
         self.error_text = error_text
+        # True when the request may have reached the carrier and been accepted (no answer came back:
+        # a read timeout, a connection dropped after sending): resubmitting could send it twice.
+        self.ambiguous = ambiguous
         self.status = status
         self.http_status = http_status
         self.accepted_parts = accepted_parts

@@ -46,7 +46,18 @@ def post_form(
     try:
         return session.post(url, data=dict(form), headers=headers, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
-        raise CarrierTransientError(f"{type(exc).__name__} calling the carrier: {exc}") from exc
+        raise CarrierTransientError(
+            f"{type(exc).__name__} calling the carrier: {exc}", ambiguous=_maybe_delivered(exc)
+        ) from exc
+
+
+def _maybe_delivered(exc: requests.RequestException) -> bool:
+    """Could the carrier have received (and accepted) the request? Not when no connection was made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        return "NewConnectionError" not in repr(exc) and "Failed to establish" not in str(exc)
+    return isinstance(exc, (requests.Timeout, requests.exceptions.ChunkedEncodingError))
 
 
 def json_body(response: requests.Response) -> Any:
@@ -82,7 +93,10 @@ def parse_sms_response(response: requests.Response) -> SubmitResult:
     body = json_body(response)
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        raise CarrierTransientError("the carrier's answer has no readable messages", http_status=200)
+        # A 200 the carrier sent is likely an acceptance we cannot read: resubmitting could send it twice.
+        raise CarrierTransientError(
+            "the carrier's answer has no readable messages", http_status=200, ambiguous=True
+        )
     accepted: list[SubmittedPart] = []
     failed: dict[str, Any] | None = None
     for element in messages:

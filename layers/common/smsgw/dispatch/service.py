@@ -38,6 +38,7 @@ from smsgw.carrier.base import (
 from smsgw.carrier.factory import make_carrier
 from smsgw.config import get_settings
 from smsgw.dispatch.pacing import Deferred, reserve_slot
+from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
 from smsgw.observability import logger, metrics
 from smsgw.receipts import service as receipts
@@ -46,6 +47,8 @@ from smsgw.secrets import carrier_credentials
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
 SAFETY_SECONDS = 15.0
+# While reconciling an unconfirmed submission, look for its receipt this often.
+RECONCILE_POLL_SECONDS = 15
 # A carrier "throttled" answer is retried at the next pacing slot this often before it is re-queued.
 THROTTLE_RETRIES_IN_PLACE = 2
 
@@ -76,6 +79,9 @@ def _submission(message: dict[str, Any]) -> Submission:
     receipt_url = get_settings().carrier_receipt_url
     if receipt_url:
         params["callback"] = receipt_url
+    # The carrier echoes client-ref in every receipt: our id lets a receipt confirm a submission whose
+    # answer was lost (reconciliation). The client's own client-ref stays in our API and callbacks.
+    params["client-ref"] = message["message_id"]
     return Submission(
         sender=message["from"],
         to=message["to"],
@@ -96,6 +102,68 @@ def _defer(message_id: str, seconds: float, reason: str) -> None:
     messages.release(message_id, _now_iso(), reason)
     queues.enqueue_dispatch(message_id, delay_seconds=max(1, round(seconds)))
     metrics.add_metric(name="DispatchDeferred", unit="Count", value=1)
+
+
+def _unconfirmed_since(claimed: dict[str, Any]) -> float | None:
+    """When an earlier submission of this message may have reached the carrier without us knowing:
+    an invocation that died holding it (we take over its lease), or one that got no answer."""
+    if claimed.get("claimed_from") == messages.SUBMITTING:
+        previous_lease = int(claimed.get("previous_lease") or 0)
+        return float(previous_lease - get_settings().dispatch_lease_seconds)
+    since = claimed.get("unconfirmed_since")
+    return datetime.fromisoformat(since).timestamp() if since else None
+
+
+def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
+    """Before submitting again after an ambiguous outcome, ask the carrier's receipts: the carrier
+    echoes our message id as `client-ref` in each. A receipt came → the carrier has it: record it as
+    submitted, never resubmit. None yet → wait for one (bounded); still none after the window →
+    resubmit (None: go on), and the message's timeline says which path was taken."""
+    since = _unconfirmed_since(claimed)
+    if since is None:
+        return None
+    message_id = claimed["message_id"]
+    confirmed = sorted(claimed.get("carrier_confirmed") or ())
+    if confirmed:
+        parts = [
+            {"carrier_message_id": c, "network": "", "price": ""} for c in confirmed[: int(claimed["parts"])]
+        ]
+        messages.mark_submitted(
+            message_id,
+            _now_iso(),
+            parts,
+            int(claimed["expires_at"]),
+            "reconciled: the carrier's receipt shows it accepted the earlier submission; not resubmitted",
+        )
+        metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
+        receipts.apply_pending(confirmed)
+        return "reconciled"
+    window = get_settings().dispatch_reconcile_seconds
+    if now < since + window:
+        at = datetime.fromtimestamp(since, UTC).isoformat(timespec="milliseconds")
+        messages.release(
+            message_id,
+            _now_iso(),
+            "waiting for the carrier's receipt of an unconfirmed submission before submitting again",
+            unconfirmed_since=at,
+        )
+        queues.enqueue_dispatch(
+            message_id, delay_seconds=max(1, min(RECONCILE_POLL_SECONDS, round(since + window - now)))
+        )
+        return "reconciling"
+    logger.warning("no receipt for an unconfirmed submission; resubmitting", extra={"message_id": message_id})
+    metrics.add_metric(name="DispatchResubmittedUnconfirmed", unit="Count", value=1)
+    claimed["resubmit"] = True
+    return None
+
+
+def _unconfirmed(claimed: dict[str, Any], detail: str) -> str:
+    """No answer from the carrier (it may have accepted): wait for its receipt instead of resubmitting."""
+    at = _now_iso()
+    messages.release(claimed["message_id"], at, detail, unconfirmed_since=at, event="unconfirmed")
+    queues.enqueue_dispatch(claimed["message_id"], delay_seconds=RECONCILE_POLL_SECONDS)
+    metrics.add_metric(name="DispatchUnconfirmed", unit="Count", value=1)
+    return "unconfirmed"
 
 
 def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> dict[str, Any] | str:
@@ -169,6 +237,10 @@ def dispatch_one(
             return scheduled
         claimed = scheduled
 
+    reconciled = _reconcile(claimed, now)
+    if reconciled is not None:
+        return reconciled
+
     paced_rate = settings.carrier_rate_per_second * (1 - settings.carrier_rate_headroom)
     for attempt in range(THROTTLE_RETRIES_IN_PLACE + 1):
         now = time.time()
@@ -199,8 +271,10 @@ def dispatch_one(
             metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
             return "failed"
         except CarrierTransientError as error:
-            last_try = receive_count >= settings.dispatch_max_receives
             detail = f"carrier error (status {error.status}, http {error.http_status}): {error.error_text}"
+            if error.ambiguous:
+                return _unconfirmed(claimed, detail)
+            last_try = receive_count >= settings.dispatch_max_receives
             messages.release(message_id, _now_iso(), detail, dead_lettered=last_try)
             if not last_try:
                 queues.postpone(receipt_handle, backoff_seconds(receive_count))
@@ -210,8 +284,10 @@ def dispatch_one(
             messages.release(message_id, _now_iso(), str(error))
             raise RetryLater(str(error)) from None
 
+    crash_point("dispatch.after_submit", message_id)
     parts = _parts(result.parts)
-    messages.mark_submitted(message_id, _now_iso(), parts, int(claimed["expires_at"]))
+    how = "resubmitted: no receipt came for an unconfirmed submission" if claimed.get("resubmit") else None
+    messages.mark_submitted(message_id, _now_iso(), parts, int(claimed["expires_at"]), how)
     metrics.add_metric(name="MessagesSubmitted", unit="Count", value=1)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])

@@ -206,9 +206,12 @@ def claim(message_id: str, now: int, lease_until: int, at: str) -> dict[str, Any
     """queued → submitting, or take over a submitting message whose lease ran out (its Lambda died)."""
     return _update(
         message_id,
+        # claimed_from/previous_lease tell dispatch when it takes over from an invocation that died
+        # (maybe after the carrier accepted the message): then it reconciles before resubmitting.
         UpdateExpression=(
             "SET #s = :submitting, lease_until = :lease, updated_at = :at, "
-            "attempts = if_not_exists(attempts, :zero) + :one"
+            "attempts = if_not_exists(attempts, :zero) + :one, claimed_from = #s, "
+            "previous_lease = if_not_exists(lease_until, :zero)"
         ),
         ConditionExpression="#s = :queued OR (#s = :submitting AND lease_until < :now)",
         ExpressionAttributeNames={"#s": "status"},
@@ -224,10 +227,27 @@ def claim(message_id: str, now: int, lease_until: int, at: str) -> dict[str, Any
     )
 
 
-def release(message_id: str, at: str, error: str, dead_lettered: bool = False) -> None:
-    """submitting → queued: the carrier said not now; the queue retries it later."""
+def release(
+    message_id: str,
+    at: str,
+    error: str,
+    dead_lettered: bool = False,
+    unconfirmed_since: str | None = None,
+    event: str | None = None,
+) -> None:
+    """submitting → queued: the carrier said not now; the queue retries it later.
+
+    `unconfirmed_since`: a submission since then may have reached the carrier (no answer came); dispatch
+    waits for its receipt before it submits again. `event`: a timeline entry with `error` as detail.
+    """
     expression = "SET #s = :queued, last_error = :error, updated_at = :at REMOVE lease_until"
     values: dict[str, Any] = {":queued": QUEUED, ":submitting": SUBMITTING, ":error": error, ":at": at}
+    if unconfirmed_since is not None:
+        expression = expression.replace(" REMOVE", ", unconfirmed_since = :since REMOVE")
+        values[":since"] = unconfirmed_since
+    if event is not None:
+        expression = expression.replace(" REMOVE", ", events = list_append(events, :events) REMOVE")
+        values[":events"] = [_event(at, event, error)]
     if dead_lettered:
         expression = (
             "SET #s = :queued, last_error = :error, updated_at = :at, dead_lettered_at = :at, "
@@ -247,8 +267,12 @@ def carrier_key(carrier_message_id: str) -> dict[str, str]:
     return {"pk": f"CARRIER#{carrier_message_id}", "sk": "CARRIER"}
 
 
-def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]], expires_at: int) -> bool:
-    """submitting → submitted, and a carrier-id → (message, part) lookup per part, in one transaction."""
+def mark_submitted(
+    message_id: str, at: str, parts: list[dict[str, Any]], expires_at: int, detail: str | None = None
+) -> bool:
+    """submitting → submitted, and a carrier-id → (message, part) lookup per part, in one transaction.
+
+    `detail` explains how we know (e.g. reconciled from the carrier's receipt instead of its answer)."""
     lookups = [
         {
             "Put": {
@@ -275,7 +299,8 @@ def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]], expire
                         "UpdateExpression": (
                             "SET #s = :submitted, status_rank = :zero, carrier_parts = :parts, submitted_at = :at, "
                             "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
-                            "events = list_append(events, :events) REMOVE lease_until, last_error"
+                            "events = list_append(events, :events) "
+                            "REMOVE lease_until, last_error, unconfirmed_since"
                         ),
                         "ConditionExpression": "#s = :submitting",
                         "ExpressionAttributeNames": {"#s": "status"},
@@ -286,7 +311,7 @@ def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]], expire
                             ":at": at,
                             ":zero": 0,
                             ":empty": {},
-                            ":events": [_event(at, SUBMITTED)],
+                            ":events": [_event(at, SUBMITTED, detail)],
                         },
                     }
                 },
@@ -295,6 +320,58 @@ def mark_submitted(message_id: str, at: str, parts: list[dict[str, Any]], expire
         )
     except ClientError as error:
         if db.transaction_condition_failed(error, 0):
+            return False
+        raise
+    return True
+
+
+def confirm_carrier_id(message_id: str, carrier_message_id: str) -> dict[str, Any] | None:
+    """A receipt names this message (its client-ref) and a carrier id we never recorded: the carrier
+    has the message although its answer never reached us. Remembered for dispatch's reconciliation;
+    the message as it is now, or None when it is not ours (no such message)."""
+    return _update(
+        message_id,
+        UpdateExpression="ADD carrier_confirmed :id",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":id": {carrier_message_id}},
+    )
+
+
+def attach_carrier_part(message_id: str, carrier_message_id: str, known_parts: int, expires_at: int) -> bool:
+    """Record one more carrier part of a message that was reconciled from receipts (its parts' ids come
+    one receipt at a time); False when another receipt attached a part meanwhile (read and try again)."""
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": db.table().name,
+                        "Key": message_key(message_id),
+                        "UpdateExpression": "SET carrier_parts = list_append(carrier_parts, :part)",
+                        "ConditionExpression": "size(carrier_parts) = :known AND size(carrier_parts) < parts",
+                        "ExpressionAttributeValues": {
+                            ":part": [{"carrier_message_id": carrier_message_id, "network": "", "price": ""}],
+                            ":known": known_parts,
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": db.table().name,
+                        "Item": {
+                            **carrier_key(carrier_message_id),
+                            "type": "carrier_id",
+                            "message_id": message_id,
+                            "part": known_parts + 1,
+                            "expires_at": expires_at,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if db.transaction_condition_failed(error, 0) or db.transaction_condition_failed(error, 1):
             return False
         raise
     return True

@@ -9,11 +9,13 @@ records the id, whichever of the two writes lands first.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from smsgw import lifecycle
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
 from smsgw.errors import BadRequest
@@ -24,6 +26,7 @@ from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
 
 PENDING_SECONDS = 86_400
+_MESSAGE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID: our message ids
 STATUS_EVENT = "message.status"
 
 
@@ -68,12 +71,35 @@ def apply(receipt: DeliveryReceipt) -> str:
         repository.keep_pending(
             receipt.carrier_message_id, receipt.as_item(), int(time.time()) + PENDING_SECONDS
         )
+        _confirm(receipt)
         # Dispatch may have recorded the id between the two reads; if so, apply what waits now.
         if messages.find_by_carrier_id(receipt.carrier_message_id) is None:
             return "pending"
         apply_pending([receipt.carrier_message_id])
         return "applied"
     return _apply_to(found[0], found[1], receipt)
+
+
+def _confirm(receipt: DeliveryReceipt) -> None:
+    """A receipt for a carrier id we never recorded, naming our message in its client-ref (dispatch sends
+    our id there): the carrier has that message although its answer was lost. Dispatch reconciles from
+    this instead of resubmitting; a message already reconciled gets this id as its next part."""
+    if not _MESSAGE_ID.fullmatch(receipt.client_ref or ""):
+        return
+    message = messages.confirm_carrier_id(receipt.client_ref, receipt.carrier_message_id)
+    if message is None or message.get("status") in lifecycle.BEFORE_CARRIER:
+        return  # dispatch reconciles it on its next attempt
+    for _ in range(3):
+        known = list(message.get("carrier_parts") or [])
+        if any(p.get("carrier_message_id") == receipt.carrier_message_id for p in known):
+            return
+        if len(known) >= int(message.get("parts", 1)):
+            return
+        if messages.attach_carrier_part(
+            receipt.client_ref, receipt.carrier_message_id, len(known), int(message["expires_at"])
+        ):
+            return
+        message = messages.get_message(receipt.client_ref, consistent=True) or {}
 
 
 def apply_pending(carrier_message_ids: list[str]) -> None:
