@@ -509,10 +509,16 @@ def curl_session(info: dict[str, Any]) -> str:
         lines += ["", "# (no demo account: `smsgw accounts create` is not available yet)"]
     lines += [
         "",
-        "# 5. receive SMS: register your phone's callback, then the carrier (simulator) delivers a long",
+        "# 5. receive SMS: register your phone's callback (a code is sent to the phone by SMS — here the",
+        "#    simulator — and sent back to prove it is yours), then the carrier (simulator) delivers a long",
         "#    reply from it in shuffled parts with a duplicate; the receiver prints it once, complete",
         'curl -s -X POST "$API/communication/nexmo/sms/register" -H "Authorization: Bearer $TOKEN" \\',
-        "  -d to=31612345678 -d callback_url=http://127.0.0.1:8787/inbound",
+        "  -d to=31612345678 -d callback_url=http://127.0.0.1:8787/inbound; sleep 2",
+        'CODE=$(curl -s "$SIM/_sim/messages" | python3 -c \'import json,re,sys; '
+        'print([re.search(r"\\d{6}", m["text"]).group() for m in json.load(sys.stdin)["messages"] '
+        'if m["to"] == "31612345678" and "code" in m["text"]][-1])\')',
+        'curl -s -X POST "$API/communication/nexmo/sms/register" -H "Authorization: Bearer $TOKEN" \\',
+        "  -d to=31612345678 -d callback_url=http://127.0.0.1:8787/inbound -d code=$CODE",
         'curl -s -X POST "$SIM/_sim/inbound" -H "Content-Type: application/json" -d \\',
         '  \'{"from":"31612345678","to":"3197010240299","text":"\'"$(printf \'Yes! %.0s\' {1..40})"\'","split":true,"shuffle":true,"duplicate":1}\'',
         f'curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {pretty}',

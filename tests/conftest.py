@@ -19,7 +19,7 @@ import boto3
 import pytest
 import yaml
 
-from local.events import (  # noqa: F401 - re-exported
+from local.events import (
     REGION,
     LambdaContext,
     ack,
@@ -348,3 +348,58 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
         moto.core.utils, "utcnow", lambda: datetime.fromtimestamp(fake.now, UTC).replace(tzinfo=None)
     )
     return fake
+
+
+REGISTER_PATH = "/communication/nexmo/sms/register"
+
+
+def code_sent_to(phone: str) -> str:
+    """The newest verification code SMS to `phone`, as its holder reads it (from the stored message)."""
+    import re
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(os.environ["TABLE_NAME"])
+    sent = [
+        item
+        for item in table.scan()["Items"]
+        if item["pk"].startswith("MSG#") and item.get("to") == phone and item.get("purpose") == "verification"
+    ]
+    newest = max(sent, key=lambda item: item["message_id"])
+    match = re.search(r"\b(\d{6})\b", newest["text"])
+    assert match, newest["text"]
+    return match.group(1)
+
+
+def register_phone(account_id: str, phone: str, callback_url: str) -> dict[str, Any]:
+    """KPN's /sms/register with its proof of possession: the code SMS, then the call with the code."""
+    handler = load_handler("numbers")
+    fields = {"to": phone, "callback_url": callback_url}
+    first = handler.lambda_handler(
+        api_event("POST", REGISTER_PATH, form=fields, account_id=account_id), LambdaContext()
+    )
+    if first["statusCode"] == 200:  # already this account's: the callback was replaced
+        return json.loads(first["body"])
+    assert first["statusCode"] == 202, first["body"]
+    confirmed = handler.lambda_handler(
+        api_event(
+            "POST",
+            REGISTER_PATH,
+            form={**fields, "code": code_sent_to(phone.removeprefix("+"))},
+            account_id=account_id,
+        ),
+        LambdaContext(),
+    )
+    assert confirmed["statusCode"] == 201, confirmed["body"]
+    return json.loads(confirmed["body"])
+
+
+@pytest.fixture
+def crash_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Arm a crash point the way `make chaos` does (a FAULTS_FILE, honoured on the local emulator)."""
+    faults = tmp_path / "faults.json"
+    monkeypatch.setenv("LOCAL_EMULATOR", "true")
+    monkeypatch.setenv("FAULTS_FILE", str(faults))
+
+    def arm(point: str | None) -> None:
+        faults.write_text(json.dumps({"crash": {point: 1.0} if point else {}}))
+
+    return arm

@@ -3,6 +3,7 @@ reply in shuffled, duplicated parts, and the receiver gets it once, complete and
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -21,12 +22,21 @@ def phone() -> str:
     return "3161" + str(uuid.uuid4().int)[:7]  # a fresh "own phone" per test
 
 
-def register(api: Api, to: str, callback_url: str) -> requests.Response:
+def register(api: Api, simulator: Simulator, to: str, callback_url: str) -> requests.Response:
+    """/sms/register with its proof of possession: the code reaches the phone (the simulator) by SMS."""
+    fields = {"to": to, "callback_url": callback_url}
+    headers = {"Authorization": f"Bearer {api.token()}"}
+    sent = api.request("POST", "/communication/nexmo/sms/register", data=fields, headers=headers)
+    assert sent.status_code == 202, sent.text
+
+    def code() -> str | None:
+        texts = [m["text"] for m in simulator.messages() if m["to"] == to and "code" in m["text"]]
+        found = re.search(r"\b(\d{6})\b", texts[-1]) if texts else None
+        return found.group(1) if found else None
+
+    poll(lambda: code() is not None, timeout=30, what="the verification code SMS at the carrier")
     return api.request(
-        "POST",
-        "/communication/nexmo/sms/register",
-        data={"to": to, "callback_url": callback_url},
-        headers={"Authorization": f"Bearer {api.token()}"},
+        "POST", "/communication/nexmo/sms/register", data={**fields, "code": code() or ""}, headers=headers
     )
 
 
@@ -41,7 +51,7 @@ def test_a_long_shuffled_duplicated_reply_arrives_once_complete_and_signed(
 ):
     own = phone()
     receiver.fail_times = 2  # the customer's server is down for a while (retried after ~1 s and ~2 s)
-    registered = register(api, own, receiver.url)
+    registered = register(api, simulator, own, receiver.url)
     assert registered.status_code == 201, registered.text
     assert registered.json() == {"message": "Your callback url is registered."}
 
@@ -70,7 +80,7 @@ def test_a_long_shuffled_duplicated_reply_arrives_once_complete_and_signed(
 
 def test_stop_then_send_is_refused_and_start_allows_it(api: Api, simulator: Simulator, receiver: Receiver):
     own = phone()
-    assert register(api, own, receiver.url).status_code == 201  # the account may now send from it
+    assert register(api, simulator, own, receiver.url).status_code == 201  # the account may now send from it
     recipient = "4477009" + str(uuid.uuid4().int)[:5]
     accepted: list[str] = []
 

@@ -14,7 +14,6 @@ from smsgw.carrier.base import CarrierTransientError, Submission, SubmitResult
 from tests.conftest import LambdaContext, load_handler
 from tests.integration.test_dispatch import accept, dispatch, message, receive_batch, sim_messages
 from tests.integration.test_receipts_api import dlr_fields, post_dlr
-from tests.integration.test_send_crashes import crash_at  # noqa: F401 - fixture
 
 
 class AnswerLost:
@@ -96,7 +95,7 @@ def test_without_a_receipt_within_the_window_it_is_resubmitted_and_says_so(
 
 def test_a_crash_after_the_carrier_accepted_is_reconciled_from_its_receipt(
     aws, account, carrier_env, crash_at
-):  # noqa: F811
+):
     from smsgw.faults import InjectedCrash
 
     message_id = accept(account)

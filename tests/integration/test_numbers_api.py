@@ -12,7 +12,15 @@ import pytest
 import requests
 
 from simulator.server import start_simulator
-from tests.conftest import REGION, LambdaContext, api_event, load_handler, response_header
+from tests.conftest import (
+    REGION,
+    LambdaContext,
+    api_event,
+    code_sent_to,
+    load_handler,
+    register_phone,
+    response_header,
+)
 
 REGISTER = "/communication/nexmo/sms/register"
 NUMBERS = "/communication/nexmo/phone-numbers"
@@ -105,9 +113,19 @@ def buy(account_id: str, msisdn: str = GB_MOBILE, country: str = "GB") -> dict[s
 # --- POST /communication/nexmo/sms/register -------------------------------------------------------------------
 
 
-def test_register_new_is_201_again_is_200_and_replaces_the_callback(aws, acme):
+def test_register_sends_a_code_then_201_with_it_then_200_replaces_the_callback(aws, acme):
     first = call("POST", REGISTER, acme.account_id, form={"to": PHONE, "callback_url": HOOK})
-    assert (first["statusCode"], first["json"]) == (201, REGISTERED)
+    assert first["statusCode"] == 202
+    assert "code" in first["json"]["message"]
+    assert PHONE in first["json"]["message"]
+    assert numbers_items(aws) == []  # nothing routes until the phone proved it is theirs
+    confirmed = call(
+        "POST",
+        REGISTER,
+        acme.account_id,
+        form={"to": PHONE, "callback_url": HOOK, "code": code_sent_to(PHONE)},
+    )
+    assert (confirmed["statusCode"], confirmed["json"]) == (201, REGISTERED)
     [item] = numbers_items(aws)
     assert (item["account_id"], item["kind"], item["callback_url"], item["country"]) == (
         acme.account_id,
@@ -125,14 +143,20 @@ def test_register_new_is_201_again_is_200_and_replaces_the_callback(aws, acme):
 
 def test_register_takes_json_too(aws, acme):
     response = call("POST", REGISTER, acme.account_id, json_body={"to": int(PHONE), "callback_url": HOOK})
+    assert response["statusCode"] == 202, response["json"]
+    code = code_sent_to(PHONE)
+    response = call(
+        "POST",
+        REGISTER,
+        acme.account_id,
+        json_body={"to": int(PHONE), "callback_url": HOOK, "code": code},
+    )
     assert response["statusCode"] == 201, response["json"]
     assert numbers_items(aws)[0]["msisdn"] == PHONE
 
 
 def test_a_number_registered_by_another_account_is_403_and_stays_theirs(aws, acme, rival):
-    assert (
-        call("POST", REGISTER, acme.account_id, form={"to": PHONE, "callback_url": HOOK})["statusCode"] == 201
-    )
+    register_phone(acme.account_id, PHONE, HOOK)
     response = call("POST", REGISTER, rival.account_id, form={"to": PHONE, "callback_url": HOOK + "/evil"})
     assert response["statusCode"] == 403
     assert "another account" in response["json"]["error"]
@@ -186,7 +210,7 @@ def test_plain_http_is_allowed_only_for_the_operators_hosts(aws, acme, monkeypat
     assert call("POST", REGISTER, acme.account_id, form=local)["statusCode"] == 400
     monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1,localhost")
     reset_clients()
-    assert call("POST", REGISTER, acme.account_id, form=local)["statusCode"] == 201
+    assert call("POST", REGISTER, acme.account_id, form=local)["statusCode"] == 202
 
 
 def test_register_is_rate_limited_and_refused_for_a_disabled_account(aws, monkeypatch):
@@ -195,13 +219,14 @@ def test_register_is_rate_limited_and_refused_for_a_disabled_account(aws, monkey
     limited = service.create_account("limited", balance="1", rate_limit_per_second=1)
     monkeypatch.setattr(service.time, "time", lambda: 1_800_000_000.5)
     fields = {"to": PHONE, "callback_url": HOOK}
-    assert call("POST", REGISTER, limited.account_id, form=fields)["statusCode"] == 201
+    assert call("POST", REGISTER, limited.account_id, form=fields)["statusCode"] == 202
     second = call("POST", REGISTER, limited.account_id, form={**fields, "to": "31612345679"})
     assert second["statusCode"] == 429
     assert response_header(second, "Retry-After") == "1"
     disabled = call("POST", REGISTER, limited.account_id, form={**fields, "to": "31612345670"}, disabled=True)
     assert disabled["statusCode"] == 403
-    assert [item["msisdn"] for item in numbers_items(aws)] == [PHONE]
+    assert numbers_items(aws) == []
+    assert [item["to"] for item in aws.items("MSG#")] == [PHONE]  # one code SMS, nothing else
 
 
 def test_wrong_method_on_register_is_405(aws, acme):
@@ -218,7 +243,7 @@ def test_route_for_and_may_send_from_a_registered_phone(aws, acme, rival):
 
     assert route_for(PHONE) is None
     assert may_send_from(acme.account_id, PHONE) is False
-    call("POST", REGISTER, acme.account_id, form={"to": PHONE, "callback_url": HOOK})
+    register_phone(acme.account_id, PHONE, HOOK)
     expected = NumberRoute(msisdn=PHONE, account_id=acme.account_id, kind="registered", callback_url=HOOK)
     assert route_for(PHONE) == expected
     assert route_for(f" +{PHONE} ") == expected
@@ -336,7 +361,7 @@ def test_another_accounts_number_is_not_found_or_not_available_and_the_carrier_i
 
 
 def test_a_phone_registered_by_another_account_cannot_be_bought(aws, sim, acme, rival):
-    call("POST", REGISTER, acme.account_id, form={"to": GB_MOBILE, "callback_url": HOOK})
+    register_phone(acme.account_id, GB_MOBILE, HOOK)
     response = buy(rival.account_id)
     assert response["statusCode"] == 420
     assert sim.spy.calls == []
@@ -361,7 +386,7 @@ def test_registering_your_own_bought_number_sets_its_inbound_url(aws, sim, acme)
 
 
 def test_a_registered_phone_can_be_bought_by_its_own_account(aws, sim, acme):
-    call("POST", REGISTER, acme.account_id, form={"to": GB_MOBILE, "callback_url": HOOK})
+    register_phone(acme.account_id, GB_MOBILE, HOOK)
     assert buy(acme.account_id)["statusCode"] == 200
     [item] = numbers_items(aws)
     assert (item["kind"], item["callback_url"], item["gsi1pk"]) == (

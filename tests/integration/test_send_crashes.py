@@ -15,19 +15,6 @@ from tests.conftest import REGION, LambdaContext, api_event, load_handler, sqs_e
 SEND = "/communication/nexmo/sms/send"
 
 
-@pytest.fixture
-def crash_at(tmp_path, monkeypatch):
-    """Arm a crash point the way `make chaos` does (a FAULTS_FILE, honoured on the local emulator)."""
-    faults = tmp_path / "faults.json"
-    monkeypatch.setenv("LOCAL_EMULATOR", "true")
-    monkeypatch.setenv("FAULTS_FILE", str(faults))
-
-    def arm(point: str | None) -> None:
-        faults.write_text(json.dumps({"crash": {point: 1.0} if point else {}}))
-
-    return arm
-
-
 def send(account, headers: dict[str, str] | None = None) -> dict[str, Any]:
     event = api_event(
         "POST",

@@ -117,17 +117,36 @@ def test_register_refuses_an_unknown_parameter_by_name(no_store):
     assert caught.value.field == "callback"
 
 
-def test_register_passes_valid_input_to_the_repository(monkeypatch):
+def test_register_of_a_phone_the_account_holds_passes_valid_input_to_the_repository(monkeypatch):
     calls: list[tuple] = []
-    monkeypatch.setattr(repository, "register", lambda *args: calls.append(args) or True)
-    created = service.register_callback(
+    monkeypatch.setattr(repository, "register", lambda *args: calls.append(args) or False)
+    monkeypatch.setattr(repository, "get_number", lambda *a, **k: {"account_id": "acc", "kind": "registered"})
+    outcome = service.register_callback(
         "acc",
         {"to": " +31612345678 ", "callback_url": "https://hooks.example.com/in"},
         resolve=public_resolver,
     )
-    assert created is True
+    assert outcome is service.RegisterOutcome.REPLACED
     [(account, msisdn, country, url, _now)] = calls
     assert (account, msisdn, country, url) == ("acc", "31612345678", "NL", "https://hooks.example.com/in")
+
+
+def test_register_of_a_new_phone_sends_it_a_code_and_stores_no_number(no_store, monkeypatch):
+    started: list[dict] = []
+    monkeypatch.setattr(repository, "start_verification", lambda *args, **kwargs: started.append(kwargs))
+    sent: list[tuple[str, str]] = []
+    outcome = service.register_callback(
+        "acc",
+        {"to": "+31612345678", "callback_url": "https://hooks.example.com/in"},
+        resolve=public_resolver,
+        send_code=lambda msisdn, text: sent.append((msisdn, text)),
+    )
+    assert outcome is service.RegisterOutcome.CODE_SENT
+    [(msisdn, text)] = sent
+    assert msisdn == "31612345678"
+    code = next(word for word in text.replace(".", " ").split() if word.isdigit() and len(word) == 6)
+    assert started[0]["code_hash"] != code  # only a hash of the code is stored
+    assert started[0]["callback_url"] == "https://hooks.example.com/in"
 
 
 # --- Phone Numbers API fields --------------------------------------------------------------------------------

@@ -72,6 +72,15 @@ class Settings(BaseModel):
     )
     # Replies to a send with `inbound: yes` go to its callback for this long.
     conversation_days: int = Field(default=7, gt=0, alias="CONVERSATION_DAYS")
+    # Proving possession of a phone before /sms/register routes its SMS (docs/security.md): the code's
+    # sender, how long a code is valid, codes per phone and account per day, wrong codes per code.
+    verification_sender: str = Field(default="smsgw", alias="VERIFICATION_SENDER")
+    verification_code_seconds: int = Field(default=600, ge=60, alias="VERIFICATION_CODE_SECONDS")
+    verification_codes_per_day: int = Field(default=5, ge=1, alias="VERIFICATION_CODES_PER_DAY")
+    verification_max_attempts: int = Field(default=5, ge=1, alias="VERIFICATION_MAX_ATTEMPTS")
+    # Numbers the carrier delivers inbound SMS to that are not bought through the gateway (a shared long
+    # number, a short code): no account can register them.
+    gateway_numbers: tuple[str, ...] = Field(default=(), alias="GATEWAY_NUMBERS")
     help_reply: str = Field(
         default="Reply STOP to stop receiving messages from this number, START to receive them again.",
         alias="HELP_REPLY",
@@ -93,6 +102,13 @@ class Settings(BaseModel):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(host.strip().lower() for host in value.split(",") if host.strip())
+        return value
+
+    @field_validator("gateway_numbers", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(n.strip().removeprefix("+") for n in value.split(",") if n.strip())
         return value
 
 

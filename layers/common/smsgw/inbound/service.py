@@ -154,11 +154,13 @@ def route_for(msisdn: str, to: str) -> Route | None:
         return Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
     from smsgw.numbers import service as numbers
 
-    number = numbers.route_for(to)
+    # By `to` only a number an account owns; a registered phone only ever matches as the sender
+    # (otherwise registering the number SMS are sent *to* would take other tenants' replies).
+    number = numbers.owner_of_destination(to)
     if number is not None:
         return Route(number.account_id, number.callback_url, "number")
-    sender = numbers.route_for(msisdn)
-    if sender is not None and sender.kind == "registered":
+    sender = numbers.registered_sender(msisdn)
+    if sender is not None:
         return Route(sender.account_id, sender.callback_url, "registered")
     return None
 

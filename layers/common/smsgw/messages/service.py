@@ -149,13 +149,8 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     send_at = pop_send_at(fields)
     urgent = _urgent(fields.pop("urgent", None))
     send = _validate(fields)
-    if not (account.allows_sender(send.sender) or numbers.may_send_from(account.account_id, send.sender)):
-        raise NexmoRejection(
-            "15",
-            f"sender '{send.sender}' is not on this account's allow-list and is not a number it registered "
-            "or owns; ask the operator to add it",
-            "from",
-        )
+    if not numbers.sender_allowed(account, send.sender):
+        raise NexmoRejection("15", numbers.sender_refusal(send.sender), "from")
     if inbound.is_opted_out(send.sender, send.destination.msisdn):
         raise NexmoRejection(
             "7",
@@ -176,43 +171,14 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
         # Before the charge: a crash after it must not lose the reply route (an unused one is harmless:
         # it sends the account's own number's replies to its own callback).
         inbound.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
-    balance = accounts_repository.get_balance(account.account_id)
-    if balance < price:  # the transaction checks again; this keeps refused sends out of the queue
-        raise NexmoRejection(
-            "9",
-            "Partner Quota Violation: insufficient balance for this message; top up the account",
-            None,
-            http_status=200,
-        )
-    # Enqueue first, then charge and store: a function that dies between the two leaves a record for a
-    # message that does not exist (dispatch drops it after a grace period), never a charged message no
-    # record will ever send (issue 11 c; docs/reliability.md).
-    try:
-        queues.enqueue_dispatch(message_id)
-    except Exception:
-        logger.exception("enqueue failed; nothing was charged", extra={"message_id": message_id})
-        raise ServiceUnavailable(
-            "the send queue is unavailable; nothing was charged, retry shortly"
-        ) from None
     key = request.get("idempotency_key")
     try:
-        repository.accept(
-            message,
-            price,
-            key_hash=_hash(key) if key else None,
-            key_expires_at=int(now.timestamp()) + IDEMPOTENCY_HOURS * 3600,
-            request_hash=_hash(json.dumps(request["fields"], sort_keys=True)),
-        )
+        balance = _enqueue_and_charge(message, key, _hash(json.dumps(request["fields"], sort_keys=True)))
     except InsufficientBalance as error:
         raise NexmoRejection(
             "9", f"Partner Quota Violation: {error.message}", None, http_status=200
         ) from None
     except repository.KeyUsed as used:
-        if used.request_hash != _hash(json.dumps(request["fields"], sort_keys=True)):
-            raise BadRequest(
-                "this Idempotency-Key was already used with a different request body; use a new key",
-                "Idempotency-Key",
-            ) from None
         return _answer_again(account, used.message_id, key or "")
     crash_point("send.after_charge", message_id)
     remaining = balance - price  # as of acceptance (concurrent sends of the account may move it)
@@ -222,6 +188,73 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     )
     metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
     return _answer(message, remaining)
+
+
+def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, request_hash: str) -> Decimal:
+    """Queue the message for dispatch, then charge and store it; returns the balance before the charge.
+
+    Enqueue first: a function that dies between the two leaves a record for a message that does not
+    exist (dispatch drops it after a grace period), never a charged message no record will ever send
+    (issue 11 c; docs/reliability.md). Raises InsufficientBalance (nothing queued then, or a record
+    dispatch drops), repository.KeyUsed (the Idempotency-Key accepted a message already), or
+    BadRequest (that key with another body).
+    """
+    account_id, message_id, price = message["account_id"], message["message_id"], message["price"]
+    balance = accounts_repository.get_balance(account_id)
+    if balance < price:  # the transaction checks again; this keeps refused sends out of the queue
+        raise InsufficientBalance("insufficient balance for this message; top up the account")
+    try:
+        queues.enqueue_dispatch(message_id)
+    except Exception:
+        logger.exception("enqueue failed; nothing was charged", extra={"message_id": message_id})
+        raise ServiceUnavailable(
+            "the send queue is unavailable; nothing was charged, retry shortly"
+        ) from None
+    try:
+        repository.accept(
+            message,
+            price,
+            key_hash=_hash(idempotency_key) if idempotency_key else None,
+            key_expires_at=int(datetime.now(UTC).timestamp()) + IDEMPOTENCY_HOURS * 3600,
+            request_hash=request_hash,
+        )
+    except repository.KeyUsed as used:
+        if used.request_hash != request_hash:
+            raise BadRequest(
+                "this Idempotency-Key was already used with a different request body; use a new key",
+                "Idempotency-Key",
+            ) from None
+        raise
+    return balance
+
+
+def send_verification_code(account: Account, to: str, text: str) -> str:
+    """Send a possession code to `to` from the gateway's verification sender, charged to the account as
+    a message. Its text is never shown to the account (GET /messages): only the phone's holder reads it.
+
+    Raises PreconditionFailed when the balance does not cover it or the phone replied STOP to the sender.
+    """
+    sender = get_settings().verification_sender
+    send = _validate({"from": sender, "to": to, "text": text})
+    if inbound.is_opted_out(sender, send.destination.msisdn):
+        raise PreconditionFailed(
+            f"{send.destination.msisdn} replied STOP to {sender}: no verification code can be sent to it",
+            "to",
+        )
+    message = {
+        **new_message(account, send, str(ULID()), datetime.now(UTC)),
+        "purpose": "verification",
+        "redact_text": True,
+    }
+    try:
+        _enqueue_and_charge(message, None, "")
+    except InsufficientBalance:
+        raise PreconditionFailed(
+            f"the balance does not cover the verification SMS ({pricing.money(message['price'])}); top up first",
+            "to",
+        ) from None
+    logger.info("verification code sent", extra={"message_id": message["message_id"], "to": mask_number(to)})
+    return str(message["message_id"])
 
 
 def _hash(text: str) -> str:
@@ -376,7 +409,7 @@ def _view(item: dict[str, Any]) -> MessageView:
         from_=item["from"],
         to=item["to"],
         type=item.get("sms_type", "text"),
-        text=item.get("text"),
+        text=None if item.get("redact_text") else item.get("text"),
         client_ref=(item.get("params") or {}).get("client-ref"),
         parts=parts,
         price=pricing.money(item["price"]),

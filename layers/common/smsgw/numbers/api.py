@@ -17,9 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.errors import ErrorResponse
 from smsgw.http import kpn_route_guard
+from smsgw.messages import service as messages
 from smsgw.numbers import service
 from smsgw.numbers.errors import NumbersApiError
 from smsgw.numbers.models import (
+    CODE_SENT_MESSAGE,
     REGISTERED_MESSAGE,
     AvailableNumbers,
     NumberRequest,
@@ -93,9 +95,12 @@ def numbers_router() -> Router:
         summary="Register a callback for your phone number (KPN demo webhook)",
         description=(
             'KPN\'s "Register webhook - Demo testing": `to` is your own phone (E.164 digits, e.g. 31612345678) '
-            "and `callback_url` your webhook. SMS from that phone (e.g. replies to a send with header "
-            "`inbound: yes`) are delivered to the callback, and the account may send `from` that number. "
-            "Registering again replaces the callback. Form-encoded or JSON."
+            "and `callback_url` your webhook. You prove the phone is yours first: the first call sends a "
+            "6-digit code to it by SMS (202, charged as a message); call again with the same `to`, "
+            "`callback_url` and `code` within 10 minutes (201). Then SMS from that phone (e.g. replies to a "
+            "send with header `inbound: yes`) are delivered to the callback, and the account may send `from` "
+            "that number. Registering a phone you hold again replaces the callback (200). "
+            "Form-encoded or JSON."
         ),
         tags=TAGS,
         middlewares=[kpn_route_guard],
@@ -105,18 +110,37 @@ def numbers_router() -> Router:
                 "content": {"application/json": {"model": RegisterResponse}},
             },
             201: {
-                "description": "Registered (a new number for this account)",
+                "description": "Registered: the code was right (a new number for this account)",
+                "content": {"application/json": {"model": RegisterResponse}},
+            },
+            202: {
+                "description": "A code was sent to `to` by SMS: call again with `code` to register",
                 "content": {"application/json": {"model": RegisterResponse}},
             },
             400: _gateway(
-                "Bad `to` or `callback_url` (https, public host), or an unknown parameter; `field` names it. Nothing stored"
+                "Bad `to`, `callback_url` (https, public host) or `code` (wrong, expired, none waiting), or an "
+                "unknown parameter; `field` names it. Nothing stored"
             ),
             **GUARD_RESPONSES,
-            403: _gateway("The number is registered by another account, or the account is disabled"),
+            403: _gateway(
+                "The number is registered by another account, the gateway receives SMS on it, or the account "
+                "is disabled"
+            ),
+            412: _gateway("The balance does not cover the code SMS, or the phone replied STOP to its sender"),
+            429: _gateway("Over the account's request rate, or too many codes for this phone today"),
         },
     )
     def register(request: Annotated[RegisterRequest, Body(media_type=content_types.APPLICATION_JSON)]):
-        created = service.register_callback(router.context["account"].account_id, request.wire_fields())
+        account = router.context["account"]
+        outcome = service.register_callback(
+            account.account_id,
+            request.wire_fields(),
+            send_code=lambda msisdn, text: messages.send_verification_code(account, msisdn, text),
+        )
+        if outcome is service.RegisterOutcome.CODE_SENT:
+            to = request.wire_fields().get("to", "").strip().removeprefix("+")
+            return _json(202, {"message": CODE_SENT_MESSAGE.format(to=to)})
+        created = outcome is service.RegisterOutcome.CREATED
         return _json(201 if created else 200, {"message": REGISTERED_MESSAGE})
 
     @router.post(

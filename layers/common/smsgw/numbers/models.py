@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from smsgw.messages.models import WireStr
 
 REGISTERED_MESSAGE = "Your callback url is registered."
+CODE_SENT_MESSAGE = (
+    "A 6-digit code was sent by SMS to {to}. Register again with the same to and callback_url plus "
+    "code=<the code> within 10 minutes to confirm this phone is yours."
+)
 
 
 class _WireRequest(BaseModel):
@@ -45,6 +49,9 @@ class RegisterRequest(_WireRequest):
         default=None,
         description="Where SMS from that number are delivered: https on a public host "
         "(plain http only for the operator's allow-listed hosts)",
+    )
+    code: WireStr | None = Field(
+        default=None, description="The 6-digit code the first call sent to `to` by SMS (the second call)"
     )
 
 

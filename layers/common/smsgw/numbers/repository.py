@@ -221,3 +221,104 @@ def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, 
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- proving possession of a phone before it is registered ---------------------------------------------------
+#
+#   VERIFY#<account_id>#<msisdn> / VERIFY   code_hash, callback_url, country, attempts (wrong codes),
+#                                           sends (codes sent in the window), window_until, code_until,
+#                                           expires_at (TTL)
+
+
+def verification_key(account_id: str, msisdn: str) -> dict[str, str]:
+    return {"pk": f"VERIFY#{account_id}#{msisdn}", "sk": "VERIFY"}
+
+
+class TooManyCodes(Exception):
+    """The account asked for too many codes for this phone in the window."""
+
+
+def start_verification(
+    account_id: str,
+    msisdn: str,
+    *,
+    code_hash: str,
+    callback_url: str,
+    country: str,
+    now: int,
+    code_seconds: int,
+    window_seconds: int,
+    max_sends: int,
+) -> None:
+    """A new code for this (account, phone): replaces the previous one, counts codes per window.
+
+    Raises TooManyCodes when `max_sends` codes were sent within the window already.
+    """
+    try:
+        db.table().update_item(
+            Key=verification_key(account_id, msisdn),
+            UpdateExpression=(
+                "SET code_hash = :hash, callback_url = :url, country = :country, attempts = :zero, "
+                "code_until = :code_until, expires_at = :window_until, "
+                "window_until = if_not_exists(window_until, :window_until), "
+                "sends = if_not_exists(sends, :zero) + :one"
+            ),
+            ConditionExpression="attribute_not_exists(pk) OR window_until < :now OR sends < :max",
+            ExpressionAttributeValues={
+                ":hash": code_hash,
+                ":url": callback_url,
+                ":country": country,
+                ":zero": 0,
+                ":one": 1,
+                ":code_until": now + code_seconds,
+                ":window_until": now + window_seconds,
+                ":now": now,
+                ":max": max_sends,
+            },
+        )
+    except ClientError as error:
+        if db.condition_failed(error):
+            raise TooManyCodes(msisdn) from None
+        raise
+    # A window that ended starts again (its count with it); done apart so the condition stays simple.
+    db.update_if(
+        verification_key(account_id, msisdn),
+        UpdateExpression="SET window_until = :window_until, sends = :one",
+        ConditionExpression="window_until < :now",
+        ExpressionAttributeValues={":window_until": now + window_seconds, ":now": now, ":one": 1},
+    )
+
+
+def get_verification(account_id: str, msisdn: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = (
+        db.table().get_item(Key=verification_key(account_id, msisdn), ConsistentRead=True).get("Item")
+    )
+    return item
+
+
+def count_wrong_code(account_id: str, msisdn: str, code_hash: str, max_attempts: int) -> bool:
+    """One more wrong code for this (still the same) code; False when it is burnt (too many)."""
+    updated = db.update_if(
+        verification_key(account_id, msisdn),
+        UpdateExpression="SET attempts = attempts + :one",
+        ConditionExpression="code_hash = :hash AND attempts < :max",
+        ExpressionAttributeValues={":one": 1, ":hash": code_hash, ":max": max_attempts},
+    )
+    return updated is not None and int(updated["attempts"]) < max_attempts
+
+
+def use_code(account_id: str, msisdn: str, code_hash: str, now: int, max_attempts: int) -> bool:
+    """Spend the right code once (a second confirmation with it finds nothing); False when it is not
+    the current code, expired or burnt."""
+    try:
+        db.table().update_item(
+            Key=verification_key(account_id, msisdn),
+            UpdateExpression="REMOVE code_hash, code_until",
+            ConditionExpression="code_hash = :hash AND code_until >= :now AND attempts < :max",
+            ExpressionAttributeValues={":hash": code_hash, ":now": now, ":max": max_attempts},
+        )
+    except ClientError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True

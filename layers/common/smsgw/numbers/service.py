@@ -13,15 +13,20 @@ carrier call that fails changes nothing here.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from smsgw.accounts.models import Account
 from smsgw.carrier.base import CarrierError, CarrierRejected, CarrierThrottled
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Forbidden
+from smsgw.errors import BadRequest, Forbidden, RateLimited
 from smsgw.messages.addresses import parse_destination
 from smsgw.numbers import params as p
 from smsgw.numbers import repository
@@ -33,7 +38,8 @@ if TYPE_CHECKING:  # the carrier client (and `requests`) loads only when a route
     from smsgw.carrier.numbers import NumbersCarrier
 from smsgw.urlsafety import Resolver, check_callback_url
 
-REGISTER_FIELDS: Final = ("to", "callback_url")
+REGISTER_FIELDS: Final = ("to", "callback_url", "code")
+CODE_DIGITS: Final = 6
 NUMBER_FIELDS: Final = ("country", "msisdn")
 UPDATE_FIELDS: Final = (*NUMBER_FIELDS, *repository.SETTINGS)
 LIST_FIELDS: Final = (
@@ -91,38 +97,177 @@ def may_send_from(account_id: str, sender: str) -> bool:
     return route is not None and route.account_id == account_id
 
 
+def owner_of_destination(to: str) -> NumberRoute | None:
+    """Who receives SMS sent *to* this number: only an account that owns it (bought through the gateway).
+    A registered phone is someone's handset: it never takes SMS addressed to it (issue 11, 1)."""
+    route = route_for(to)
+    return route if route is not None and route.kind == repository.OWNED else None
+
+
+def registered_sender(msisdn: str) -> NumberRoute | None:
+    """The account that proved it holds this phone (`/sms/register`): SMS *from* it go to its callback."""
+    route = route_for(msisdn)
+    return route if route is not None and route.kind == repository.REGISTERED else None
+
+
+def sender_allowed(account: Account, sender: str) -> bool:
+    """May `account` send `from` this sender? The one check of every send path (docs/security.md):
+    - a number another account holds (owned or registered): never, whatever the allow-list says;
+    - a number the account holds: always;
+    - another number: only when the operator put it on the account's allow-list;
+    - an alphanumeric sender: when the allow-list is empty or lists it.
+    """
+    route = route_for(sender)
+    if route is not None:
+        return route.account_id == account.account_id
+    if sender.strip().removeprefix("+").isdigit():
+        return bool(account.senders) and account.allows_sender(sender)
+    return account.allows_sender(sender)
+
+
+def sender_refusal(sender: str) -> str:
+    """What to tell a client whose `from` was refused."""
+    return (
+        f"sender '{sender}' is not allowed: use a number this account owns or registered (POST "
+        "/communication/nexmo/sms/register), or a sender the operator put on the account's allow-list; a "
+        "number another account holds is never allowed"
+    )
+
+
 # --- KPN: POST /communication/nexmo/sms/register --------------------------------------------------------------
 
 
-def register_callback(account_id: str, params: Mapping[str, str], resolve: Resolver | None = None) -> bool:
-    """Register `to` (the account's phone) with `callback_url`; True when new, False when replaced.
+class RegisterOutcome(StrEnum):
+    CREATED = "created"  # the code was right: the phone is the account's now
+    REPLACED = "replaced"  # a phone the account already holds: its callback replaced
+    CODE_SENT = "code_sent"  # a code is on its way to the phone; register again with it
 
-    Raises `InvalidField`/`BadRequest` (400, nothing stored) or `Forbidden` (another account's number).
+
+SendCode = Callable[[str, str], object]  # (msisdn, text): sends the SMS, charged to the account
+
+
+def _code_hash(account_id: str, msisdn: str, code: str) -> str:
+    return hashlib.sha256(f"{account_id}|{msisdn}|{code.strip()}".encode()).hexdigest()
+
+
+def _no_code_sender(msisdn: str, text: str) -> object:
+    raise RuntimeError("register_callback needs send_code to send a verification code")
+
+
+def register_callback(
+    account_id: str,
+    params: Mapping[str, str],
+    resolve: Resolver | None = None,
+    *,
+    send_code: SendCode = _no_code_sender,
+) -> RegisterOutcome:
+    """KPN's register, with proof of possession: a phone routes its SMS to the account (and may be a
+    `from`) only after a code sent to it by SMS came back in `code` (docs/security.md).
+
+    Without `code`: a phone the account already holds gets its callback replaced; any other phone gets a
+    code by SMS (charged as a message). With `code`: the right code registers the phone.
+    Raises `BadRequest` (400, nothing stored), `Forbidden` (another account's number, or one the gateway
+    receives on), `RateLimited` (too many codes), `PreconditionFailed` (the code SMS cannot be paid).
     """
     unknown = sorted(set(params) - set(REGISTER_FIELDS))
     if unknown:
-        raise BadRequest(f"unknown parameter {unknown[0]!r}: register takes to and callback_url", unknown[0])
+        raise BadRequest(
+            f"unknown parameter {unknown[0]!r}: register takes to, callback_url and code", unknown[0]
+        )
     destination = parse_destination(params.get("to") or "")
+    settings = get_settings()
     callback_url = check_callback_url(
         (params.get("callback_url") or "").strip(),
         field="callback_url",
         max_length=p.MAX_URL_LENGTH,
-        allow_http_hosts=get_settings().callback_allow_http_hosts,
+        allow_http_hosts=settings.callback_allow_http_hosts,
         resolve=resolve,
     )
+    code = (params.get("code") or "").strip()
+    if code and not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS):
+        raise BadRequest(f"code must be the {CODE_DIGITS} digits sent to {destination.msisdn} by SMS", "code")
+    msisdn = destination.msisdn
+    if msisdn in settings.gateway_numbers or msisdn == settings.verification_sender:
+        raise Forbidden(f"to {msisdn} is a number the gateway receives SMS on: it cannot be registered")
+    held = repository.get_number(msisdn, consistent=True)
+    if held is not None and held.get("account_id") != account_id:
+        raise Forbidden(f"to {msisdn} is registered by another account: register a number of your own")
+    if held is not None:
+        _register(account_id, msisdn, destination.country, callback_url)
+        return RegisterOutcome.REPLACED
+    if not code:
+        _send_code(account_id, msisdn, destination.country, callback_url, send_code)
+        return RegisterOutcome.CODE_SENT
+    _confirm(account_id, msisdn, code)
+    _register(account_id, msisdn, destination.country, callback_url)
+    return RegisterOutcome.CREATED
+
+
+def _register(account_id: str, msisdn: str, country: str, callback_url: str) -> None:
     try:
-        created = repository.register(
-            account_id, destination.msisdn, destination.country, callback_url, _now_iso()
-        )
+        created = repository.register(account_id, msisdn, country, callback_url, _now_iso())
     except repository.NumberTaken:
         raise Forbidden(
-            f"to {destination.msisdn} is registered by another account: register a number of your own"
+            f"to {msisdn} is registered by another account: register a number of your own"
         ) from None
     logger.info(
         "callback registered",
-        extra={"account_id": account_id, "msisdn": mask_number(destination.msisdn), "new": created},
+        extra={"account_id": account_id, "msisdn": mask_number(msisdn), "new": created},
     )
-    return created
+
+
+def _send_code(account_id: str, msisdn: str, country: str, callback_url: str, send_code: SendCode) -> None:
+    settings = get_settings()
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    try:
+        repository.start_verification(
+            account_id,
+            msisdn,
+            code_hash=_code_hash(account_id, msisdn, code),
+            callback_url=callback_url,
+            country=country,
+            now=int(time.time()),
+            code_seconds=settings.verification_code_seconds,
+            window_seconds=86_400,
+            max_sends=settings.verification_codes_per_day,
+        )
+    except repository.TooManyCodes:
+        raise RateLimited(
+            f"{settings.verification_codes_per_day} codes were sent to {msisdn} for this account in the last "
+            "24 h; use the last one or try again tomorrow",
+            retry_after=3600,
+        ) from None
+    minutes = settings.verification_code_seconds // 60
+    send_code(
+        msisdn,
+        f"Your smsgw code is {code}. It links this phone to an account's webhook for {minutes} min; "
+        "ignore this SMS if you did not ask for it.",
+    )
+    logger.info("verification code sent", extra={"account_id": account_id, "msisdn": mask_number(msisdn)})
+
+
+def _confirm(account_id: str, msisdn: str, code: str) -> None:
+    settings = get_settings()
+    pending = repository.get_verification(account_id, msisdn)
+    if pending is None or not pending.get("code_hash"):
+        raise BadRequest(
+            f"no code is waiting for {msisdn}: register without code first and a code is sent to it", "code"
+        )
+    if int(pending.get("code_until", 0)) < time.time():
+        raise BadRequest(f"the code for {msisdn} expired: register without code to get a new one", "code")
+    if int(pending.get("attempts", 0)) >= settings.verification_max_attempts:
+        raise BadRequest(f"too many wrong codes for {msisdn}: register without code to get a new one", "code")
+    hashed = _code_hash(account_id, msisdn, code)
+    if repository.use_code(account_id, msisdn, hashed, int(time.time()), settings.verification_max_attempts):
+        return
+    left = repository.count_wrong_code(
+        account_id, msisdn, str(pending["code_hash"]), settings.verification_max_attempts
+    )
+    raise BadRequest(
+        f"wrong code for {msisdn}"
+        + ("" if left else ": too many wrong codes, register without code for a new one"),
+        "code",
+    )
 
 
 # --- Phone Numbers API ----------------------------------------------------------------------------------------

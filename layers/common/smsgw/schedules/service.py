@@ -200,11 +200,8 @@ def _checked(account: Account, fields: dict[str, Any], now: datetime) -> dict[st
         seen[values["to"]] = n
         if n == 0:
             sender = send.sender
-    if not (account.allows_sender(sender or "") or numbers.may_send_from(account.account_id, sender or "")):
-        raise BadRequest(
-            f"sender '{sender}' is not on this account's allow-list and is not a number it registered or owns",
-            "from",
-        )
+    if not numbers.sender_allowed(account, sender or ""):
+        raise BadRequest(numbers.sender_refusal(sender or ""), "from")
     return {
         "name": name,
         "recipients": recipients,
