@@ -32,6 +32,13 @@ class Forbidden(SmsgwError):
     status_code = 403
 
 
+class AccountDisabled(Forbidden):
+    """The account is disabled: 403 on every account route (status 8 on /sms/json), never "low balance"."""
+
+    def __init__(self, message: str = "this account is disabled; ask the operator to enable it") -> None:
+        super().__init__(message)
+
+
 class NotFound(SmsgwError):
     status_code = 404
 

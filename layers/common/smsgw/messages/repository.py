@@ -13,8 +13,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smsgw import db
-from smsgw.accounts.repository import account_key
-from smsgw.errors import InsufficientBalance
+from smsgw.accounts.repository import account_key, get_account
+from smsgw.errors import AccountDisabled, InsufficientBalance
 
 QUEUED = "queued"
 SUBMITTING = "submitting"
@@ -67,8 +67,17 @@ def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
     }
 
 
+def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
+    """Why a charge's condition failed, from a consistent read: a disabled account is never "low balance"."""
+    account = get_account(account_id, consistent=True)
+    if account is None or account.disabled:
+        return AccountDisabled()
+    return InsufficientBalance("insufficient balance for this message; top up the account")
+
+
 def accept(message: dict[str, Any], price: Decimal) -> None:
-    """Charge the account and store the message in one transaction; InsufficientBalance leaves both untouched."""
+    """Charge the account and store the message in one transaction; InsufficientBalance or
+    AccountDisabled leave both untouched."""
     account_id = message["account_id"]
     item = _message_item(message)
     try:
@@ -86,7 +95,7 @@ def accept(message: dict[str, Any], price: Decimal) -> None:
         )
     except ClientError as error:
         if db.transaction_condition_failed(error, 0):
-            raise InsufficientBalance("insufficient balance for this message; top up the account") from None
+            raise unpaid_reason(account_id) from None
         raise
 
 

@@ -27,6 +27,7 @@ from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.errors import (
+    AccountDisabled,
     BadRequest,
     Conflict,
     InsufficientBalance,
@@ -226,7 +227,10 @@ def _hold(
     account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
 ) -> dict[str, Any]:
     """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
-    remaining = accounts_repository.get_balance(account.account_id)
+    current = accounts_repository.get_account(account.account_id, consistent=True)
+    if current is None or current.disabled:
+        raise AccountDisabled()
+    remaining = current.balance
     if remaining < message["price"]:
         raise NexmoRejection(
             "9",
