@@ -389,6 +389,14 @@ def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]
     )
 
 
+# A listing's read budget per request: at most this many index items evaluated (and so read and paid
+# for, filtered or not) in at most this many Query calls. Spent, the page ends with what matched so
+# far and a cursor to continue from.
+READ_BUDGET_ITEMS = 1000
+READ_BUDGET_QUERIES = 3
+_INDEX_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
 def query_account_messages(
     account_id: str,
     *,
@@ -400,8 +408,10 @@ def query_account_messages(
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Newest first, one index query; `filters` (attribute → value) are applied by DynamoDB.
 
-    Filtered pages can come back short, so this keeps reading until `limit` items or the end
-    (each read is bounded by the index's 1 MB page).
+    DynamoDB applies `Limit` before the filter, so a filtered page can come back short: this reads on
+    in growing steps, but never more than the read budget (READ_BUDGET_ITEMS evaluated items in
+    READ_BUDGET_QUERIES calls). The answer can then hold fewer than `limit` items (even none) and a
+    next key; it is None only at the end.
     """
     names: dict[str, str] = {}
     values: dict[str, Any] = {
@@ -425,11 +435,24 @@ def query_account_messages(
         kwargs["ExpressionAttributeNames"] = names
     items: list[dict[str, Any]] = []
     key = start_key
-    while True:
+    evaluated = 0
+    # Filtered, read in growing steps (a few times the page, then 4× more per call) up to the budget:
+    # a rare match costs few calls, a common one little over-reading.
+    step = max(2 * limit, 50)
+    for _ in range(READ_BUDGET_QUERIES):
         if key:
             kwargs["ExclusiveStartKey"] = key
-        page = db.table().query(Limit=limit - len(items), **kwargs)
+        # Unfiltered, every evaluated item is returned: read just what the page needs.
+        wanted = min(step, READ_BUDGET_ITEMS - evaluated) if conditions else limit - len(items)
+        step *= 4
+        page = db.table().query(Limit=max(1, wanted), **kwargs)
+        evaluated += int(page.get("ScannedCount", len(page.get("Items", []))))
         items.extend(page.get("Items", []))
         key = page.get("LastEvaluatedKey")
-        if not key or len(items) >= limit:
-            return items, key
+        if len(items) > limit:
+            # More matched than the page holds: continue right after the last one returned.
+            items = items[:limit]
+            return items, {name: items[-1][name] for name in _INDEX_KEY}
+        if not key or len(items) >= limit or evaluated >= READ_BUDGET_ITEMS:
+            break
+    return items, key
