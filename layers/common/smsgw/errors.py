@@ -47,6 +47,14 @@ class Conflict(SmsgwError):
     status_code = 409
 
 
+class LimitReached(Conflict):
+    """An account limit (e.g. active schedules) would be exceeded: 409 naming the field to change."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class PreconditionFailed(SmsgwError):
     status_code = 412
 
