@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 import urllib.parse
 from dataclasses import dataclass
 from types import ModuleType
@@ -79,7 +80,7 @@ def api_event(
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     account_id: str | None = None,
-    disabled: bool = False,
+    expires_at: int | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event, as the deployed stage delivers it."""
     all_headers = dict(headers or {})
@@ -90,8 +91,13 @@ def api_event(
     elif json_body is not None:
         body = json.dumps(json_body)
         all_headers.setdefault("Content-Type", "application/json")
+    # What the authorizer puts in the context: the account and the token's expiry (default: an hour ahead).
     authorizer = (
-        {"account_id": account_id, "disabled": "true" if disabled else "false", "principalId": account_id}
+        {
+            "account_id": account_id,
+            "expires_at": str(expires_at if expires_at is not None else int(time.time()) + 3600),
+            "principalId": account_id,
+        }
         if account_id
         else None
     )

@@ -12,7 +12,7 @@ from tests.conftest import LambdaContext, api_event, load_handler, response_head
 SEND = "/communication/nexmo/sms/send"
 
 
-def send(account_id: str, *, form=None, json_body=None, headers=None, disabled=False, raw_body=None) -> dict:
+def send(account_id: str, *, form=None, json_body=None, headers=None, raw_body=None, expires_at=None) -> dict:
     handler = load_handler("send")
     event = api_event(
         "POST",
@@ -21,8 +21,8 @@ def send(account_id: str, *, form=None, json_body=None, headers=None, disabled=F
         json_body=json_body,
         headers=headers,
         account_id=account_id,
-        disabled=disabled,
         raw_body=raw_body,
+        expires_at=expires_at,
     )
     response = handler.lambda_handler(event, LambdaContext())
     response["json"] = json.loads(response["body"]) if response.get("body") else None
@@ -185,9 +185,10 @@ def test_rate_limit_answers_429_with_retry_after_and_stores_nothing(aws, account
 
 
 def test_disabled_account_is_403(aws, account):
-    response = send(
-        account.account_id, form={"from": "ACME", "to": "447700900000", "text": "hi"}, disabled=True
-    )
+    from smsgw.accounts import service
+
+    service.set_disabled(account.account_id, True)
+    response = send(account.account_id, form={"from": "ACME", "to": "447700900000", "text": "hi"})
     assert response["statusCode"] == 403
     assert "disabled" in response["json"]["error"]
     assert aws.items("MSG#") == []

@@ -65,7 +65,6 @@ def test_authorizer_allows_a_valid_token_for_the_whole_api(aws, account):
     assert statement["Resource"] == "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/v1/*/*"
     assert policy["context"] == {
         "account_id": account.account_id,
-        "disabled": "false",
         "expires_at": policy["context"]["expires_at"],
     }
 

@@ -41,7 +41,7 @@ def test_token_round_trip_and_expiry(aws, account, monkeypatch):
     assert token.issued_at.isdigit()
     principal = service.authenticate(f"Bearer {token.access_token}")
     assert principal.account_id == account.account_id
-    assert not principal.disabled
+    assert service.active_account(principal).account_id == account.account_id
     # An hour later the token is refused, even from the warm cache.
     later = time.time() + 3601
     monkeypatch.setattr(service.time, "time", lambda: later)
@@ -74,8 +74,8 @@ def test_disabled_account_gets_no_token_and_is_forbidden(aws, account):
     with pytest.raises(Unauthorized, match="disabled"):
         service.issue_token(account.client_id, account.client_secret, "client_credentials")
     principal = service.authenticate(f"Bearer {token.access_token}")
-    with pytest.raises(Forbidden):
-        service.require_active(principal)
+    with pytest.raises(Forbidden, match="disabled"):
+        service.active_account(principal)
 
 
 @pytest.mark.parametrize(

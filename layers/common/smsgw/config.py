@@ -65,6 +65,14 @@ class Settings(BaseModel):
     # How far ahead send_at may be, and how far in the past it may be (then it is sent at once).
     schedule_horizon_days: int = Field(default=365, gt=0, alias="SCHEDULE_HORIZON_DAYS")
     send_at_grace_seconds: int = Field(default=60, ge=0, alias="SEND_AT_GRACE_SECONDS")
+    # Recurring schedules per account: how many may be active, how many recipients per minute they may
+    # reach together (recipients ÷ the shortest time between runs), and after how many consecutive
+    # runs the balance could not pay for a schedule pauses itself.
+    schedule_max_active: int = Field(default=20, gt=0, alias="SCHEDULE_MAX_ACTIVE")
+    schedule_max_recipients_per_minute: int = Field(
+        default=1000, gt=0, alias="SCHEDULE_MAX_RECIPIENTS_PER_MINUTE"
+    )
+    schedule_pause_after_unpaid_runs: int = Field(default=1, gt=0, alias="SCHEDULE_PAUSE_AFTER_UNPAID_RUNS")
     inbound_queue_url: str = Field(default="", alias="INBOUND_QUEUE_URL")
     # A concatenated inbound message still missing parts after this long is forwarded as it is, flagged.
     inbound_concat_timeout_seconds: int = Field(

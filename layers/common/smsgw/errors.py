@@ -32,12 +32,27 @@ class Forbidden(SmsgwError):
     status_code = 403
 
 
+class AccountDisabled(Forbidden):
+    """The account is disabled: 403 on every account route (status 8 on /sms/json), never "low balance"."""
+
+    def __init__(self, message: str = "this account is disabled; ask the operator to enable it") -> None:
+        super().__init__(message)
+
+
 class NotFound(SmsgwError):
     status_code = 404
 
 
 class Conflict(SmsgwError):
     status_code = 409
+
+
+class LimitReached(Conflict):
+    """An account limit (e.g. active schedules) would be exceeded: 409 naming the field to change."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class PreconditionFailed(SmsgwError):

@@ -40,10 +40,11 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
                 }
             ],
         },
-        # Values must be strings, numbers or booleans; strings read the same everywhere.
+        # Values must be strings, numbers or booleans; strings read the same everywhere. API Gateway
+        # may hand this context on for ReauthorizeEvery seconds: the routers check `expires_at`
+        # against their clock and read the account (disabled?) themselves on every request.
         "context": {
             "account_id": principal.account_id,
-            "disabled": "true" if principal.disabled else "false",
             "expires_at": str(principal.expires_at),
         },
     }

@@ -70,12 +70,12 @@ class AccountSummary(BaseModel):
 
 
 class Principal(BaseModel):
-    """Who a bearer token belongs to: what the authorizer hands to every function."""
+    """Who a bearer token belongs to: what the authorizer hands to every function. Whether the account
+    is enabled is not part of it: the routers read that fresh (accounts.service.active_account)."""
 
     model_config = ConfigDict(frozen=True)
 
     account_id: str
-    disabled: bool = False
     expires_at: int = Field(default=0, description="unix seconds")
 
 

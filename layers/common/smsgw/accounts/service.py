@@ -23,12 +23,14 @@ from smsgw.accounts.models import (
 )
 from smsgw.carrier.signing import SIGNATURE_METHODS
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from smsgw.errors import AccountDisabled, BadRequest, NotFound, RateLimited, Unauthorized
 from smsgw.urlsafety import check_callback_url
 
-# Remember bearer tokens in the warm Lambda so a request costs no DynamoDB read (on top of
-# API Gateway's own authorizer cache). A disabled account is noticed within this many seconds.
-TOKEN_CACHE_SECONDS = 60
+# Remember bearer tokens in the warm authorizer (on top of API Gateway's own cache of its answer).
+# A token only ever expires, and its expiry travels with it, so this cache can never make a refused
+# token pass; it is short anyway. Whether the account is disabled is decided by the routers
+# (`active_account`), never from a cached authorizer answer.
+TOKEN_CACHE_SECONDS = 5
 _token_cache: dict[str, tuple[float, Principal]] = {}
 _TOKEN_CACHE_MAX = 10_000
 
@@ -207,10 +209,19 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+def _seconds() -> float:
+    """The clock of the caches and expiry checks (tests move it)."""
+    return time.time()
+
+
 def authenticate(authorization: str | None) -> Principal:
-    """The authorizer's check. Cached per warm container; raises Unauthorized."""
+    """The authorizer's check: the token's account and expiry. Cached per warm container; raises Unauthorized.
+
+    It does not read the account: whether it exists and is enabled is checked by `active_account` on
+    every request, so a cached authorizer answer cannot keep a disabled account working.
+    """
     token_hash = _hash(bearer_token(authorization))
-    now = time.time()
+    now = _seconds()
     cached = _token_cache.get(token_hash)
     if cached and cached[0] > now:
         principal = cached[1]
@@ -219,44 +230,57 @@ def authenticate(authorization: str | None) -> Principal:
         if found is None:
             raise Unauthorized("unknown access token; get one from /oauth/client_credential/accesstoken")
         account_id, expires_at = found
-        account = repository.get_account(account_id)
-        if account is None:
-            raise Unauthorized("the token's account no longer exists")
-        principal = Principal(account_id=account_id, disabled=account.disabled, expires_at=expires_at)
+        principal = Principal(account_id=account_id, expires_at=expires_at)
         if len(_token_cache) >= _TOKEN_CACHE_MAX:
             _token_cache.clear()
         _token_cache[token_hash] = (min(now + TOKEN_CACHE_SECONDS, expires_at), principal)
-    if principal.expires_at <= now:
-        _token_cache.pop(token_hash, None)
-        raise Unauthorized("access token expired; get a new one from /oauth/client_credential/accesstoken")
+    check_not_expired(principal, now)
     return principal
 
 
-def require_active(principal: Principal) -> None:
-    if principal.disabled:
-        raise Forbidden("this account is disabled; ask the operator to enable it")
+def check_not_expired(principal: Principal, now: float | None = None) -> None:
+    if principal.expires_at <= (_seconds() if now is None else now):
+        raise Unauthorized("access token expired; get a new one from /oauth/client_credential/accesstoken")
+
+
+def active_account(principal: Principal) -> Account:
+    """The caller's account for a request: the token not expired (401) and the account enabled (403).
+
+    Runs in the routers on every request, whatever API Gateway cached: the expiry comes with the
+    authorizer's context, the account from a read at most `ACCOUNT_CACHE_SECONDS` old.
+    """
+    check_not_expired(principal)
+    account = cached_account(principal.account_id)
+    if account.disabled:
+        raise AccountDisabled()
+    return account
 
 
 _account_cache: dict[str, tuple[float, Account]] = {}
-ACCOUNT_CACHE_SECONDS = 30
+_ACCOUNT_CACHE_MAX = 10_000
+# How old an account read may be: disabling an account (and any other settings change) reaches every
+# warm function within this many seconds. One GetItem per account per container per 5 s.
+ACCOUNT_CACHE_SECONDS = 5
 
 
 def cached_account(account_id: str) -> Account:
-    """Account settings (sender allow-list, rate limit) change rarely; the balance is never read from here."""
-    now = time.time()
+    """The account, read at most ACCOUNT_CACHE_SECONDS ago; the balance is never read from here."""
+    now = _seconds()
     cached = _account_cache.get(account_id)
     if cached and cached[0] > now:
         return cached[1]
     account = repository.get_account(account_id)
     if account is None:
         raise Unauthorized("the token's account no longer exists")
+    if len(_account_cache) >= _ACCOUNT_CACHE_MAX:
+        _account_cache.clear()
     _account_cache[account_id] = (now + ACCOUNT_CACHE_SECONDS, account)
     return account
 
 
 def enforce_rate_limit(account: Account, now: float | None = None) -> None:
     """Fixed one-second windows in DynamoDB, shared by all concurrent Lambdas."""
-    second = int(now if now is not None else time.time())
+    second = int(now if now is not None else _seconds())
     if not repository.count_request(account.account_id, second, account.rate_limit_per_second):
         raise RateLimited(
             f"more than {account.rate_limit_per_second} requests per second for this account; retry after 1 s",

@@ -152,4 +152,8 @@ class MessageView(BaseModel):
 
 class MessagePage(BaseModel):
     messages: list[MessageView]
-    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page")
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page; null at the end. A filtered page may hold fewer "
+        "than `limit` messages, even none, when its read budget was spent: continue until it is null",
+    )

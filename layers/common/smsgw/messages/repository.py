@@ -13,8 +13,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smsgw import db
-from smsgw.accounts.repository import account_key
-from smsgw.errors import InsufficientBalance
+from smsgw.accounts.repository import account_key, get_account
+from smsgw.errors import AccountDisabled, InsufficientBalance
 from smsgw.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
 
 __all__ = ["CANCELLED", "FAILED", "QUEUED", "SCHEDULED", "SUBMITTED", "SUBMITTING"]
@@ -62,6 +62,14 @@ def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
     }
 
 
+def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
+    """Why a charge's condition failed, from a consistent read: a disabled account is never "low balance"."""
+    account = get_account(account_id, consistent=True)
+    if account is None or account.disabled:
+        return AccountDisabled()
+    return InsufficientBalance("insufficient balance for this message; top up the account")
+
+
 def idempotency_key_item(account_id: str, key_hash: str) -> dict[str, str]:
     return {"pk": f"IDEMKEY#{account_id}#{key_hash}", "sk": "IDEMKEY"}
 
@@ -83,7 +91,8 @@ def accept(
     key_expires_at: int = 0,
     request_hash: str = "",
 ) -> None:
-    """Charge the account and store the message in one transaction; InsufficientBalance leaves both untouched.
+    """Charge the account and store the message in one transaction; InsufficientBalance or AccountDisabled
+    leave both untouched.
 
     With `key_hash` (an Idempotency-Key) the key is claimed for this message in the same transaction,
     so a retry after the function died (Powertools' record still "in progress" or expired) cannot
@@ -124,7 +133,7 @@ def accept(
             first = used.get("Item") or {}
             raise KeyUsed(str(first.get("message_id", "")), str(first.get("request_hash", ""))) from None
         if db.transaction_condition_failed(error, 0):
-            raise InsufficientBalance("insufficient balance for this message; top up the account") from None
+            raise unpaid_reason(account_id) from None
         raise
 
 
@@ -470,6 +479,14 @@ def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]
     )
 
 
+# A listing's read budget per request: at most this many index items evaluated (and so read and paid
+# for, filtered or not) in at most this many Query calls. Spent, the page ends with what matched so
+# far and a cursor to continue from.
+READ_BUDGET_ITEMS = 1000
+READ_BUDGET_QUERIES = 3
+_INDEX_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
 def query_account_messages(
     account_id: str,
     *,
@@ -481,8 +498,10 @@ def query_account_messages(
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Newest first, one index query; `filters` (attribute → value) are applied by DynamoDB.
 
-    Filtered pages can come back short, so this keeps reading until `limit` items or the end
-    (each read is bounded by the index's 1 MB page).
+    DynamoDB applies `Limit` before the filter, so a filtered page can come back short: this reads on
+    in growing steps, but never more than the read budget (READ_BUDGET_ITEMS evaluated items in
+    READ_BUDGET_QUERIES calls). The answer can then hold fewer than `limit` items (even none) and a
+    next key; it is None only at the end.
     """
     names: dict[str, str] = {}
     values: dict[str, Any] = {
@@ -506,11 +525,24 @@ def query_account_messages(
         kwargs["ExpressionAttributeNames"] = names
     items: list[dict[str, Any]] = []
     key = start_key
-    while True:
+    evaluated = 0
+    # Filtered, read in growing steps (a few times the page, then 4× more per call) up to the budget:
+    # a rare match costs few calls, a common one little over-reading.
+    step = max(2 * limit, 50)
+    for _ in range(READ_BUDGET_QUERIES):
         if key:
             kwargs["ExclusiveStartKey"] = key
-        page = db.table().query(Limit=limit - len(items), **kwargs)
+        # Unfiltered, every evaluated item is returned: read just what the page needs.
+        wanted = min(step, READ_BUDGET_ITEMS - evaluated) if conditions else limit - len(items)
+        step *= 4
+        page = db.table().query(Limit=max(1, wanted), **kwargs)
+        evaluated += int(page.get("ScannedCount", len(page.get("Items", []))))
         items.extend(page.get("Items", []))
         key = page.get("LastEvaluatedKey")
-        if not key or len(items) >= limit:
-            return items, key
+        if len(items) > limit:
+            # More matched than the page holds: continue right after the last one returned.
+            items = items[:limit]
+            return items, {name: items[-1][name] for name in _INDEX_KEY}
+        if not key or len(items) >= limit or evaluated >= READ_BUDGET_ITEMS:
+            break
+    return items, key

@@ -29,6 +29,7 @@ from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.errors import (
+    AccountDisabled,
     BadRequest,
     Conflict,
     InsufficientBalance,
@@ -200,8 +201,12 @@ def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, re
     BadRequest (that key with another body).
     """
     account_id, message_id, price = message["account_id"], message["message_id"], message["price"]
-    balance = accounts_repository.get_balance(account_id)
-    if balance < price:  # the transaction checks again; this keeps refused sends out of the queue
+    # The transaction checks again; this keeps refused sends (disabled, low balance) out of the queue.
+    current = accounts_repository.get_account(account_id, consistent=True)
+    if current is None or current.disabled:
+        raise AccountDisabled()
+    balance = current.balance
+    if balance < price:
         raise InsufficientBalance("insufficient balance for this message; top up the account")
     try:
         queues.enqueue_dispatch(message_id)
@@ -300,7 +305,10 @@ def _hold(
     account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
 ) -> dict[str, Any]:
     """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
-    remaining = accounts_repository.get_balance(account.account_id)
+    current = accounts_repository.get_account(account.account_id, consistent=True)
+    if current is None or current.disabled:
+        raise AccountDisabled()
+    remaining = current.balance
     if remaining < message["price"]:
         raise NexmoRejection(
             "9",

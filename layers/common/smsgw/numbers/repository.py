@@ -200,11 +200,17 @@ def release_owned(account_id: str, msisdn: str) -> bool:
     return True
 
 
-def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
-    """Every number `account_id` owns, by msisdn; only those starting with `prefix` when given.
+# An account's numbers are few (each is bought and paid for), but one request's reads stay bounded:
+# the listing considers at most this many, read in at most this many Query calls.
+MAX_OWNED_LISTED = 1000
+MAX_OWNED_QUERIES = 3
 
-    Reads the whole (small) partition: an account's numbers are few, and Vonage's `count` is the
-    number of all matches, not of one page.
+
+def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+    """The numbers `account_id` owns, by msisdn (at most MAX_OWNED_LISTED); only those starting with
+    `prefix` when given.
+
+    Reads the whole (small) partition: Vonage's `count` is the number of all matches, not of one page.
     """
     kwargs: dict[str, Any] = {
         "IndexName": "gsi1",
@@ -215,12 +221,13 @@ def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, 
         },
     }
     items: list[dict[str, Any]] = []
-    while True:
-        page = db.table().query(**kwargs)
+    for _ in range(MAX_OWNED_QUERIES):
+        page = db.table().query(Limit=MAX_OWNED_LISTED - len(items), **kwargs)
         items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
+        if "LastEvaluatedKey" not in page or len(items) >= MAX_OWNED_LISTED:
+            break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items
 
 
 # --- proving possession of a phone before it is registered ---------------------------------------------------

@@ -20,6 +20,14 @@ SCHEDULES_PATH = "/schedules"
 _AUTH_ERRORS: dict[int, OpenAPIResponse] = {
     401: {"description": "Missing, malformed, unknown or expired token"},
     403: {"description": "The account is disabled"},
+    429: {"description": "Over the account's request rate; see Retry-After. Nothing changed"},
+}
+_LIMIT: dict[int, OpenAPIResponse] = {
+    409: {
+        "description": "Over an account limit: active schedules (`field` paused) or recipients per minute across "
+        "active schedules (`field` recipients); or changed by another request meanwhile. Nothing changed",
+        "content": {"application/json": {"model": ErrorResponse}},
+    }
 }
 _NOT_FOUND: dict[int, OpenAPIResponse] = {
     404: {
@@ -55,6 +63,7 @@ def schedules_router() -> Router:
             201: {"description": "Created", "content": {"application/json": {"model": ScheduleView}}},
             **_BAD,
             **_AUTH_ERRORS,
+            **_LIMIT,
             **_UNAVAILABLE,
         },
     )
@@ -104,7 +113,7 @@ def schedules_router() -> Router:
             **_BAD,
             **_AUTH_ERRORS,
             **_NOT_FOUND,
-            409: {"description": "Changed by another request meanwhile; read it and retry"},
+            **_LIMIT,
             **_UNAVAILABLE,
         },
     )

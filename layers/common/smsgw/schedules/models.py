@@ -63,6 +63,12 @@ class ScheduleView(BaseModel):
     schedule_id: str
     name: str
     state: str = Field(description="active | paused | ended")
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why smsgw paused it (e.g. runs the balance could not pay for); resume with "
+        '`{"paused": false}` once fixed',
+    )
+    paused_at: str | None = None
     recipients: list[dict[str, str]]
     from_: str = Field(alias="from")
     text: str
@@ -75,6 +81,11 @@ class ScheduleView(BaseModel):
     next_runs: list[str] = Field(description="The next (up to 5) run times, UTC; empty when paused or ended")
     last_run_at: str | None = None
     runs: int = Field(default=0, description="Runs that created messages")
+    skipped_runs: int = Field(
+        default=0, description="Runs refused because the balance could not pay for all their messages"
+    )
+    last_skipped_at: str | None = None
+    last_skipped_reason: str | None = None
     created_at: str
     updated_at: str
 

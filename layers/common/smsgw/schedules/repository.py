@@ -58,19 +58,65 @@ def delete(schedule_id: str) -> None:
 
 
 def record_run(schedule_id: str, run_at: str) -> bool:
-    """Count a run once: False when this run (or a later one) was already recorded."""
+    """Count a run once: False when this run (or a later one) was already recorded. A paid run ends
+    a series of unpaid ones."""
     try:
         db.table().update_item(
             Key=schedule_key(schedule_id),
-            UpdateExpression="SET last_run_at = :run ADD runs :one",
+            UpdateExpression="SET last_run_at = :run, unpaid_runs = :zero ADD runs :one",
             ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at < :run)",
-            ExpressionAttributeValues={":run": run_at, ":one": 1},
+            ExpressionAttributeValues={":run": run_at, ":one": 1, ":zero": 0},
         )
     except ClientError as error:
         if db.condition_failed(error):
             return False
         raise
     return True
+
+
+def record_unpaid_run(schedule_id: str, run_at: str, reason: str) -> dict[str, Any] | None:
+    """Record a run refused as unpaid (no message created): the schedule as it is now, or None when
+    this run (or a later one) was already recorded. The one write such a run costs."""
+    return db.update_if(
+        schedule_key(schedule_id),
+        UpdateExpression="SET last_run_at = :run, last_unpaid_at = :run, last_unpaid_reason = :reason "
+        "ADD unpaid_runs :one, skipped_runs :one",
+        ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at < :run)",
+        ExpressionAttributeValues={":run": run_at, ":reason": reason, ":one": 1},
+    )
+
+
+def pause(schedule_id: str, reason: str, at: str) -> dict[str, Any] | None:
+    """Pause an active schedule and say why (a new version, so a concurrent PATCH answers 409);
+    None when it is already paused or gone."""
+    return db.update_if(
+        schedule_key(schedule_id),
+        UpdateExpression="SET paused = :true, paused_reason = :reason, paused_at = :at, updated_at = :at "
+        "ADD version :one",
+        ConditionExpression="attribute_exists(pk) AND paused = :false",
+        ExpressionAttributeValues={":true": True, ":false": False, ":reason": reason, ":at": at, ":one": 1},
+    )
+
+
+# How many Query calls checking an account's schedule limits may make (each reads up to 1 MB).
+MAX_ACCOUNT_QUERIES = 3
+
+
+def account_schedules(account_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """All the account's schedules, read in at most MAX_ACCOUNT_QUERIES calls; True when there were more."""
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk",
+        "ExpressionAttributeValues": {":pk": f"ACCOUNT#{account_id}#SCHEDULE"},
+    }
+    items: list[dict[str, Any]] = []
+    for _ in range(MAX_ACCOUNT_QUERIES):
+        page = db.table().query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items, False
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items, True
 
 
 def query_account(

@@ -16,6 +16,8 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from ulid import ULID
@@ -24,8 +26,9 @@ from smsgw import queues
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from smsgw.errors import BadRequest, Conflict, LimitReached, NotFound, ServiceUnavailable
 from smsgw.inbound import optouts as inbound
+from smsgw.messages import pricing
 from smsgw.messages import repository as messages_repository
 from smsgw.messages.errors import InvalidField
 from smsgw.messages.params import validate_send
@@ -55,6 +58,10 @@ FIELDS = (
 CLEARABLE = ("start", "end", "callback")
 MAX_PAGE = 100
 NEXT_RUNS = 5
+# The fields that change how many messages a schedule sends (a change to them is checked against the limits).
+LOAD_FIELDS = ("recipients", "schedule", "timezone", "start", "end", "paused")
+# A schedule's pace is its recipients over the shortest time between its next this-many runs.
+PACE_SAMPLE_RUNS = 50
 
 
 def _now() -> datetime:
@@ -217,6 +224,61 @@ def _checked(account: Account, fields: dict[str, Any], now: datetime) -> dict[st
     }
 
 
+# --- limits per account ---------------------------------------------------------------------------
+
+
+def _active(schedule: Mapping[str, Any], now: datetime) -> bool:
+    end = datetime.fromisoformat(schedule["end"]) if schedule.get("end") else None
+    return not schedule["paused"] and (end is None or end > now)
+
+
+def recipients_per_minute(schedule: Mapping[str, Any], now: datetime) -> float:
+    """The schedule's pace: its recipients divided by the shortest time between its next runs (in
+    minutes, at least one): a rate(1 minute) schedule of 500 → 500, a daily one → 0.35. A schedule with
+    fewer than two runs left → 0."""
+    expression = parse_expression(schedule["schedule"])
+    start = datetime.fromisoformat(schedule["start"]) if schedule.get("start") else None
+    end = datetime.fromisoformat(schedule["end"]) if schedule.get("end") else None
+    anchor = start or datetime.fromisoformat(schedule.get("created_at") or _iso(now))
+    runs = next_runs(expression, schedule["timezone"], now, PACE_SAMPLE_RUNS, anchor, end)
+    if len(runs) < 2:
+        return 0.0
+    shortest = min((later - earlier).total_seconds() for earlier, later in pairwise(runs))
+    return len(schedule["recipients"]) / max(shortest / 60, 1.0)
+
+
+def _check_limits(account_id: str, schedule: Mapping[str, Any], now: datetime) -> None:
+    """An active schedule must fit the account's limits (SCHEDULE_MAX_ACTIVE active schedules,
+    SCHEDULE_MAX_RECIPIENTS_PER_MINUTE across them): 409 naming the field to change, nothing written."""
+    if not _active(schedule, now):
+        return
+    settings = get_settings()
+    stored, more = repository.account_schedules(account_id)
+    if more:
+        raise LimitReached(
+            "this account has too many schedules to check its limits; delete the ones it no longer needs",
+            "paused",
+        )
+    others = [s for s in stored if s["schedule_id"] != schedule["schedule_id"] and _active(s, now)]
+    if len(others) >= settings.schedule_max_active:
+        raise LimitReached(
+            f"this account already has {len(others)} active schedules, the most allowed "
+            f"({settings.schedule_max_active}): pause or delete one first, or save this one with paused: true",
+            "paused",
+        )
+    pace = recipients_per_minute(schedule, now)
+    total = pace + sum(recipients_per_minute(other, now) for other in others)
+    limit = settings.schedule_max_recipients_per_minute
+    if total > limit:
+        together = f"; with the account's other active schedules {total:,.0f}" if others else ""
+        raise LimitReached(
+            f"this schedule sends to {pace:,.0f} recipients per minute (recipients ÷ minutes between runs)"
+            f"{together}, over the account's limit of {limit:,} per minute: use fewer recipients or a longer "
+            "interval between runs, or pause another schedule",
+            "recipients",
+        )
+
+
 def _mirror(schedule: dict[str, Any], *, create: bool) -> None:
     scheduler.put_recurring(
         schedule["schedule_id"],
@@ -259,6 +321,11 @@ def view(schedule: dict[str, Any], now: datetime | None = None) -> ScheduleView:
         next_runs=[_iso(run) for run in runs],
         last_run_at=schedule.get("last_run_at"),
         runs=int(schedule.get("runs", 0)),
+        paused_reason=schedule.get("paused_reason") if schedule["paused"] else None,
+        paused_at=schedule.get("paused_at") if schedule["paused"] else None,
+        skipped_runs=int(schedule.get("skipped_runs", 0)),
+        last_skipped_at=schedule.get("last_unpaid_at"),
+        last_skipped_reason=schedule.get("last_unpaid_reason"),
         created_at=schedule["created_at"],
         updated_at=schedule["updated_at"],
     )
@@ -273,6 +340,7 @@ def create_schedule(account: Account, fields: dict[str, Any]) -> ScheduleView:
         "created_at": _iso(now),
         "updated_at": _iso(now),
     }
+    _check_limits(account.account_id, schedule, now)
     repository.insert(schedule)
     try:
         _mirror(schedule, create=True)
@@ -318,6 +386,13 @@ def update_schedule(account: Account, schedule_id: str, changes: dict[str, Any])
     given = {k: v for k, v in changes.items() if v is not None or k in CLEARABLE}
     merged = {key: current.get(key) for key in FIELDS} | given
     changed = {**current, **_checked(account, merged, now), "updated_at": _iso(now)}
+    if any(changed.get(key) != current.get(key) for key in LOAD_FIELDS):
+        _check_limits(account.account_id, changed, now)
+    if not changed["paused"]:
+        # Resumed (or still active): why it was paused no longer applies; unpaid runs count anew.
+        for key in ("paused_reason", "paused_at"):
+            changed.pop(key, None)
+        changed["unpaid_runs"] = 0
     if not repository.replace(changed):
         raise Conflict(f"schedule {schedule_id} was changed by another request meanwhile; read it and retry")
     try:
@@ -368,6 +443,56 @@ def run_message_id(schedule_id: str, run_at: datetime, to: str) -> str:
     return str(ULID.from_bytes(milliseconds.to_bytes(6, "big") + digest[:10]))
 
 
+def _unpaid(account_id: str, messages: list[dict[str, Any]]) -> str | None:
+    """Why the run cannot be paid for as a whole (read consistently), or None when it can.
+
+    A repeated delivery of a run that already stored its messages (the first is stored first) is
+    never refused: they are charged one by one by dispatch, which may already have begun.
+    """
+    price = sum((m["price"] for m in messages if m["status"] == messages_repository.SCHEDULED), Decimal(0))
+    account = accounts_repository.get_account(account_id, consistent=True)
+    if account is not None and not account.disabled and account.balance >= price:
+        return None
+    if messages and messages_repository.get_message(messages[0]["message_id"], consistent=True) is not None:
+        return None
+    if account is None or account.disabled:
+        return "the account is disabled; no message was created or charged"
+    return (
+        f"the balance ({pricing.money(account.balance)}) does not cover this run's {len(messages)} messages "
+        f"({pricing.money(price)}); no message was created or charged: top up the account"
+    )
+
+
+def _skip_unpaid_run(schedule: dict[str, Any], run_at: datetime, reason: str) -> str:
+    """Record the refused run (one write) and pause the schedule after enough of them in a row."""
+    schedule_id = schedule["schedule_id"]
+    current = repository.record_unpaid_run(schedule_id, _iso(run_at), reason) or repository.get(
+        schedule_id, consistent=True
+    )
+    logger.warning(
+        "schedule run refused: unpaid",
+        extra={"schedule_id": schedule_id, "run_at": _iso(run_at), "reason": reason},
+    )
+    metrics.add_metric(name="ScheduleRunsUnpaid", unit="Count", value=1)
+    if current is None:
+        return "deleted"
+    runs_in_a_row = int(current.get("unpaid_runs", 0))
+    if current["paused"] or runs_in_a_row < get_settings().schedule_pause_after_unpaid_runs:
+        return "unpaid"
+    why = (
+        f"paused by smsgw after {runs_in_a_row} run{'s' if runs_in_a_row > 1 else ''} in a row that could not "
+        f'be paid for: {reason}. Resume with PATCH {{"paused": false}}'
+    )
+    # Scheduler first: if this fails, SQS delivers the run again and it is paused then.
+    _mirror({**current, "paused": True}, create=False)
+    if repository.pause(schedule_id, why, _iso(_now())) is not None:
+        logger.warning(
+            "schedule paused: unpaid runs", extra={"schedule_id": schedule_id, "unpaid_runs": runs_in_a_row}
+        )
+        metrics.add_metric(name="SchedulesPausedUnpaid", unit="Count", value=1)
+    return "unpaid, paused"
+
+
 def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime) -> str:
     """One run: a `scheduled` message per recipient, handed to dispatch (which charges and sends it)."""
     schedule = repository.get(schedule_id, consistent=True)
@@ -387,7 +512,7 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
         # Checked when the schedule was saved; if it no longer resolves safely, send without it.
         logger.warning("schedule callback refused; sending without it", extra={"error": error.message})
         callback, check_url = None, _checked_once(None)
-    to_dispatch = []
+    messages = []
     for values in schedule["recipients"]:
         fields = {"from": schedule["from"], "to": values["to"], "text": render(schedule["text"], values)}
         fields["type"] = schedule["type"]
@@ -407,6 +532,12 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
                 "status": messages_repository.FAILED,
                 "last_error": f"{send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or charged",
             }
+        messages.append(message)
+    unpaid = _unpaid(account.account_id, messages)
+    if unpaid is not None:
+        return _skip_unpaid_run(schedule, run_at, unpaid)
+    to_dispatch = []
+    for message in messages:
         if messages_repository.store_scheduled(message):
             if message["status"] == messages_repository.SCHEDULED:
                 to_dispatch.append(message["message_id"])
