@@ -33,6 +33,9 @@ class Settings(BaseModel):
     )
     # Signed carrier webhooks (receipts, inbound): how far their timestamp may be from our clock.
     carrier_webhook_max_age_seconds: int = Field(default=300, gt=0, alias="CARRIER_WEBHOOK_MAX_AGE_SECONDS")
+    # Accept carrier webhooks that nothing authenticates when the carrier secret has neither a
+    # signature_secret nor a webhook_token: anyone could then forge STOP, HELP and receipts. Off by default.
+    allow_unsigned_carrier_webhooks: bool = Field(default=False, alias="ALLOW_UNSIGNED_CARRIER_WEBHOOKS")
     carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
     # Pace this fraction below the carrier's rate: timing jitter between a slot and the carrier's clock
     # would otherwise put rate + 1 submissions in some second now and then (measured: docs/benchmarks.md).

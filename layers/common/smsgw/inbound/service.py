@@ -22,7 +22,7 @@ from ulid import ULID
 
 from smsgw import queues
 from smsgw.accounts import service as accounts
-from smsgw.carrier.signature import verify_carrier_webhook
+from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, NotFound
 from smsgw.inbound import repository
@@ -85,7 +85,7 @@ def receive(params: Mapping[str, str], now: float | None = None) -> str:
     msisdn, to = _number(params, "msisdn"), _number(params, "to")
     carrier_id = _require(params, "messageId")
     concat = _concat(params)
-    fields = {k: v for k, v in params.items() if k not in ("sig", "nonce", "timestamp")}
+    fields = {k: v for k, v in params.items() if k not in AUTH_PARAMS}
     expires = int(time.time()) + DEDUPE_SECONDS
     if not repository.first_sight_of_part(carrier_id, expires):
         metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
