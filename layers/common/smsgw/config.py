@@ -69,6 +69,14 @@ class Settings(BaseModel):
     )
     # Replies to a send with `inbound: yes` go to its callback for this long.
     conversation_days: int = Field(default=7, gt=0, alias="CONVERSATION_DAYS")
+    # Auto-replies (the HELP answer) per day: to one recipient from one number, and from one number.
+    # Above them no reply is sent (a metric and a log line say so); the inbound is still stored and forwarded.
+    auto_reply_max_per_recipient_per_day: int = Field(
+        default=3, ge=0, alias="AUTO_REPLY_MAX_PER_RECIPIENT_PER_DAY"
+    )
+    auto_reply_max_per_number_per_day: int = Field(
+        default=1000, ge=0, alias="AUTO_REPLY_MAX_PER_NUMBER_PER_DAY"
+    )
     help_reply: str = Field(
         default="Reply STOP to stop receiving messages from this number, START to receive them again.",
         alias="HELP_REPLY",
