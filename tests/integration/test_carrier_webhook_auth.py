@@ -168,3 +168,14 @@ def test_dispatch_gives_the_carrier_a_receipt_url_with_the_token(aws, account, c
     url = urlsplit(submission["callback"])
     assert (url.scheme, url.netloc, url.path) == ("https", "gw.example.com", "/v1/carrier/dlr")
     assert parse_qs(url.query) == {"token": [TOKEN]}
+
+
+def test_the_previous_token_is_accepted_while_rotating(aws, monkeypatch):
+    use_carrier_secret(monkeypatch, {"webhook_token": "new-" + TOKEN, "previous_webhook_token": TOKEN})
+    assert call("/carrier/dlr", "POST", DLR, query={"token": TOKEN})[0] == 200
+    assert (
+        call("/carrier/dlr", "POST", {**DLR, "messageId": "c-3"}, query={"token": "new-" + TOKEN})[0] == 200
+    )
+    assert (
+        call("/carrier/dlr", "POST", {**DLR, "messageId": "c-4"}, query={"token": "old-" + TOKEN})[0] == 401
+    )

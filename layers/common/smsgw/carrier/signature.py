@@ -3,7 +3,8 @@
 Two ways, set in the carrier secret (Secrets Manager, JSON):
 - `signature_secret` (+ `signature_method`): the carrier signs every webhook (Vonage's signed webhooks);
 - `webhook_token`: for a carrier that cannot sign (KPN), a secret the gateway puts in the webhook URLs
-  it gives the carrier (`?token=…`), compared in constant time and never logged or stored.
+  it gives the carrier (`?token=…`), compared in constant time and never logged or stored
+  (`previous_webhook_token` is accepted too, while a rotation is under way).
 A webhook that passes neither is refused (401). With neither configured every webhook is refused,
 unless the operator opted out (`AllowUnsignedCarrierWebhooks`, setting ALLOW_UNSIGNED_CARRIER_WEBHOOKS).
 """
@@ -56,8 +57,11 @@ def verify_carrier_webhook(params: Mapping[str, str], what: str, now: float | No
     credentials = carrier_credentials()
     secret = credentials.get("signature_secret", "")
     token = credentials.get("webhook_token", "")
+    # While rotating: receipts of messages sent before the change still carry the previous token.
+    tokens = [t for t in (token, credentials.get("previous_webhook_token", "")) if t]
     try:
-        if token and _token_matches(params.get(TOKEN_PARAM, ""), token):
+        given = params.get(TOKEN_PARAM, "")
+        if given and any([_token_matches(given, t) for t in tokens]):  # a list: compare with every one
             return
         if secret:
             # The carrier signs its own fields; the token it was given in the URL is not one of them.
@@ -70,7 +74,7 @@ def verify_carrier_webhook(params: Mapping[str, str], what: str, now: float | No
                 what=what,
             )
             return
-        if token:
+        if tokens:
             raise Unauthorized(f"{what} refused: the webhook URL's token is missing or wrong")
         if get_settings().allow_unsigned_carrier_webhooks:
             metrics.add_metric(name="CarrierWebhooksUnauthenticated", unit="Count", value=1)
