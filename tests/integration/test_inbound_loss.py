@@ -133,8 +133,8 @@ def test_a_single_part_whose_forward_fails_is_stored_once_on_the_resend(env, own
 def test_a_single_part_whose_handler_died_is_processed_by_a_resend_after_the_lease(
     env, owner, receiver, monkeypatch
 ):
-    """The Lambda dies mid-way (no except clause runs): once its lease on the messageId ends, the
-    carrier's resend completes it; before that a resend is a duplicate of a message in progress."""
+    """The Lambda dies mid-way (no except clause runs): a resend during its lease on the messageId is
+    not acknowledged (503, the carrier retries); once the lease ends, the resend completes it."""
     from smsgw.webhooks import service as webhooks
 
     register(owner.account_id, PHONE, receiver.url)
@@ -142,7 +142,8 @@ def test_a_single_part_whose_handler_died_is_processed_by_a_resend_after_the_lea
     fail_once(monkeypatch, webhooks, "enqueue", error=SystemExit)
     with pytest.raises(SystemExit):
         inbound(fields)
-    assert inbound(fields) == (200, {"result": "duplicate"})  # still in progress, as far as we know
+    status, body = inbound(fields)  # still in progress, as far as we know: not acknowledged, retried
+    assert status == 503, body
     later = inbound_service._clock() + inbound_service.PROCESSING_LEASE_SECONDS + 1
     monkeypatch.setattr(inbound_service, "_clock", lambda: later)  # the lease has ended
     assert inbound(fields) == (200, {"result": "received"})

@@ -24,6 +24,7 @@ CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
         "description": "Not authenticated: no valid carrier signature and no valid `?token=` "
         "(or forged, or stale); nothing is stored"
     },
+    503: {"description": "A resend of a part another attempt is still processing: send it again later"},
 }
 CARRIER_DESCRIPTION = (
     "Called by the carrier only (signed, or with the URL's `token`), one call per SMS part, with "

@@ -42,8 +42,8 @@ def claim_part(
 ) -> str | None:
     """Take this carrier messageId for processing: on first sight, or when an earlier attempt neither
     finished nor holds its lease any more (it failed, or its Lambda died). Returns the inbound_id
-    recorded on first sight (so every attempt stores the same message), or None for a resend of a
-    part that is done or being processed right now."""
+    recorded on first sight (so every attempt stores the same message), or None when the part is
+    done or being processed right now (`part_done` tells which)."""
     item = db.update_if(
         _part_key(carrier_message_id),
         UpdateExpression="SET inbound_id = if_not_exists(inbound_id, :id), lease_until = :lease, "
@@ -58,6 +58,11 @@ def claim_part(
         },
     )
     return None if item is None else str(item["inbound_id"])
+
+
+def part_done(carrier_message_id: str) -> bool:
+    item = db.table().get_item(Key=_part_key(carrier_message_id), ConsistentRead=True).get("Item") or {}
+    return item.get("done") is not False  # True, or a mark from before marks had `done`
 
 
 def release_part(carrier_message_id: str) -> None:

@@ -24,7 +24,7 @@ from smsgw import queues
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, NotFound
+from smsgw.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
 from smsgw.observability import logger, mask_number, metrics
@@ -32,9 +32,9 @@ from smsgw.pagination import decode_cursor, encode_cursor
 
 INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
-# How long an attempt holds a part: longer than InboundFunction's timeout (10 s), so a resend that
-# arrives while the first attempt still runs is a duplicate; after it, a resend takes over.
-PROCESSING_LEASE_SECONDS = 60
+# How long an attempt holds a part: longer than InboundFunction's timeout (10 s). A resend that comes
+# while an attempt may still run gets 503 (the carrier retries); one after the lease takes over.
+PROCESSING_LEASE_SECONDS = 30
 AUTO_REPLY_COUNT_SECONDS = 2 * 86_400  # the day's auto-reply counters outlive their day
 _clock = time.time
 _DIGITS = re.compile(r"\d{1,20}")
@@ -89,7 +89,8 @@ def receive(params: Mapping[str, str], now: float | None = None) -> str:
 
     Nothing is lost when a step fails: the part's mark (its inbound_id, a lease) stays, an error
     releases the lease and answers 500, and the carrier's resend completes the same message; a Lambda
-    that dies holds the lease only until it ends. Every step is idempotent (the message is stored
+    that dies holds the lease only until it ends (a resend before then gets 503, and is retried).
+    Every step is idempotent (the message is stored
     once under its inbound_id, the forward is deduplicated on it), so nothing is doubled either.
     """
     verify_carrier_webhook(params, "inbound message", now)
@@ -103,6 +104,11 @@ def receive(params: Mapping[str, str], now: float | None = None) -> str:
         carrier_id, str(ULID()), clock, clock + PROCESSING_LEASE_SECONDS, expires
     )
     if inbound_id is None:
+        if not repository.part_done(carrier_id):
+            # Another attempt holds the lease: it may still die, so do not acknowledge (the carrier
+            # retries 5xx with backoff; by then the part is done, or the lease has ended).
+            metrics.add_metric(name="InboundBusy", unit="Count", value=1)
+            raise ServiceUnavailable("this part is being processed; send it again later", retry_after=10)
         metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
         return "duplicate"
     try:
