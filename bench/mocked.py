@@ -151,7 +151,6 @@ def moto_env(
                 "WEBHOOK_DLQ_URL": queues["webhooks-dlq"],
                 "INBOUND_QUEUE_URL": queues["inbound"],
                 "CARRIER_PROVIDER": "simulator",
-                "CARRIER_SECRET_NAME": "",
                 "CARRIER_RATE_PER_SECOND": str(rate_per_second),
                 "CALLBACK_ALLOW_HTTP_HOSTS": "127.0.0.1",
                 "SCHEDULE_GROUP_NAME": "smsgw-bench",
@@ -161,19 +160,21 @@ def moto_env(
                 "SCHEDULE_DLQ_ARN": arn["schedule-dlq"],
             }
         )
+        # Always: carrier webhooks are refused unless the carrier secret says how they are signed.
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="smsgw/carrier",
+            SecretString=json.dumps(
+                {
+                    "api_key": CARRIER_KEY,
+                    "api_secret": CARRIER_SECRET,
+                    "signature_secret": SIGNATURE_SECRET,
+                    "signature_method": SIGNATURE_METHOD,
+                }
+            ),
+        )
+        os.environ["CARRIER_SECRET_NAME"] = "smsgw/carrier"
         if simulator is not None:
-            boto3.client("secretsmanager", region_name=REGION).create_secret(
-                Name="smsgw/carrier",
-                SecretString=json.dumps(
-                    {
-                        "api_key": CARRIER_KEY,
-                        "api_secret": CARRIER_SECRET,
-                        "signature_secret": SIGNATURE_SECRET,
-                        "signature_method": SIGNATURE_METHOD,
-                    }
-                ),
-            )
-            os.environ.update({"CARRIER_BASE_URL": simulator.url, "CARRIER_SECRET_NAME": "smsgw/carrier"})
+            os.environ["CARRIER_BASE_URL"] = simulator.url
         reset_caches()
         try:
             yield Env("smsgw-bench", queues, simulator, hooks)

@@ -157,3 +157,38 @@ def test_forged_stale_or_unsigned_receipts_are_refused(mutate, reason):
     params = mutate(signed({"messageId": "x", "status": "delivered"}))
     with pytest.raises(Unauthorized, match=reason):
         service.verify_signature(params, SECRET, "md5", NOW, 300)
+
+
+def test_a_receipt_kept_while_dispatch_takes_the_waiting_ones_is_not_lost(aws, account, monkeypatch):
+    """Dispatch reads the receipts waiting for an id it just recorded; meanwhile a receipt that found no id
+    a moment earlier is kept for it, and then (its id now found) takes what waits. Neither may drop it."""
+    from smsgw import db
+    from smsgw.receipts import repository
+
+    assert service.apply(receipt("c-01RACE-1", "accepted")) == "pending"
+    submitted_message(account.account_id, parts=1, message_id="01RACE")
+    late = receipt("c-01RACE-1", "delivered")
+    real = db.dynamodb()
+
+    class KeepsOneDuringTheRead:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def batch_get_item(self, **kwargs):
+            result = real.batch_get_item(**kwargs)
+            monkeypatch.setattr(repository, "db", db)  # only the first read
+            repository.keep_pending(late.carrier_message_id, late.as_item(), int(time.time()) + 60)
+            return result
+
+    class Db:
+        def __getattr__(self, name):
+            return getattr(db, name)
+
+        def dynamodb(self):
+            return KeepsOneDuringTheRead()
+
+    monkeypatch.setattr(repository, "db", Db())
+    service.apply_pending(["c-01RACE-1"])  # dispatch, right after recording the id
+    service.apply_pending(["c-01RACE-1"])  # the late receipt: its id is there now, it takes what waits
+    assert stored("01RACE")["status"] == "delivered"
+    assert aws.items("DLRPENDING#") == []

@@ -33,6 +33,9 @@ class Settings(BaseModel):
     )
     # Signed carrier webhooks (receipts, inbound): how far their timestamp may be from our clock.
     carrier_webhook_max_age_seconds: int = Field(default=300, gt=0, alias="CARRIER_WEBHOOK_MAX_AGE_SECONDS")
+    # Accept carrier webhooks that nothing authenticates when the carrier secret has neither a
+    # signature_secret nor a webhook_token: anyone could then forge STOP, HELP and receipts. Off by default.
+    allow_unsigned_carrier_webhooks: bool = Field(default=False, alias="ALLOW_UNSIGNED_CARRIER_WEBHOOKS")
     carrier_rate_per_second: float = Field(default=30.0, gt=0, alias="CARRIER_RATE_PER_SECOND")
     # Pace this fraction below the carrier's rate: timing jitter between a slot and the carrier's clock
     # would otherwise put rate + 1 submissions in some second now and then (measured: docs/benchmarks.md).
@@ -89,6 +92,14 @@ class Settings(BaseModel):
     # Numbers the carrier delivers inbound SMS to that are not bought through the gateway (a shared long
     # number, a short code): no account can register them.
     gateway_numbers: tuple[str, ...] = Field(default=(), alias="GATEWAY_NUMBERS")
+    # Auto-replies (the HELP answer) per day: to one recipient from one number, and from one number.
+    # Above them no reply is sent (a metric and a log line say so); the inbound is still stored and forwarded.
+    auto_reply_max_per_recipient_per_day: int = Field(
+        default=3, ge=0, alias="AUTO_REPLY_MAX_PER_RECIPIENT_PER_DAY"
+    )
+    auto_reply_max_per_number_per_day: int = Field(
+        default=1000, ge=0, alias="AUTO_REPLY_MAX_PER_NUMBER_PER_DAY"
+    )
     help_reply: str = Field(
         default="Reply STOP to stop receiving messages from this number, START to receive them again.",
         alias="HELP_REPLY",

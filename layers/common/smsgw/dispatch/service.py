@@ -36,6 +36,7 @@ from smsgw.carrier.base import (
     Submission,
 )
 from smsgw.carrier.factory import make_carrier
+from smsgw.carrier.signature import carrier_webhook_url
 from smsgw.config import get_settings
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.faults import crash_point
@@ -78,7 +79,7 @@ def _submission(message: dict[str, Any]) -> Submission:
     params = {key: str(value) for key, value in (message.get("params") or {}).items() if key != "callback"}
     receipt_url = get_settings().carrier_receipt_url
     if receipt_url:
-        params["callback"] = receipt_url
+        params["callback"] = carrier_webhook_url(receipt_url)  # with the webhook token, if any
     # The carrier echoes client-ref in every receipt: our id lets a receipt confirm a submission whose
     # answer was lost (reconciliation). The client's own client-ref stays in our API and callbacks.
     params["client-ref"] = message["message_id"]

@@ -20,10 +20,15 @@ CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
         "description": "A required field is missing or malformed",
         "content": {"application/json": {"model": ErrorResponse}},
     },
-    401: {"description": "Unsigned, forged or stale (when a carrier signature secret is configured)"},
+    401: {
+        "description": "Not authenticated: no valid carrier signature and no valid `?token=` "
+        "(or forged, or stale); nothing is stored"
+    },
+    503: {"description": "A resend of a part another attempt is still processing: send it again later"},
 }
 CARRIER_DESCRIPTION = (
-    "Called by the carrier only, one call per SMS part, with Vonage's inbound fields (msisdn, to, "
+    "Called by the carrier only (signed, or with the URL's `token`), one call per SMS part, with "
+    "Vonage's inbound fields (msisdn, to, "
     "messageId, text, type, keyword, message-timestamp, concat, concat-ref, concat-total, concat-part). "
     "Resends are acknowledged and ignored; parts are reassembled; the message is forwarded, signed, "
     "to the callback of the conversation, number or registered phone it belongs to."

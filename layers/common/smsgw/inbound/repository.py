@@ -1,11 +1,16 @@
 """DynamoDB access for inbound SMS, conversations and opt-outs.
 
-INBOUND_PART#<carrier messageId> / PART        a part was received (dedupe; TTL 2 days)
-CONCAT#<msisdn>#<to>#<concat-ref> / SET        a concatenated set: total, first_seen, finished (TTL)
+INBOUND_PART#<carrier messageId> / PART        a part was received: its inbound_id, a processing lease,
+                                               `done` once handled (dedupe; TTL 2 days)
+CONCAT#<msisdn>#<to>#<concat-ref> / SET        a concatenated set: total, first_seen, inbound_id,
+                                               check_scheduled, finished (once stored and forwarded) (TTL)
 CONCAT#<msisdn>#<to>#<concat-ref> / PART#<nnn> one part's text and carrier id (TTL)
 INBOUND#<inbound_id> / INBOUND                 the logical message (routed or not); gsi1 by account
 CONVO#<msisdn>#<number> / CONVO                a send with `inbound: yes`: replies go to its callback (TTL)
 OPTOUT#<number>#<msisdn> / OPTOUT              the recipient sent STOP to this number
+AUTOREPLY#<inbound_id> / SENT                  an auto-reply (HELP) was sent for this inbound (TTL 2 days)
+AUTOREPLY#<number>#<msisdn>#<day> / COUNT      auto-replies to this recipient from this number that day (TTL)
+AUTOREPLY#<number>#<day> / COUNT               auto-replies from this number that day (TTL)
 """
 
 from __future__ import annotations
@@ -28,31 +33,89 @@ def _put_new(item: dict[str, Any]) -> bool:
     return True
 
 
-def first_sight_of_part(carrier_message_id: str, expires_at: int) -> bool:
-    """False when the carrier already sent this part (a resend): dedupe on its messageId."""
-    return _put_new({"pk": f"INBOUND_PART#{carrier_message_id}", "sk": "PART", "expires_at": expires_at})
+def _part_key(carrier_message_id: str) -> dict[str, str]:
+    return {"pk": f"INBOUND_PART#{carrier_message_id}", "sk": "PART"}
 
 
-def forget_part(carrier_message_id: str) -> None:
-    """Undo the dedupe mark when storing the part failed, so the carrier's resend is processed."""
-    db.table().delete_item(Key={"pk": f"INBOUND_PART#{carrier_message_id}", "sk": "PART"})
+def claim_part(
+    carrier_message_id: str, inbound_id: str, now: int, lease_until: int, expires_at: int
+) -> str | None:
+    """Take this carrier messageId for processing: on first sight, or when an earlier attempt neither
+    finished nor holds its lease any more (it failed, or its Lambda died). Returns the inbound_id
+    recorded on first sight (so every attempt stores the same message), or None when the part is
+    done or being processed right now (`part_done` tells which)."""
+    item = db.update_if(
+        _part_key(carrier_message_id),
+        UpdateExpression="SET inbound_id = if_not_exists(inbound_id, :id), lease_until = :lease, "
+        "done = if_not_exists(done, :false), expires_at = :ttl",
+        ConditionExpression="attribute_not_exists(pk) OR (done = :false AND lease_until < :now)",
+        ExpressionAttributeValues={
+            ":id": inbound_id,
+            ":lease": lease_until,
+            ":false": False,
+            ":ttl": expires_at,
+            ":now": now,
+        },
+    )
+    return None if item is None else str(item["inbound_id"])
+
+
+def part_done(carrier_message_id: str) -> bool:
+    item = db.table().get_item(Key=_part_key(carrier_message_id), ConsistentRead=True).get("Item") or {}
+    return item.get("done") is not False  # True, or a mark from before marks had `done`
+
+
+def release_part(carrier_message_id: str) -> None:
+    """Processing failed: the carrier's resend may take the part again at once."""
+    db.update_if(
+        _part_key(carrier_message_id),
+        UpdateExpression="SET lease_until = :zero",
+        ConditionExpression="done = :false",
+        ExpressionAttributeValues={":zero": 0, ":false": False},
+    )
+
+
+def finish_part(carrier_message_id: str) -> None:
+    """The part is handled: its resends are duplicates from now on."""
+    db.table().update_item(
+        Key=_part_key(carrier_message_id),
+        UpdateExpression="SET done = :true",
+        ExpressionAttributeValues={":true": True},
+    )
 
 
 def _set_pk(msisdn: str, to: str, ref: str) -> str:
     return f"CONCAT#{msisdn}#{to}#{ref}"
 
 
-def open_set(msisdn: str, to: str, ref: str, total: int, first_seen: str, expires_at: int) -> bool:
-    """True for the first part of a set (the caller then schedules the incomplete-set timeout)."""
-    return _put_new(
-        {
-            "pk": _set_pk(msisdn, to, ref),
-            "sk": "SET",
-            "total": total,
-            "first_seen": first_seen,
-            "finished": False,
-            "expires_at": expires_at,
-        }
+def open_set(
+    msisdn: str, to: str, ref: str, total: int, first_seen: str, inbound_id: str, expires_at: int
+) -> dict[str, Any]:
+    """The set's header, created by its first part (with the inbound_id the assembled message gets)."""
+    return dict(
+        db.table().update_item(
+            Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
+            UpdateExpression="SET #total = if_not_exists(#total, :total), "
+            "first_seen = if_not_exists(first_seen, :first), finished = if_not_exists(finished, :false), "
+            "inbound_id = if_not_exists(inbound_id, :id), expires_at = if_not_exists(expires_at, :ttl)",
+            ExpressionAttributeNames={"#total": "total"},
+            ExpressionAttributeValues={
+                ":total": total,
+                ":first": first_seen,
+                ":false": False,
+                ":id": inbound_id,
+                ":ttl": expires_at,
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    )
+
+
+def set_check_scheduled(msisdn: str, to: str, ref: str) -> None:
+    db.table().update_item(
+        Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
+        UpdateExpression="SET check_scheduled = :true",
+        ExpressionAttributeValues={":true": True},
     )
 
 
@@ -76,35 +139,31 @@ def set_parts(msisdn: str, to: str, ref: str) -> tuple[dict[str, Any] | None, li
     return header, [item for item in items if item["sk"].startswith("PART#")]
 
 
-def finish_set(msisdn: str, to: str, ref: str, inbound_id: str) -> bool:
-    """Exactly one caller assembles a set: the one that flips `finished`."""
-    try:
-        db.table().update_item(
-            Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
-            UpdateExpression="SET finished = :true, inbound_id = :id",
-            ConditionExpression="attribute_exists(pk) AND finished = :false",
-            ExpressionAttributeValues={":true": True, ":false": False, ":id": inbound_id},
-        )
-    except ClientError as error:
-        if db.condition_failed(error):
-            return False
-        raise
-    return True
-
-
-def put_inbound(item: dict[str, Any]) -> None:
-    account = item.get("account_id")
-    db.table().put_item(
-        Item={
-            "pk": f"INBOUND#{item['inbound_id']}",
-            "sk": "INBOUND",
-            "type": "inbound",
-            "gsi1pk": f"ACCOUNT#{account}#INBOUND" if account else "INBOUND#UNROUTED",
-            "gsi1sk": item["inbound_id"],
-            **item,
-        },
-        ConditionExpression="attribute_not_exists(pk)",
+def finish_set(msisdn: str, to: str, ref: str) -> None:
+    """The assembled message is stored and forwarded: later parts and the timeout check leave it be."""
+    db.table().update_item(
+        Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
+        UpdateExpression="SET finished = :true",
+        ExpressionAttributeValues={":true": True},
     )
+
+
+def put_inbound(item: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Store the message once: returns the stored item and whether this call stored it (False: an
+    earlier attempt did, and its item is returned)."""
+    account = item.get("account_id")
+    full = {
+        "pk": f"INBOUND#{item['inbound_id']}",
+        "sk": "INBOUND",
+        "type": "inbound",
+        "gsi1pk": f"ACCOUNT#{account}#INBOUND" if account else "INBOUND#UNROUTED",
+        "gsi1sk": item["inbound_id"],
+        **item,
+    }
+    if _put_new(full):
+        return full, True
+    stored = db.table().get_item(Key={"pk": full["pk"], "sk": "INBOUND"}, ConsistentRead=True).get("Item")
+    return (dict(stored), False) if stored else (full, True)
 
 
 def get_inbound(inbound_id: str) -> dict[str, Any] | None:
@@ -152,3 +211,43 @@ def clear_opt_out(number: str, msisdn: str) -> None:
 
 def is_opted_out(number: str, msisdn: str) -> bool:
     return "Item" in db.table().get_item(Key={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT"})
+
+
+def claim_auto_reply(
+    inbound_id: str, number: str, msisdn: str, day: str, per_recipient: int, per_number: int, expires_at: int
+) -> str:
+    """Count one auto-reply for this inbound, within the day's caps (one transaction). Returns "ok",
+    "replied" (this inbound already had its reply), "recipient_cap" or "number_cap"."""
+    table = db.table().name
+
+    def counter(pk: str, cap: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": pk, "sk": "COUNT"},
+                "UpdateExpression": "SET n = if_not_exists(n, :zero) + :one, expires_at = :ttl",
+                "ConditionExpression": "attribute_not_exists(n) OR n < :cap",
+                "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":ttl": expires_at, ":cap": cap},
+            }
+        }
+
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": f"AUTOREPLY#{inbound_id}", "sk": "SENT", "expires_at": expires_at},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                counter(f"AUTOREPLY#{number}#{msisdn}#{day}", per_recipient),
+                counter(f"AUTOREPLY#{number}#{day}", per_number),
+            ]
+        )
+    except ClientError as error:
+        for index, outcome in enumerate(("replied", "recipient_cap", "number_cap")):
+            if db.transaction_condition_failed(error, index):
+                return outcome
+        raise
+    return "ok"

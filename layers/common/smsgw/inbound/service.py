@@ -22,9 +22,9 @@ from ulid import ULID
 
 from smsgw import queues
 from smsgw.accounts import service as accounts
-from smsgw.carrier.signature import verify_carrier_webhook
+from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, NotFound
+from smsgw.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
 from smsgw.observability import logger, mask_number, metrics
@@ -32,6 +32,11 @@ from smsgw.pagination import decode_cursor, encode_cursor
 
 INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
+# How long an attempt holds a part: longer than InboundFunction's timeout (10 s). A resend that comes
+# while an attempt may still run gets 503 (the carrier retries); one after the lease takes over.
+PROCESSING_LEASE_SECONDS = 30
+AUTO_REPLY_COUNT_SECONDS = 2 * 86_400  # the day's auto-reply counters outlive their day
+_clock = time.time
 _DIGITS = re.compile(r"\d{1,20}")
 
 
@@ -80,70 +85,106 @@ def _concat(params: Mapping[str, str]) -> tuple[str, int, int] | None:
 
 
 def receive(params: Mapping[str, str], now: float | None = None) -> str:
-    """Handle one inbound part from the carrier; returns received, part or duplicate."""
+    """Handle one inbound part from the carrier; returns received, part or duplicate.
+
+    Nothing is lost when a step fails: the part's mark (its inbound_id, a lease) stays, an error
+    releases the lease and answers 500, and the carrier's resend completes the same message; a Lambda
+    that dies holds the lease only until it ends (a resend before then gets 503, and is retried).
+    Every step is idempotent (the message is stored
+    once under its inbound_id, the forward is deduplicated on it), so nothing is doubled either.
+    """
     verify_carrier_webhook(params, "inbound message", now)
     msisdn, to = _number(params, "msisdn"), _number(params, "to")
     carrier_id = _require(params, "messageId")
     concat = _concat(params)
-    fields = {k: v for k, v in params.items() if k not in ("sig", "nonce", "timestamp")}
+    fields = {k: v for k, v in params.items() if k not in AUTH_PARAMS}
     expires = int(time.time()) + DEDUPE_SECONDS
-    if not repository.first_sight_of_part(carrier_id, expires):
+    clock = int(_clock())
+    inbound_id = repository.claim_part(
+        carrier_id, str(ULID()), clock, clock + PROCESSING_LEASE_SECONDS, expires
+    )
+    if inbound_id is None:
+        if not repository.part_done(carrier_id):
+            # Another attempt holds the lease: it may still die, so do not acknowledge (the carrier
+            # retries 5xx with backoff; by then the part is done, or the lease has ended).
+            metrics.add_metric(name="InboundBusy", unit="Count", value=1)
+            raise ServiceUnavailable("this part is being processed; send it again later", retry_after=10)
         metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
         return "duplicate"
     try:
         if concat is None:
-            _accept(msisdn, to, fields, params.get("text", ""), [carrier_id], parts=1, incomplete=False)
-            return "received"
-        return _receive_part(msisdn, to, concat, fields, expires)
+            _accept(
+                msisdn,
+                to,
+                fields,
+                params.get("text", ""),
+                [carrier_id],
+                parts=1,
+                incomplete=False,
+                inbound_id=inbound_id,
+            )
+            result = "received"
+        else:
+            result = _receive_part(msisdn, to, concat, fields, expires)
+        repository.finish_part(carrier_id)
     except Exception:
-        repository.forget_part(carrier_id)  # let the carrier's resend try again
+        repository.release_part(carrier_id)  # let the carrier's resend try again at once
         raise
+    return result
 
 
 def _receive_part(
     msisdn: str, to: str, concat: tuple[str, int, int], fields: dict[str, str], expires: int
 ) -> str:
     ref, total, part = concat
-    if repository.open_set(msisdn, to, ref, total, _now_iso(), expires):
+    opened = repository.open_set(msisdn, to, ref, total, _now_iso(), str(ULID()), expires)
+    if not opened.get("check_scheduled"):  # first part (or its scheduling failed before)
         queues.schedule_inbound_check(
             {"msisdn": msisdn, "to": to, "ref": ref}, get_settings().inbound_concat_timeout_seconds
         )
+        repository.set_check_scheduled(msisdn, to, ref)
     repository.store_part(msisdn, to, ref, part, fields, expires)
     header, parts = repository.set_parts(msisdn, to, ref)
-    if header is not None and len(parts) >= int(header["total"]):
-        return "received" if _assemble(msisdn, to, ref, header, parts, incomplete=False) else "part"
-    return "part"
+    if header is None or header.get("finished") or len(parts) < int(header["total"]):
+        return "part"
+    _assemble(msisdn, to, ref, header, parts)
+    return "received"
 
 
 def check_incomplete(msisdn: str, to: str, ref: str) -> bool:
-    """The reassembly timeout: forward what arrived of a set that is still incomplete (flagged)."""
+    """The reassembly timeout: forward what arrived of a set not forwarded yet (flagged `incomplete`
+    when parts are missing; complete when an earlier assembly failed half-way). True if forwarded now."""
     header, parts = repository.set_parts(msisdn, to, ref)
     if header is None or header.get("finished") or not parts:
         return False
-    return _assemble(msisdn, to, ref, header, parts, incomplete=True)
+    _assemble(msisdn, to, ref, header, parts)
+    return True
 
 
-def _assemble(
-    msisdn: str, to: str, ref: str, header: dict[str, Any], parts: list[dict[str, Any]], incomplete: bool
-) -> bool:
-    inbound_id = str(ULID())
-    if not repository.finish_set(msisdn, to, ref, inbound_id):
-        return False  # another invocation assembled it
+def _assemble(msisdn: str, to: str, ref: str, header: dict[str, Any], parts: list[dict[str, Any]]) -> None:
+    """Store and forward the set's message under the set's inbound_id; any number of attempts (a
+    resend, the timeout, a concurrent last part) store and forward it once. Then mark it finished."""
+    total = int(header["total"])
     ordered = [p["fields"] for p in sorted(parts, key=lambda p: p["sk"])]
     text = "".join(f.get("text", "") for f in ordered)
     carrier_ids = [f["messageId"] for f in ordered]
-    first = {**ordered[0], "concat-ref": ref, "concat-total": str(header["total"])}
+    first = {**ordered[0], "concat-ref": ref, "concat-total": str(total)}
+    inbound_id = str(header.get("inbound_id") or "")
+    if not inbound_id:  # a set opened before sets carried their inbound_id
+        inbound_id = str(
+            repository.open_set(msisdn, to, ref, total, _now_iso(), str(ULID()), 0)["inbound_id"]
+        )
     _accept(
         msisdn,
         to,
         first,
         text,
         carrier_ids,
-        parts=int(header["total"]),
-        incomplete=incomplete,
+        parts=total,
+        incomplete=len(parts) < total,
         inbound_id=inbound_id,
     )
-    return True
+    repository.finish_set(msisdn, to, ref)
 
 
 def route_for(msisdn: str, to: str) -> Route | None:
@@ -184,9 +225,9 @@ def _accept(
     *,
     parts: int,
     incomplete: bool,
-    inbound_id: str | None = None,
+    inbound_id: str,
 ) -> str:
-    inbound_id = inbound_id or str(ULID())
+    """Opt-out, store (once per inbound_id), forward, HELP reply: each step safe to repeat."""
     received_at = _now_iso()
     keyword = keyword_of(text)
     opt = _opt(keyword)
@@ -213,21 +254,30 @@ def _accept(
         "received_at": received_at,
         "expires_at": int(time.time()) + get_settings().message_retention_days * 86_400,
     }
-    repository.put_inbound({k: v for k, v in item.items() if v is not None})
-    logger.info(
-        "inbound received",
-        extra={"inbound_id": inbound_id, "from": mask_number(msisdn), "parts": parts, "route": item["route"]},
-    )
-    metrics.add_metric(name="InboundReceived", unit="Count", value=1)
-    if route is not None and route.callback_url:
-        _forward(route, item, fields)
-    if route is not None and opt == "help":
-        _reply_help(route.account_id, sender=to, recipient=msisdn)
+    # An earlier attempt may have stored it (then failed to forward, or died): go on with what it stored.
+    stored, new = repository.put_inbound({k: v for k, v in item.items() if v is not None})
+    if new:
+        logger.info(
+            "inbound received",
+            extra={
+                "inbound_id": inbound_id,
+                "from": mask_number(msisdn),
+                "parts": parts,
+                "route": item["route"],
+            },
+        )
+        metrics.add_metric(name="InboundReceived", unit="Count", value=1)
+    account_id, callback_url = stored.get("account_id"), stored.get("callback_url")
+    if account_id and callback_url:
+        _forward(Route(str(account_id), str(callback_url), str(stored.get("route"))), stored, fields)
+    if account_id and stored.get("opt") == "help":
+        _reply_help(str(account_id), sender=to, recipient=msisdn, inbound_id=inbound_id)
     return inbound_id
 
 
 def _forward(route: Route, item: dict[str, Any], fields: Mapping[str, str]) -> None:
     """Vonage's inbound fields (existing Vonage handlers work unchanged), plus our ids."""
+    parts = int(item["parts"])
     payload: dict[str, Any] = {
         "msisdn": item["msisdn"],
         "to": item["to"],
@@ -238,11 +288,11 @@ def _forward(route: Route, item: dict[str, Any], fields: Mapping[str, str]) -> N
         "message-timestamp": item.get("message_timestamp") or "",
         "api-key": fields.get("api-key", ""),
         "inbound_id": item["inbound_id"],
-        "parts": item["parts"],
-        "incomplete": item["incomplete"],
+        "parts": parts,
+        "incomplete": bool(item["incomplete"]),
     }
-    if item["parts"] > 1:
-        payload["concat-total"] = str(item["parts"])
+    if parts > 1:
+        payload["concat-total"] = str(parts)
     from smsgw.webhooks import service as webhooks
 
     webhooks.enqueue(
@@ -255,14 +305,40 @@ def _forward(route: Route, item: dict[str, Any], fields: Mapping[str, str]) -> N
     )
 
 
-def _reply_help(account_id: str, sender: str, recipient: str) -> None:
-    """HELP gets the operator's help text back, from the number it was sent to (charged as a send)."""
+def _reply_help(account_id: str, sender: str, recipient: str, inbound_id: str) -> None:
+    """HELP gets the operator's help text back, from the number it was sent to (charged as a send):
+    once per inbound message, and at most AUTO_REPLY_MAX_PER_RECIPIENT_PER_DAY to one recipient and
+    AUTO_REPLY_MAX_PER_NUMBER_PER_DAY from one number (forged or real HELP floods cost nothing more)."""
     from smsgw.messages import service as messages
 
+    settings = get_settings()
     try:
+        outcome = repository.claim_auto_reply(
+            inbound_id,
+            sender,
+            recipient,
+            datetime.now(UTC).strftime("%Y-%m-%d"),
+            settings.auto_reply_max_per_recipient_per_day,
+            settings.auto_reply_max_per_number_per_day,
+            int(time.time()) + AUTO_REPLY_COUNT_SECONDS,
+        )
+        if outcome == "replied":
+            return
+        if outcome != "ok":
+            metrics.add_metric(name="AutoRepliesCapped", unit="Count", value=1)
+            logger.warning(
+                "auto-reply not sent: daily cap reached",
+                extra={
+                    "cap": outcome,
+                    "from": mask_number(sender),
+                    "to": mask_number(recipient),
+                    "inbound_id": inbound_id,
+                },
+            )
+            return
         account = accounts.cached_account(account_id)
         # urgent: they just wrote to us, so the answer goes now, quiet hours or not.
-        reply = {"from": sender, "to": recipient, "text": get_settings().help_reply, "urgent": "true"}
+        reply = {"from": sender, "to": recipient, "text": settings.help_reply, "urgent": "true"}
         messages.accept_send(account, reply)
     except Exception:
         logger.exception("could not send the HELP reply", extra={"account_id": account_id})

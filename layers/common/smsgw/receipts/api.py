@@ -21,12 +21,16 @@ RESPONSES: dict[int, OpenAPIResponse] = {
         "description": "No messageId or an unknown status",
         "content": {"application/json": {"model": ErrorResponse}},
     },
-    401: {"description": "Unsigned, forged or stale (when a carrier signature secret is configured)"},
+    401: {
+        "description": "Not authenticated: no valid carrier signature and no valid `?token=` "
+        "(or forged, or stale); nothing is stored"
+    },
 }
 DESCRIPTION = (
     "Called by the carrier only, with Vonage's DLR fields (messageId, status, err-code, network-code, "
-    "price, msisdn, to, scts, message-timestamp, client-ref). Signed with the carrier's signature secret "
-    "when one is configured. Duplicates and out-of-order receipts are acknowledged and change nothing."
+    "price, msisdn, to, scts, message-timestamp, client-ref). Authenticated by the carrier's signature "
+    "or the `token` query parameter of the URL the gateway gave the carrier. Duplicates and out-of-order "
+    "receipts are acknowledged and change nothing."
 )
 
 

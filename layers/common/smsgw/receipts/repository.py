@@ -1,11 +1,16 @@
 """DynamoDB access for receipts that arrived before their carrier id was recorded.
 
 DLRPENDING#<carrier_message_id> / PENDING   receipts (a list) waiting for dispatch to record the id; TTL
+
+The list only grows (list_append) until it is removed, and it is removed only if it still has as many
+receipts as were read and applied: a receipt kept in between is never removed unapplied.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from smsgw import db
 
@@ -29,8 +34,9 @@ def keep_pending(carrier_message_id: str, receipt: dict[str, Any], expires_at: i
     )
 
 
-def take_pending(carrier_message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every waiting receipt for these ids (one batch read), removed once read."""
+def pending(carrier_message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every waiting receipt for these ids (one batch read, strongly consistent); nothing is removed:
+    apply them, then `drop_pending` exactly what was read."""
     if not carrier_message_ids:
         return {}
     found: dict[str, list[dict[str, Any]]] = {}
@@ -44,6 +50,25 @@ def take_pending(carrier_message_ids: list[str]) -> dict[str, list[dict[str, Any
             for item in result["Responses"].get(db.table().name, []):
                 found[item["pk"].removeprefix("DLRPENDING#")] = list(item.get("receipts") or [])
             request = result.get("UnprocessedKeys") or {}
-    for carrier_message_id in found:
-        db.table().delete_item(Key=_key(carrier_message_id))
     return found
+
+
+def pending_for(carrier_message_id: str) -> list[dict[str, Any]]:
+    item = db.table().get_item(Key=_key(carrier_message_id), ConsistentRead=True).get("Item") or {}
+    return list(item.get("receipts") or [])
+
+
+def drop_pending(carrier_message_id: str, count: int) -> bool:
+    """Remove the waiting receipts if they are still the `count` that were read (the list only grows);
+    False when one was kept since (or another caller removed them): read again."""
+    try:
+        db.table().delete_item(
+            Key=_key(carrier_message_id),
+            ConditionExpression="size(receipts) = :n",
+            ExpressionAttributeValues={":n": count},
+        )
+    except ClientError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True

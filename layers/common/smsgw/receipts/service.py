@@ -103,13 +103,20 @@ def _confirm(receipt: DeliveryReceipt) -> None:
 
 
 def apply_pending(carrier_message_ids: list[str]) -> None:
-    """Apply receipts that arrived before dispatch recorded these ids (called right after it did)."""
-    for carrier_message_id, items in repository.take_pending(carrier_message_ids).items():
+    """Apply receipts that arrived before dispatch recorded these ids (called right after it did).
+
+    Applying is idempotent (statuses only move forward), so: apply what waits, then remove exactly
+    that; a receipt kept meanwhile makes the removal fail, and the loop applies it too."""
+    for carrier_message_id, items in repository.pending(carrier_message_ids).items():
         found = messages.find_by_carrier_id(carrier_message_id)
-        if found is None:  # not ours after all; keep nothing
+        if found is None:  # not ours (yet): leave it waiting, its TTL ends it
             continue
-        for item in sorted(items, key=lambda i: RANK.get(i.get("status", ""), 0)):
-            _apply_to(found[0], found[1], DeliveryReceipt.from_item(item))
+        while items:
+            for item in sorted(items, key=lambda i: RANK.get(i.get("status", ""), 0)):
+                _apply_to(found[0], found[1], DeliveryReceipt.from_item(item))
+            if repository.drop_pending(carrier_message_id, len(items)):
+                break
+            items = repository.pending_for(carrier_message_id)
 
 
 def message_status(message: dict[str, Any]) -> tuple[str, str | None]:

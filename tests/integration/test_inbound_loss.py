@@ -1,0 +1,152 @@
+"""Inbound SMS is never lost and never doubled when a step fails once: the carrier's resend, or the
+reassembly timeout, completes the same message (stored once, forwarded once)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from smsgw.inbound import repository
+from smsgw.inbound import service as inbound_service
+from tests.integration.test_inbound import (
+    NUMBER,
+    PHONE,
+    deliver_webhooks,
+    inbound,
+    parts_of,
+    register,
+)
+
+
+@pytest.fixture
+def env(aws, carrier_env, monkeypatch):
+    """Signed carrier webhooks, callbacks to a local receiver allowed (as in test_inbound)."""
+    from smsgw.db import reset_clients
+
+    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+    reset_clients()
+    return aws
+
+
+@pytest.fixture
+def owner(env):
+    from smsgw.accounts import service as accounts
+
+    return accounts.create_account("owner", balance="5", senders=["ACME"])
+
+
+class Flaky(Exception):
+    """A storage or queue error that happens once."""
+
+
+def fail_once(
+    monkeypatch: pytest.MonkeyPatch, target: Any, name: str, error: type[BaseException] = Flaky
+) -> None:
+    real = getattr(target, name)
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise error("injected")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+
+
+def forwarded(receiver) -> list[dict[str, Any]]:
+    deliver_webhooks()
+    return [json.loads(r.body) for r in receiver.requests]
+
+
+TEXT = "A reply long enough to need several parts."
+
+
+def test_a_long_message_whose_store_fails_once_is_completed_by_the_carriers_resend(
+    env, owner, receiver, monkeypatch
+):
+    register(owner.account_id, PHONE, receiver.url)
+    parts = parts_of(TEXT, ref="41")
+    for part in parts[:-1]:
+        assert inbound(part) == (200, {"result": "part"})
+    fail_once(monkeypatch, repository, "put_inbound")
+    assert inbound(parts[-1])[0] == 500  # not acknowledged: the carrier resends it
+    assert inbound(parts[-1]) == (200, {"result": "received"})
+    assert inbound(parts[-1]) == (200, {"result": "duplicate"})
+    [payload] = forwarded(receiver)
+    assert (payload["text"], payload["incomplete"]) == (TEXT, False)
+    assert len(env.items("INBOUND#")) == 1
+
+
+def test_a_long_message_whose_store_failed_is_completed_by_the_reassembly_timeout(
+    env, owner, receiver, monkeypatch
+):
+    register(owner.account_id, PHONE, receiver.url)
+    parts = parts_of(TEXT, ref="42")
+    for part in parts[:-1]:
+        inbound(part)
+    fail_once(monkeypatch, repository, "put_inbound")
+    assert inbound(parts[-1])[0] == 500
+    # The carrier gives up (or its resend is lost); the timeout check still finds every part stored.
+    assert inbound_service.check_incomplete(PHONE, NUMBER, "42") is True
+    assert inbound_service.check_incomplete(PHONE, NUMBER, "42") is False  # once
+    [payload] = forwarded(receiver)
+    assert (payload["text"], payload["incomplete"]) == (TEXT, False)
+    assert len(env.items("INBOUND#")) == 1
+
+
+def test_the_assembler_dying_after_the_store_forwards_it_once_on_the_timeout(
+    env, owner, receiver, monkeypatch
+):
+    """A crash (the Lambda times out: no except clause runs) between storing and forwarding."""
+    from smsgw.webhooks import service as webhooks
+
+    register(owner.account_id, PHONE, receiver.url)
+    parts = parts_of(TEXT, ref="43")
+    for part in parts[:-1]:
+        inbound(part)
+    fail_once(monkeypatch, webhooks, "enqueue", error=SystemExit)
+    with pytest.raises(SystemExit):
+        inbound(parts[-1])
+    assert inbound_service.check_incomplete(PHONE, NUMBER, "43") is True
+    [payload] = forwarded(receiver)
+    assert (payload["text"], payload["incomplete"]) == (TEXT, False)
+    assert len(env.items("INBOUND#")) == 1
+
+
+def test_a_single_part_whose_forward_fails_is_stored_once_on_the_resend(env, owner, receiver, monkeypatch):
+    from smsgw.webhooks import service as webhooks
+
+    register(owner.account_id, PHONE, receiver.url)
+    fields = {"msisdn": PHONE, "to": NUMBER, "messageId": "one-1", "text": "Yes please"}
+    fail_once(monkeypatch, webhooks, "enqueue")
+    assert inbound(fields)[0] == 500
+    assert inbound(fields) == (200, {"result": "received"})
+    assert inbound(fields) == (200, {"result": "duplicate"})
+    [stored] = env.items("INBOUND#")
+    [payload] = forwarded(receiver)
+    assert (payload["text"], payload["inbound_id"]) == ("Yes please", stored["inbound_id"])
+
+
+def test_a_single_part_whose_handler_died_is_processed_by_a_resend_after_the_lease(
+    env, owner, receiver, monkeypatch
+):
+    """The Lambda dies mid-way (no except clause runs): a resend during its lease on the messageId is
+    not acknowledged (503, the carrier retries); once the lease ends, the resend completes it."""
+    from smsgw.webhooks import service as webhooks
+
+    register(owner.account_id, PHONE, receiver.url)
+    fields = {"msisdn": PHONE, "to": NUMBER, "messageId": "one-2", "text": "Still there?"}
+    fail_once(monkeypatch, webhooks, "enqueue", error=SystemExit)
+    with pytest.raises(SystemExit):
+        inbound(fields)
+    status, body = inbound(fields)  # still in progress, as far as we know: not acknowledged, retried
+    assert status == 503, body
+    later = inbound_service._clock() + inbound_service.PROCESSING_LEASE_SECONDS + 1
+    monkeypatch.setattr(inbound_service, "_clock", lambda: later)  # the lease has ended
+    assert inbound(fields) == (200, {"result": "received"})
+    [payload] = forwarded(receiver)
+    assert payload["text"] == "Still there?"
+    assert len(env.items("INBOUND#")) == 1
