@@ -10,15 +10,14 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
 )
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
@@ -32,6 +31,7 @@ from smsgw.errors import (
     Unauthorized,
 )
 from smsgw.observability import logger
+from smsgw.request_body import BadBody, parse_body
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
@@ -108,8 +108,24 @@ def _field_of(error: dict[str, Any]) -> str:
     return location[-1] if location else "body"
 
 
+class BodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading the body with smsgw's one parser (smsgw.request_body)
+    instead of its own: multipart forms, charsets, size and nesting limits, 4xx instead of 5xx."""
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        return event_body(app)
+
+
+def event_body(app: BaseRouter) -> dict[str, Any]:
+    """The current request's body: a JSON object or a form's fields (see smsgw.request_body)."""
+    event = app.current_event
+    return parse_body(event.headers or {}, event.body, bool(event.is_base64_encoded))
+
+
 def create_resolver(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
+    # The validation middleware is where Powertools reads bodies; ours reads them with the one parser.
+    app._request_validation_middleware = BodyValidation()
     for router in routers:
         app.include_router(router)
 
@@ -153,15 +169,13 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
             logger.error("request failed", extra={"error": error.message})
         return error_response(error.status_code, error.message, getattr(error, "field", None), **headers)
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _content_type(_: RequestUnsupportedContentType) -> Response:
-        error = BadRequest(
-            "unsupported Content-Type: send application/x-www-form-urlencoded or application/json",
-            "Content-Type",
-        )
-        if is_nexmo_route() or is_vonage_route():
-            return _json(200 if is_vonage_route() else 400, nexmo_error_body("3", error.message, error.field))
-        return error_response(400, error.message, error.field)
+    @app.exception_handler(BadBody)
+    def _bad_body(error: BadBody) -> Response:
+        if is_vonage_route():
+            return _json(200, nexmo_error_body("3", error.message, error.field))
+        if is_nexmo_route():
+            return _json(error.status_code, nexmo_error_body("3", error.message, error.field))
+        return error_response(error.status_code, error.message, error.field)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
@@ -233,23 +247,12 @@ def kpn_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., 
 
 def request_params(app: BaseRouter) -> dict[str, str]:
     """Query string plus body (form or JSON), as strings: how carriers send webhooks (GET, POST, POST-JSON)."""
-    event = app.current_event
-    params = {k: str(v) for k, v in (event.query_string_parameters or {}).items()}
-    body = event.decoded_body or ""
-    content_type = (header(app, "content-type") or "").lower()
-    if body.strip():
-        if "json" in content_type or (not content_type and body.lstrip().startswith("{")):
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise BadRequest("the body is not valid JSON", "body") from None
-            if not isinstance(data, dict):
-                raise BadRequest("the JSON body must be an object", "body")
-            params.update(
-                {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
-            )
-        else:
-            params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
+    params = {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
+    for key, value in event_body(app).items():
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            value = value[-1]  # a repeated form field: the last, as parse_qs-based readers do
+        if value is not None:
+            params[key] = value if isinstance(value, str) else json.dumps(value)
     return params
 
 

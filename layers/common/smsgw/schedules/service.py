@@ -220,6 +220,21 @@ def _checked(account: Account, fields: dict[str, Any], now: datetime) -> dict[st
     }
 
 
+def _check_size(item: dict[str, Any]) -> None:
+    """A schedule must fit in one DynamoDB item (400 KB): checked before anything is written or
+    mirrored; the 400 names the field that takes the most room."""
+    size = repository.item_bytes(item)
+    if size <= repository.MAX_SCHEDULE_BYTES:
+        return
+    field = max(FIELDS, key=lambda name: repository.item_bytes({name: item.get(name)}))
+    raise BadRequest(
+        f"the schedule would take {size // 1024} KB, of which {field} "
+        f"{repository.item_bytes({field: item.get(field)}) // 1024} KB; a schedule is stored as one item of "
+        f"at most 400 KB: use fewer {field} or shorter values, or split it into several schedules",
+        field,
+    )
+
+
 def _mirror(schedule: dict[str, Any], *, create: bool) -> None:
     scheduler.put_recurring(
         schedule["schedule_id"],
@@ -276,6 +291,7 @@ def create_schedule(account: Account, fields: dict[str, Any]) -> ScheduleView:
         "created_at": _iso(now),
         "updated_at": _iso(now),
     }
+    _check_size(repository.new_item(schedule))
     repository.insert(schedule)
     try:
         _mirror(schedule, create=True)
@@ -321,6 +337,7 @@ def update_schedule(account: Account, schedule_id: str, changes: dict[str, Any])
     given = {k: v for k, v in changes.items() if v is not None or k in CLEARABLE}
     merged = {key: current.get(key) for key in FIELDS} | given
     changed = {**current, **_checked(account, merged, now), "updated_at": _iso(now)}
+    _check_size(changed)
     if not repository.replace(changed):
         raise Conflict(f"schedule {schedule_id} was changed by another request meanwhile; read it and retry")
     try:
