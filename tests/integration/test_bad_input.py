@@ -555,3 +555,21 @@ def test_until_before_since_is_400_naming_until(aws, acme):
     )
     assert response["statusCode"] == 400, response
     assert response["json"]["field"] == "until"
+
+
+@pytest.mark.parametrize(
+    ("function", "method", "path", "field"),
+    [
+        ("messages", "GET", "/messages/,\u00f4\u008e\u00aa", "message_id"),
+        ("messages", "DELETE", "/messages/,\u00f4\u008e\u00aa", "message_id"),
+        ("messages", "GET", "/inbound/\u0091\u00ac", "inbound_id"),
+        ("schedules", "GET", "/schedules/d\u00f0\u00b3\u0091\u00ac", "schedule_id"),
+        ("schedules", "PATCH", "/schedules/d\u00f0\u00b3\u0091\u00ac", "schedule_id"),
+    ],
+)
+def test_an_id_with_characters_no_id_has_is_400_naming_it_not_405(aws, acme, function, method, path, field):
+    response = call(
+        function, method, path, account_id=acme.account_id, body="{}", content_type="application/json"
+    )
+    assert response["statusCode"] == 400, response
+    assert response["json"]["field"] == field

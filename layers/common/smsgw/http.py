@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
@@ -31,7 +33,7 @@ from smsgw.errors import (
     Unauthorized,
 )
 from smsgw.observability import logger
-from smsgw.request_body import BadBody, parse_body
+from smsgw.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
@@ -60,6 +62,9 @@ def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = No
 
 # Paths whose errors use the Nexmo body shape (set by the routers that own them).
 NEXMO_PATHS: set[str] = set()
+
+# Paths whose JSON body may also be sent as a form (urlencoded or multipart): documented so.
+FORM_PATHS: set[str] = set()
 
 # Paths that answer as Vonage's SMS API does (contract §2): every outcome HTTP 200, a refusal as
 # a Vonage status in the Nexmo body; the official SDKs read the body, not the HTTP status.
@@ -122,8 +127,57 @@ def event_body(app: BaseRouter) -> dict[str, Any]:
     return parse_body(event.headers or {}, event.body, bool(event.is_base64_encoded))
 
 
+_OPERATIONS = ("get", "put", "post", "delete", "patch")
+
+
+def _error_answer(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse.model_validate(
+        {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        }
+    )
+
+
+class SmsgwResolver(APIGatewayRestResolver):
+    """Powertools' resolver, documenting what this API answers: bad input is 400 (not Powertools'
+    422), a body may be 413/415, and the form routes take forms and multipart forms too."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        schema = super().get_openapi_schema(**kwargs)
+        for path, item in (schema.paths or {}).items():
+            for method in _OPERATIONS:
+                operation = getattr(item, method, None)
+                if operation is None or operation.responses is None:
+                    continue
+                responses = operation.responses
+                responses.pop(422, None)
+                if path in VONAGE_PATHS:
+                    continue  # every answer is HTTP 200 with a Vonage status
+                if (operation.parameters or operation.requestBody) and not {400, "400"} & set(responses):
+                    responses[400] = _error_answer("Bad input: `field` names it")
+                if method not in ("post", "put", "patch"):
+                    continue
+                responses.setdefault(
+                    413, _error_answer(f"The body is larger than {MAX_BODY_BYTES // 1024} KB")
+                )
+                responses.setdefault(
+                    415, _error_answer(f"A Content-Type other than {FORM}, {MULTIPART} or JSON")
+                )
+                content = operation.requestBody.content if operation.requestBody else None
+                if path in FORM_PATHS and content:
+                    media = next(iter(content.values()))
+                    content.setdefault(FORM, media)
+                    content.setdefault(MULTIPART, media)
+        paths = schema.model_dump_json(by_alias=True, exclude_none=True, include={"paths"})
+        if schema.components and schema.components.schemas and "/HTTPValidationError" not in paths:
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schema.components.schemas.pop(unused, None)
+        return schema
+
+
 def create_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = SmsgwResolver(enable_validation=True)
     # The validation middleware is where Powertools reads bodies; ours reads them with the one parser.
     app._request_validation_middleware = BodyValidation()
     for router in routers:
@@ -191,23 +245,33 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
     return app
 
 
-def _allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+def _matching_operations(app: APIGatewayRestResolver, path: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(template, METHOD, path parameters) of every documented operation whose template matches `path`
+    with any characters in its parameters."""
     schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION)
-    allowed: set[str] = set()
+    found: list[tuple[str, str, dict[str, str]]] = []
     for template, item in (schema.paths or {}).items():
-        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path):
-            allowed.update(
-                method.upper()
+        pattern = "^" + re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+        match = re.match(pattern, path)
+        if match:
+            found.extend(
+                (template, method.upper(), match.groupdict())
                 for method in ("get", "put", "post", "delete", "patch", "head", "options")
                 if getattr(item, method, None) is not None
             )
-    return sorted(allowed)
+    return found
 
 
 def route_not_found(app: APIGatewayRestResolver, path: str, method: str) -> Response:
-    """404 for an unknown path, 405 with Allow for a known path and a wrong method."""
-    allowed = _allowed_methods(app, path)
+    """404 for an unknown path, 405 with Allow for a known path and a wrong method, and 400 naming the
+    path parameter when the route exists but a parameter has characters no id has (Powertools' routes
+    match only URI-safe characters)."""
+    operations = _matching_operations(app, path)
+    allowed = sorted({allowed_method for _, allowed_method, _ in operations})
+    wanted = [parameters for _, allowed_method, parameters in operations if allowed_method == method]
+    if wanted and wanted[0]:
+        name = sorted(wanted[0])[-1]
+        return error_response(400, f"{name} has characters no id has", name)
     if allowed:
         return error_response(
             405, f"{method} is not allowed on {path}; use {', '.join(allowed)}", Allow=", ".join(allowed)
