@@ -19,7 +19,6 @@ import binascii
 import codecs
 import json
 from collections.abc import Mapping
-from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from typing import Any
@@ -149,7 +148,7 @@ def _multipart(raw: bytes, content_type: str, header: Message) -> dict[str, Any]
             " (let your HTTP client set this header), or send application/x-www-form-urlencoded",
             "Content-Type",
         )
-    message = BytesParser(policy=policy.compat32).parsebytes(
+    message = BytesParser().parsebytes(  # the default compat32 policy: no email.policy import
         b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + raw
     )
     parts = message.get_payload() if message.is_multipart() else None
