@@ -208,9 +208,9 @@ def test_queue_failure_refunds_and_forgets_the_message(aws, account, monkeypatch
     assert balance(aws, account.account_id) == Decimal("10")
 
 
-def test_an_unsupported_content_type_is_400_naming_it(aws, account):
+def test_an_unsupported_content_type_is_415_naming_it(aws, account):
     response = send(account.account_id, raw_body="from=ACME", headers={"Content-Type": "text/plain"})
-    assert response["statusCode"] == 400
+    assert response["statusCode"] == 415
     [element] = response["json"]["messages"]
     assert (element["status"], element["field"]) == ("3", "Content-Type")
     assert aws.items("MSG#") == []

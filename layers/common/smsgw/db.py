@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -62,6 +64,32 @@ def update_if(key: dict[str, str], **kwargs: Any) -> dict[str, Any] | None:
         if condition_failed(error):
             return None
         raise
+
+
+# DynamoDB's largest item, in its own accounting (attribute names + values, see item_size).
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB counts it against MAX_ITEM_BYTES: UTF-8 names and strings, numbers by
+    their digits, 3 bytes per list or map plus 1 per element, 1 byte for a boolean or null."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value.encode("utf-8", "surrogatepass"))
+        if isinstance(value, bytes | bytearray):
+            return len(value)
+        if isinstance(value, bool) or value is None:
+            return 1
+        if isinstance(value, int | float | Decimal):
+            return (len(str(abs(value)).replace(".", "").lstrip("0")) + 1) // 2 + 1
+        if isinstance(value, Mapping):
+            return 3 + sum(1 + size(str(k)) + size(v) for k, v in value.items())
+        if isinstance(value, list | tuple | set | frozenset):
+            return 3 + sum(1 + size(v) for v in value)
+        return len(str(value).encode())
+
+    return sum(size(name) + size(value) for name, value in item.items())
 
 
 def reset_clients() -> None:

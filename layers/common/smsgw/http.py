@@ -10,15 +10,16 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
 )
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
@@ -32,6 +33,7 @@ from smsgw.errors import (
     Unauthorized,
 )
 from smsgw.observability import logger
+from smsgw.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
@@ -60,6 +62,9 @@ def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = No
 
 # Paths whose errors use the Nexmo body shape (set by the routers that own them).
 NEXMO_PATHS: set[str] = set()
+
+# Paths whose JSON body may also be sent as a form (urlencoded or multipart): documented so.
+FORM_PATHS: set[str] = set()
 
 # Paths that answer as Vonage's SMS API does (contract §2): every outcome HTTP 200, a refusal as
 # a Vonage status in the Nexmo body; the official SDKs read the body, not the HTTP status.
@@ -108,8 +113,73 @@ def _field_of(error: dict[str, Any]) -> str:
     return location[-1] if location else "body"
 
 
+class BodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading the body with smsgw's one parser (smsgw.request_body)
+    instead of its own: multipart forms, charsets, size and nesting limits, 4xx instead of 5xx."""
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        return event_body(app)
+
+
+def event_body(app: BaseRouter) -> dict[str, Any]:
+    """The current request's body: a JSON object or a form's fields (see smsgw.request_body)."""
+    event = app.current_event
+    return parse_body(event.headers or {}, event.body, bool(event.is_base64_encoded))
+
+
+_OPERATIONS = ("get", "put", "post", "delete", "patch")
+
+
+def _error_answer(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse.model_validate(
+        {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        }
+    )
+
+
+class SmsgwResolver(APIGatewayRestResolver):
+    """Powertools' resolver, documenting what this API answers: bad input is 400 (not Powertools'
+    422), a body may be 413/415, and the form routes take forms and multipart forms too."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        schema = super().get_openapi_schema(**kwargs)
+        for path, item in (schema.paths or {}).items():
+            for method in _OPERATIONS:
+                operation = getattr(item, method, None)
+                if operation is None or operation.responses is None:
+                    continue
+                responses = operation.responses
+                responses.pop(422, None)
+                if path in VONAGE_PATHS:
+                    continue  # every answer is HTTP 200 with a Vonage status
+                if (operation.parameters or operation.requestBody) and not {400, "400"} & set(responses):
+                    responses[400] = _error_answer("Bad input: `field` names it")
+                if method not in ("post", "put", "patch"):
+                    continue
+                responses.setdefault(
+                    413, _error_answer(f"The body is larger than {MAX_BODY_BYTES // 1024} KB")
+                )
+                responses.setdefault(
+                    415, _error_answer(f"A Content-Type other than {FORM}, {MULTIPART} or JSON")
+                )
+                content = operation.requestBody.content if operation.requestBody else None
+                if path in FORM_PATHS and content:
+                    media = next(iter(content.values()))
+                    content.setdefault(FORM, media)
+                    content.setdefault(MULTIPART, media)
+        paths = schema.model_dump_json(by_alias=True, exclude_none=True, include={"paths"})
+        if schema.components and schema.components.schemas and "/HTTPValidationError" not in paths:
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schema.components.schemas.pop(unused, None)
+        return schema
+
+
 def create_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = SmsgwResolver(enable_validation=True)
+    # The validation middleware is where Powertools reads bodies; ours reads them with the one parser.
+    app._request_validation_middleware = BodyValidation()
     for router in routers:
         app.include_router(router)
 
@@ -153,15 +223,13 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
             logger.error("request failed", extra={"error": error.message})
         return error_response(error.status_code, error.message, getattr(error, "field", None), **headers)
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _content_type(_: RequestUnsupportedContentType) -> Response:
-        error = BadRequest(
-            "unsupported Content-Type: send application/x-www-form-urlencoded or application/json",
-            "Content-Type",
-        )
-        if is_nexmo_route() or is_vonage_route():
-            return _json(200 if is_vonage_route() else 400, nexmo_error_body("3", error.message, error.field))
-        return error_response(400, error.message, error.field)
+    @app.exception_handler(BadBody)
+    def _bad_body(error: BadBody) -> Response:
+        if is_vonage_route():
+            return _json(200, nexmo_error_body("3", error.message, error.field))
+        if is_nexmo_route():
+            return _json(error.status_code, nexmo_error_body("3", error.message, error.field))
+        return error_response(error.status_code, error.message, error.field)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
@@ -177,23 +245,33 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
     return app
 
 
-def _allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+def _matching_operations(app: APIGatewayRestResolver, path: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(template, METHOD, path parameters) of every documented operation whose template matches `path`
+    with any characters in its parameters."""
     schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION)
-    allowed: set[str] = set()
+    found: list[tuple[str, str, dict[str, str]]] = []
     for template, item in (schema.paths or {}).items():
-        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path):
-            allowed.update(
-                method.upper()
+        pattern = "^" + re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+        match = re.match(pattern, path)
+        if match:
+            found.extend(
+                (template, method.upper(), match.groupdict())
                 for method in ("get", "put", "post", "delete", "patch", "head", "options")
                 if getattr(item, method, None) is not None
             )
-    return sorted(allowed)
+    return found
 
 
 def route_not_found(app: APIGatewayRestResolver, path: str, method: str) -> Response:
-    """404 for an unknown path, 405 with Allow for a known path and a wrong method."""
-    allowed = _allowed_methods(app, path)
+    """404 for an unknown path, 405 with Allow for a known path and a wrong method, and 400 naming the
+    path parameter when the route exists but a parameter has characters no id has (Powertools' routes
+    match only URI-safe characters)."""
+    operations = _matching_operations(app, path)
+    allowed = sorted({allowed_method for _, allowed_method, _ in operations})
+    wanted = [parameters for _, allowed_method, parameters in operations if allowed_method == method]
+    if wanted and wanted[0]:
+        name = sorted(wanted[0])[-1]
+        return error_response(400, f"{name} has characters no id has", name)
     if allowed:
         return error_response(
             405, f"{method} is not allowed on {path}; use {', '.join(allowed)}", Allow=", ".join(allowed)
@@ -235,23 +313,12 @@ kpn_route_guard = account_route_guard
 
 def request_params(app: BaseRouter) -> dict[str, str]:
     """Query string plus body (form or JSON), as strings: how carriers send webhooks (GET, POST, POST-JSON)."""
-    event = app.current_event
-    params = {k: str(v) for k, v in (event.query_string_parameters or {}).items()}
-    body = event.decoded_body or ""
-    content_type = (header(app, "content-type") or "").lower()
-    if body.strip():
-        if "json" in content_type or (not content_type and body.lstrip().startswith("{")):
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise BadRequest("the body is not valid JSON", "body") from None
-            if not isinstance(data, dict):
-                raise BadRequest("the JSON body must be an object", "body")
-            params.update(
-                {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
-            )
-        else:
-            params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
+    params = {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
+    for key, value in event_body(app).items():
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            value = value[-1]  # a repeated form field: the last, as parse_qs-based readers do
+        if value is not None:
+            params[key] = value if isinstance(value, str) else json.dumps(value)
     return params
 
 

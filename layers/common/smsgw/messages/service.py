@@ -469,6 +469,10 @@ def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
     )
 
 
+_ULID_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ULID_END = datetime.max.replace(tzinfo=UTC)
+
+
 def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
     if value is None:
         return "Z" * 26 if upper else "0" * 26
@@ -478,6 +482,9 @@ def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
         raise BadRequest(f"{field} must be an ISO 8601 date-time, e.g. 2026-11-25T08:00:00Z", field) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    # Message ids are ULIDs: their time is 48 bits of milliseconds since 1970 (until the year 10889).
+    if not _ULID_EPOCH <= moment <= _ULID_END:
+        raise BadRequest(f"{field} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z", field)
     prefix = str(ULID.from_timestamp(moment.timestamp()))[:10]  # the 48-bit millisecond time
     return prefix + ("Z" * 16 if upper else "0" * 16)
 
@@ -501,12 +508,16 @@ def list_messages(
         for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))
         if value
     }
+    lowest_id = _ulid_bound(since, "since", upper=False)
+    highest_id = _ulid_bound(until, "until", upper=True)
+    if lowest_id > highest_id:
+        raise BadRequest("until is before since: no message can match", "until")
     items, next_key = repository.query_account_messages(
         account_id,
         limit=limit,
-        start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG"),
-        lowest_id=_ulid_bound(since, "since", upper=False),
-        highest_id=_ulid_bound(until, "until", upper=True),
+        start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG", (lowest_id, highest_id)),
+        lowest_id=lowest_id,
+        highest_id=highest_id,
         filters=filters,
     )
     return MessagePage(messages=[_view(item) for item in items], next_cursor=encode_cursor(next_key))

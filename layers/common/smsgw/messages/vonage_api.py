@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts import vonage_auth
-from smsgw.http import VONAGE_PATHS, header
+from smsgw.http import FORM_PATHS, VONAGE_PATHS, header
 from smsgw.messages import service
 from smsgw.messages.models import NexmoErrorElement, SendRequest, SentPart, WireStr
 
 SMS_JSON_PATH = "/sms/json"
 VONAGE_PATHS.add(SMS_JSON_PATH)
+FORM_PATHS.add(SMS_JSON_PATH)
 
 
 class VonageSendRequest(SendRequest):

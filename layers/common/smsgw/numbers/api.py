@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.errors import ErrorResponse
-from smsgw.http import kpn_route_guard
+from smsgw.http import FORM_PATHS, kpn_route_guard
 from smsgw.messages import service as messages
 from smsgw.numbers import service
 from smsgw.numbers.errors import NumbersApiError
@@ -42,6 +42,7 @@ OWNED_PATH = f"{PHONE_NUMBERS}/account/numbers"
 SEARCH_PATH = f"{PHONE_NUMBERS}/number/search"
 BUY_PATH = f"{PHONE_NUMBERS}/number/buy"
 CANCEL_PATH = f"{PHONE_NUMBERS}/number/cancel"
+FORM_PATHS.update((REGISTER_PATH, UPDATE_PATH, BUY_PATH, CANCEL_PATH))
 
 TAGS = ["Phone numbers"]
 

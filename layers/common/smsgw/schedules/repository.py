@@ -18,19 +18,30 @@ def schedule_key(schedule_id: str) -> dict[str, str]:
     return {"pk": f"SCHEDULE#{schedule_id}", "sk": "SCHEDULE"}
 
 
+# What a schedule's item may take, leaving room for what runs add (last_run_at, runs, version).
+MAX_SCHEDULE_BYTES = db.MAX_ITEM_BYTES - 1024
+
+
+def new_item(schedule: dict[str, Any]) -> dict[str, Any]:
+    """The item `insert` writes for a new schedule."""
+    return {
+        **schedule_key(schedule["schedule_id"]),
+        "type": "schedule",
+        "gsi1pk": f"ACCOUNT#{schedule['account_id']}#SCHEDULE",
+        "gsi1sk": schedule["schedule_id"],
+        "version": 1,
+        "runs": 0,
+        **schedule,
+    }
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """The size DynamoDB counts for `item` (or for some of its attributes)."""
+    return db.item_size(item)
+
+
 def insert(schedule: dict[str, Any]) -> None:
-    db.table().put_item(
-        Item={
-            **schedule_key(schedule["schedule_id"]),
-            "type": "schedule",
-            "gsi1pk": f"ACCOUNT#{schedule['account_id']}#SCHEDULE",
-            "gsi1sk": schedule["schedule_id"],
-            "version": 1,
-            "runs": 0,
-            **schedule,
-        },
-        ConditionExpression="attribute_not_exists(pk)",
-    )
+    db.table().put_item(Item=new_item(schedule), ConditionExpression="attribute_not_exists(pk)")
 
 
 def get(schedule_id: str, consistent: bool = False) -> dict[str, Any] | None:

@@ -279,6 +279,21 @@ def _check_limits(account_id: str, schedule: Mapping[str, Any], now: datetime) -
         )
 
 
+def _check_size(item: dict[str, Any]) -> None:
+    """A schedule must fit in one DynamoDB item (400 KB): checked before anything is written or
+    mirrored; the 400 names the field that takes the most room."""
+    size = repository.item_bytes(item)
+    if size <= repository.MAX_SCHEDULE_BYTES:
+        return
+    field = max(FIELDS, key=lambda name: repository.item_bytes({name: item.get(name)}))
+    raise BadRequest(
+        f"the schedule would take {size // 1024} KB, of which {field} "
+        f"{repository.item_bytes({field: item.get(field)}) // 1024} KB; a schedule is stored as one item of "
+        f"at most 400 KB: use fewer {field} or shorter values, or split it into several schedules",
+        field,
+    )
+
+
 def _mirror(schedule: dict[str, Any], *, create: bool) -> None:
     scheduler.put_recurring(
         schedule["schedule_id"],
@@ -340,6 +355,7 @@ def create_schedule(account: Account, fields: dict[str, Any]) -> ScheduleView:
         "created_at": _iso(now),
         "updated_at": _iso(now),
     }
+    _check_size(repository.new_item(schedule))
     _check_limits(account.account_id, schedule, now)
     repository.insert(schedule)
     try:
@@ -386,6 +402,7 @@ def update_schedule(account: Account, schedule_id: str, changes: dict[str, Any])
     given = {k: v for k, v in changes.items() if v is not None or k in CLEARABLE}
     merged = {key: current.get(key) for key in FIELDS} | given
     changed = {**current, **_checked(account, merged, now), "updated_at": _iso(now)}
+    _check_size(changed)
     if any(changed.get(key) != current.get(key) for key in LOAD_FIELDS):
         _check_limits(account.account_id, changed, now)
     if not changed["paused"]:
