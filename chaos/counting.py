@@ -100,11 +100,11 @@ def count_carrier(
 ) -> None:
     carrier = list(carrier)
     by_ref = carrier_counts(carrier)
-    stored = Counter(str(m.get("client-ref")) for m in messages if m.get("client-ref"))
     ids_by_ref: dict[str, set[str]] = defaultdict(set)
     for m in messages:
         if m.get("client-ref"):
             ids_by_ref[str(m["client-ref"])].add(str(m["message_id"]))
+    stored = {ref: len(ids) for ref, ids in ids_by_ref.items()}  # distinct messages per client-ref
     crash_keys = {str(c.get("key")) for c in crashes if c.get("point") == "dispatch.after_submit"}
     for send in sends:
         if not send.get("accepted"):
@@ -119,7 +119,7 @@ def count_carrier(
             keys = {ref, *ids_by_ref.get(ref, set())}
             if send.get("message_id"):
                 keys.add(str(send["message_id"]))
-            cause = duplicate_cause(submissions, stored[ref], crash_keys, keys)
+            cause = duplicate_cause(submissions, stored.get(ref, 0), crash_keys, keys)
             figures.duplicated += len(submissions) - 1
             figures.duplicated_by_cause[cause] += len(submissions) - 1
 
@@ -148,17 +148,22 @@ def count_messages(
             figures.orphans_not_final += 1
 
 
+def event_of(call: Mapping[str, Any]) -> str | None:
+    """A receiver call's event by its body: a status callback names a `message_id`, an inbound forward
+    an `inbound_id` (its `type` is the SMS type, text/unicode/binary)."""
+    body = call.get("body")
+    if not isinstance(body, dict):
+        return None
+    if "inbound_id" in body:
+        return INBOUND_EVENT
+    if "message_id" in body:
+        return STATUS_EVENT
+    return None
+
+
 def accepted_calls(calls: Iterable[Mapping[str, Any]], event: str) -> list[Mapping[str, Any]]:
-    """The receiver's calls of one event type that it answered 2xx, with a JSON body."""
-    return [
-        c
-        for c in calls
-        if 200 <= int(c.get("status", 0)) < 300
-        and isinstance(c.get("body"), dict)
-        and c["body"].get("type", event) == event
-        and (event != INBOUND_EVENT or "inbound_id" in c["body"] or "msisdn" in c["body"])
-        and (event != STATUS_EVENT or "message_id" in c["body"])
-    ]
+    """The receiver's calls of one event that it answered 2xx."""
+    return [c for c in calls if event_of(c) == event and 200 <= int(c.get("status", 0)) < 300]
 
 
 def count_callbacks(
@@ -169,7 +174,7 @@ def count_callbacks(
 ) -> None:
     calls = list(calls)
     answered = {str(s["message_id"]) for s in sends if s.get("accepted") and s.get("message_id")}
-    status_calls = [c for c in calls if isinstance(c.get("body"), dict) and "message_id" in c["body"]]
+    status_calls = [c for c in calls if event_of(c) == STATUS_EVENT]
     accepted = accepted_calls(status_calls, STATUS_EVENT)
     accepted = [c for c in accepted if str(c["body"]["message_id"]) in answered]
     figures.callbacks_accepted = len(accepted)

@@ -184,9 +184,11 @@ def _shorten_visibility(stack: Any, notes: list[str]) -> None:
 def _warm_up(client: ApiClient, sim_url: str, receiver: ChaosReceiver) -> None:
     """Start the functions' workers (a cold one takes seconds) and check the plumbing, without faults."""
     say("warming up (no faults)")
-    refs = [f"warmup-{uuid.uuid4().hex[:8]}" for _ in range(3)]
-    for ref in refs:
-        record = client.send({"from": "SMSGW", "to": "447700900001", "text": "warm-up", "client-ref": ref})
+    refs = [f"warmup-{uuid.uuid4().hex[:8]}" for _ in range(8)]
+    # As many at once as the workload sends, so each concurrent worker has started.
+    for record in client.send_all(
+        [{"from": "SMSGW", "to": "447700900001", "text": "warm-up", "client-ref": ref} for ref in refs]
+    ):
         if not record["accepted"]:
             raise RuntimeError(f"a warm-up send was not accepted: {record}")
     requests.post(
@@ -279,7 +281,8 @@ def _confirm_not_final(
         current = client.message(message_id)
         if current is not None:
             entry = _normalized([current])[0]
-            if known is None:
-                messages.append(entry)
+            if entry["message_id"] in by_id:
+                by_id[entry["message_id"]].update(entry)
             else:
-                known.update(entry)
+                by_id[entry["message_id"]] = entry
+                messages.append(entry)

@@ -65,6 +65,15 @@ def plan_inbound(count: int, number: str, seed: int) -> list[dict[str, Any]]:
     return plans
 
 
+def message_id_of(first_part_id: str | None, parts: int) -> str | None:
+    """The gateway's message id: a long message is answered with its parts' ids, `<message id>-<n>`."""
+    if first_part_id and parts > 1:
+        stem, dash, number = first_part_id.rpartition("-")
+        if dash and number.isdigit():
+            return stem
+    return first_part_id
+
+
 class ApiClient:
     """The gateway's API as one account's client: a token, sends with retries, reads."""
 
@@ -141,8 +150,8 @@ class ApiClient:
             body = response.json()
             first = (body.get("messages") or [{}])[0]
             record["accepted"] = str(first.get("status")) == "0"
-            record["message_id"] = first.get("message-id")
             record["parts"] = int(body.get("message-count") or 1)
+            record["message_id"] = message_id_of(first.get("message-id"), record["parts"])
         elif response is not None:
             record["last_error"] = response.text[:300]
         return record
