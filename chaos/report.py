@@ -123,8 +123,14 @@ def render(figures: Figures, facts: RunFacts) -> str:
         "*inbound*: each injected SMS has its own sender, so the receiver's accepted forwards are "
         "counted by sender.",
     ]
-    if facts.notes:
-        lines += ["", "Notes:", ""] + [f"- {note}" for note in facts.notes]
+    notes = list(facts.notes)
+    if not any(figures.crashes.values()) and any(float(v) > 0 for v in facts.crash.values()):
+        notes.append(
+            "No crash was injected: at this commit the layer reaches no `smsgw.faults.crash_point` call "
+            "(or none drew a crash), so the crash-point figures test nothing yet."
+        )
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
 

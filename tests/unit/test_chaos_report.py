@@ -95,3 +95,10 @@ def test_faults_refuse_a_slow_accept_within_the_read_timeout_and_unknown_crash_p
     config = Faults().simulator_config()
     assert (config["fail_rate"], config["throttle_rate"], config["slow_accept_rate"]) == (0.2, 0.1, 0.05)
     assert config["slow_accept_ms"] > 10_000
+
+
+def test_a_run_without_any_crash_says_the_crash_points_were_not_reached():
+    quiet = render(Figures(crashes=dict.fromkeys(CRASH_POINTS, 0)), facts())
+    crashed = render(Figures(crashes=dict.fromkeys(CRASH_POINTS, 1)), facts())
+    assert "No crash was injected" in quiet
+    assert "No crash was injected" not in crashed
