@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help install run stop logs test lint format typecheck template-check unit integration e2e build validate clean bench
+.PHONY: help install run stop logs test lint format typecheck template-check unit integration e2e build validate clean bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -82,3 +82,6 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint (offline)
 
 clean: ## remove build output and local state
 	rm -rf .aws-sam build .smsgw
+
+chaos: install ## fault-injection run on the local stack → docs/reliability.md (not in make test; ~8 min)
+	$(BIN)/python -m chaos $(CHAOS_ARGS)

@@ -90,6 +90,7 @@ class LocalStack:
         on_process: Callable[[str, int], None] | None = None,
         enforce_iam: bool | None = None,
         parameters: dict[str, str] | None = None,
+        faults_file: Path | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.run_dir = Path(run_dir) if run_dir else self.root / ".smsgw"
@@ -101,6 +102,8 @@ class LocalStack:
         self.demo_account = demo_account
         self.simulator_args = list(simulator_args or [])
         self.extra_parameters = dict(parameters or {})  # template parameters to override (tests)
+        # Crash-point probabilities (smsgw.faults) for a chaos run; the functions read it on this machine.
+        self.faults_file = Path(faults_file).resolve() if faults_file else None
         self.log = log
         self.on_process = on_process
         if enforce_iam is None:  # SMSGW_LOCAL_IAM=0: off, e.g. to tell an emulator gap from a policy gap
@@ -227,6 +230,7 @@ class LocalStack:
             "CarrierReceiptUrl": "",
             # ministack authorizes Scheduler calls against the default group's ARNs (docs/local-stack.md).
             "LocalEmulator": "true",
+            **({"FaultsFile": str(self.faults_file)} if self.faults_file else {}),
             **self.extra_parameters,
         }
         try:

@@ -26,7 +26,8 @@ Control API (JSON in and out; for tests, `make run` and benchmarks):
 
 A submission goes through, in order: validation (status 2/3/12), `fail_next`/`fail_rate` (HTTP 500),
 `rate_per_second` then `throttle_next`/`throttle_rate` (status 1), `reject_next`/`reject_rate`
-(`error_status`, default 6), and is then accepted. Only accepted requests count towards the rate,
+(`error_status`, default 6), and is then accepted; a share `slow_accept_rate` of accepted ones is
+answered only after `slow_accept_ms` (accepted and recorded at once, receipts planned as usual). Only accepted requests count towards the rate,
 one per request whatever its parts.
 
 Delivery receipts (contract §3): for each part of an accepted submission that asked for them
@@ -180,6 +181,8 @@ RUNTIME_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "reject_rate": _probability,  # share answered `error_status`
     "error_status": _status,  # the status of injected rejections
     "fail_next": _count,  # the next N submissions: HTTP 500
+    "slow_accept_rate": _probability,  # share of accepted submissions answered only after `slow_accept_ms`
+    "slow_accept_ms": _count,  # how late those are answered (longer than the client's read timeout)
     "throttle_next": _count,  # the next N: status 1
     "reject_next": _count,  # the next N: `error_status`
     "kpn_token_lifetime": _count,  # seconds, for tokens minted from now on
@@ -190,6 +193,7 @@ RUNTIME_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "dlr_next": _dlr_status_list,  # the statuses of the next parts, in order, before any weights
     "dlr_intermediate": _probability,  # share of parts with an `accepted` (`buffered` if expired) first
     "dlr_reorder": _flag,  # send the intermediate receipt after the final one
+    "dlr_reorder_rate": _probability,  # share of intermediate receipts sent after the final one
     "dlr_duplicate_rate": _probability,  # share of receipts sent twice
     "dlr_delay_ms": _delay_range,  # [min, max] before each receipt of a part (after acceptance / the last)
     "dlr_retry": _positive_count,  # attempts per receipt (1 = no retry) on no answer, 429 or 5xx
@@ -214,6 +218,7 @@ STAT_NAMES = (
     "parts",
     "throttled",
     "failed",
+    "slow_accepted",  # accepted, recorded, and answered only after `slow_accept_ms`
     "rejected",
     "invalid",
     "unauthorized",
@@ -256,6 +261,8 @@ class SimulatorConfig:
     fail_next: int = 0
     throttle_next: int = 0
     reject_next: int = 0
+    slow_accept_rate: float = 0.0
+    slow_accept_ms: int = 15_000
     kpn_token_lifetime: int = 3599
     dlr_url: str | None = None
     dlr_method: str = "POST-JSON"
@@ -263,6 +270,7 @@ class SimulatorConfig:
     dlr_next: list[str] = field(default_factory=list)
     dlr_intermediate: float = 0.0
     dlr_reorder: bool = False
+    dlr_reorder_rate: float = 0.0
     dlr_duplicate_rate: float = 0.0
     dlr_delay_ms: list[float] = field(default_factory=lambda: [50, 200])
     dlr_retry: int = 3
@@ -640,6 +648,32 @@ class SimulatorState:
 
         `api_key` is the account the request came as; the receipts of its parts carry it.
         """
+        status, body, _ = self.submit_timed(params, api, auth, api_key)
+        return status, body
+
+    def submit_timed(
+        self, params: Mapping[str, str], api: str, auth: str, api_key: str = ""
+    ) -> tuple[int, dict[str, Any], float]:
+        """`submit`, plus how many seconds to hold the answer back: `slow_accept_ms` for the share
+        `slow_accept_rate` of accepted submissions (recorded, receipts planned, answered late), else 0."""
+        status, body = self._submit(params, api, auth, api_key)
+        with self._lock:
+            if status != 200 or body.get("messages", [{}])[0].get("status") != "0":
+                return status, body, 0.0
+            if not self._chance(self.config.slow_accept_rate):
+                return status, body, 0.0
+            delay_ms = self.config.slow_accept_ms
+            self._stats["slow_accepted"] += 1
+            message_id = body["messages"][0]["message-id"]
+            for record in reversed(self._messages):
+                if record["message-id"] == message_id:
+                    record["slow_answer_ms"] = delay_ms
+                    break
+        return status, body, delay_ms / 1000
+
+    def _submit(
+        self, params: Mapping[str, str], api: str, auth: str, api_key: str = ""
+    ) -> tuple[int, dict[str, Any]]:
         to = params.get("to")
         with self._lock:
             config = self.config
@@ -729,7 +763,8 @@ class SimulatorState:
             statuses = [final]
             if final in protocol.DLR_FINAL_STATUSES and self._chance(config.dlr_intermediate):
                 intermediate = "buffered" if final == "expired" else "accepted"
-                statuses = [final, intermediate] if config.dlr_reorder else [intermediate, final]
+                late = config.dlr_reorder or self._chance(config.dlr_reorder_rate)
+                statuses = [final, intermediate] if late else [intermediate, final]
             chain: list[tuple[float, Delivery]] = []  # (delay after the previous one, receipt)
             at = accepted_at
             for status in statuses:
@@ -1110,7 +1145,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         basic = protocol.basic_credentials(self.headers.get("Authorization"))
         api_key = basic[0] if auth == "basic" and basic else params.get("api_key", "")
-        self._json(*self.state.submit(params, "vonage", auth, api_key))
+        self._answer_submission(*self.state.submit_timed(params, "vonage", auth, api_key))
 
     def kpn_token(self) -> None:
         params = self._params()
@@ -1127,7 +1162,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._json(401, fault)
             return
-        self._json(*self.state.submit(params, "kpn", "bearer", self.state.kpn_api_key(token)))
+        self._answer_submission(
+            *self.state.submit_timed(params, "kpn", "bearer", self.state.kpn_api_key(token))
+        )
+
+    def _answer_submission(self, status: int, body: dict[str, Any], delay: float) -> None:
+        """Answer a submission, `delay` seconds late (a slow accept: the client may have given up)."""
+        if delay > 0:
+            time.sleep(delay)
+        self._json(status, body)
 
     def vonage_numbers(self, operation: str) -> None:
         """The Numbers API: `api_key`/`api_secret` (query or body) or Basic; no signatures (HTTP 401)."""

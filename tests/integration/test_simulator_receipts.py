@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -464,6 +464,20 @@ def test_an_intermediate_receipt_before_or_after_the_final_one(
     assert [record["fields"]["status"] for record in settled_dlrs(http, sim, 2)] == order
 
 
+def test_dlr_reorder_rate_sends_a_share_of_intermediate_receipts_late(http, make_sim, receiver):
+    sim = make_sim(seed=7, dlr_delay_ms=[0, 0])
+    configure(http, sim, dlr_intermediate=1, dlr_reorder_rate=0.5)
+    for n in range(20):
+        send(http, sim, text=f"m{n}")
+    records = settled_dlrs(http, sim, 40)
+    by_part: dict[str, list[str]] = {}
+    for record in records:
+        by_part.setdefault(record["fields"]["messageId"], []).append(record["fields"]["status"])
+    orders = Counter(tuple(statuses) for statuses in by_part.values())
+    assert set(orders) == {("accepted", "delivered"), ("delivered", "accepted")}
+    assert 3 <= orders["delivered", "accepted"] <= 17
+
+
 def test_duplicates_are_the_same_receipt_twice(http, sim, receiver):
     configure(http, sim, dlr_duplicate_rate=1)
     [message_id] = send(http, sim)
@@ -688,6 +702,7 @@ def test_receipt_settings_defaults_and_refusals(http, make_sim):
         "dlr_next": [],
         "dlr_intermediate": 0.0,
         "dlr_reorder": False,
+        "dlr_reorder_rate": 0.0,
         "dlr_duplicate_rate": 0.0,
         "dlr_delay_ms": [50, 200],
         "dlr_retry": 3,

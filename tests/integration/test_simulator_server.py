@@ -264,6 +264,7 @@ def test_rate_limit_throttles_above_the_rate_within_a_sliding_second(http, sim, 
         "parts": 4,
         "throttled": 2,
         "failed": 0,
+        "slow_accepted": 0,
         "rejected": 0,
         "invalid": 0,
         "unauthorized": 0,
@@ -335,6 +336,43 @@ def test_latency_delays_the_answer(http, sim):
     assert time.monotonic() - started >= 0.15
 
 
+def test_a_slow_accept_is_recorded_at_once_and_answered_after_the_clients_timeout(http, sim):
+    configure(http, sim, slow_accept_rate=1, slow_accept_ms=600)
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        http.post(
+            f"{sim.url}/sms/json",
+            data={"api_key": KEY, "api_secret": SECRET, **sms(text="late")},
+            timeout=0.2,
+        )
+    assert time.monotonic() - started < 0.5
+    [record] = messages(http, sim)  # the carrier has it although the client heard nothing
+    assert (record["text"], record["slow_answer_ms"]) == ("late", 600)
+    assert stats(http, sim)["slow_accepted"] == 1
+
+    started = time.monotonic()
+    assert statuses(send(http, sim, **sms(text="patient"))) == ["0"]  # a client that waits gets the answer
+    assert time.monotonic() - started >= 0.6
+
+
+def test_refused_submissions_are_never_slow(http, sim):
+    configure(http, sim, slow_accept_rate=1, slow_accept_ms=5000, throttle_next=1)
+    started = time.monotonic()
+    assert statuses(send(http, sim, **sms())) == ["1"]
+    assert time.monotonic() - started < 2
+    assert stats(http, sim)["slow_accepted"] == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [({"slow_accept_rate": 2}, "slow_accept_rate"), ({"slow_accept_ms": -1}, "slow_accept_ms")],
+)
+def test_slow_accept_settings_are_checked(http, sim, bad, field):
+    response = http.put(f"{sim.url}/_sim/config", json=bad, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"{field}: ")
+
+
 # --- control API --------------------------------------------------------------------------------------------
 
 
@@ -351,6 +389,8 @@ def test_config_partial_update_and_refusals(http, sim):
         "fail_next": 0,
         "throttle_next": 0,
         "reject_next": 0,
+        "slow_accept_rate": 0.0,
+        "slow_accept_ms": 15000,
         "kpn_token_lifetime": 3599,
     }
     for bad, field in [

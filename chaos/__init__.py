@@ -1,0 +1,1 @@
+"""`make chaos`: the fault-injection run on the local stack (see docs/reliability.md)."""
