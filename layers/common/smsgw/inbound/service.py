@@ -25,6 +25,7 @@ from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
 from smsgw.errors import BadRequest, NotFound, ServiceUnavailable
+from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
 from smsgw.observability import logger, mask_number, metrics
@@ -267,6 +268,7 @@ def _accept(
             },
         )
         metrics.add_metric(name="InboundReceived", unit="Count", value=1)
+    crash_point("inbound.assembly", inbound_id)
     account_id, callback_url = stored.get("account_id"), stored.get("callback_url")
     if account_id and callback_url:
         _forward(Route(str(account_id), str(callback_url), str(stored.get("route"))), stored, fields)

@@ -19,6 +19,7 @@ from smsgw import lifecycle
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
 from smsgw.errors import BadRequest
+from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
 from smsgw.messages.ids import part_ids
 from smsgw.observability import logger, metrics
@@ -135,13 +136,17 @@ def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
     at = _now_iso()
     message = messages.set_part_status(message_id, part, {**receipt.as_item(), "at": at}, receipt.rank)
     if message is None:
-        # The carrier resends a receipt we did not acknowledge: if its callback was never queued
-        # (a failure after the status write), queue it now; the dedupe key makes this a no-op otherwise.
+        # The carrier resends a receipt we did not acknowledge: if what follows the part's status (the
+        # message's status, the callback) was never done (a failure after the status write), do it now;
+        # both are idempotent (a rank condition, the callback's dedupe key).
         current = messages.get_message(message_id, consistent=True)
         stored = ((current or {}).get("part_status") or {}).get(str(part)) or {}
         if current is not None and stored.get("status") == receipt.status:
-            notify(current, str(current["status"]), at, part=part, receipt=receipt)
+            status, detail = message_status(current)
+            messages.advance_status(message_id, status, RANK[status], at, detail)
+            notify(current, status, at, part=part, receipt=receipt)
         return "duplicate"
+    crash_point("receipt.apply", message_id)
     status, detail = message_status(message)
     messages.advance_status(message_id, status, RANK[status], at, detail)
     notify(message, status, at, part=part, receipt=receipt)

@@ -1,0 +1,53 @@
+"""The crash points `make chaos` injects, one at a time: the function dies between two steps (a
+BaseException no `except Exception` absorbs), the carrier or SQS delivers again, and the result is as
+if nothing had happened — once. (send.after_charge: test_send_crashes.py; dispatch.after_submit:
+test_dispatch_reconcile.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from smsgw.faults import InjectedCrash
+from smsgw.inbound import service as inbound_service
+from tests.integration.test_dispatch import accept, dispatch, message, receive_batch
+from tests.integration.test_inbound import NUMBER, PHONE, deliver_webhooks, inbound, register
+from tests.integration.test_inbound_loss import env, forwarded, owner  # noqa: F401 - fixtures
+from tests.integration.test_receipts_api import dlr_fields, post_dlr
+
+
+def test_a_receipt_whose_function_died_after_the_part_status_is_completed_by_the_resend(
+    aws, account, carrier_env, crash_at
+):
+    message_id = accept(account)
+    dispatch(receive_batch(aws))
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    fields = dlr_fields(carrier_id, "delivered")
+    crash_at("receipt.apply")
+    with pytest.raises(InjectedCrash):
+        post_dlr(fields)
+    crash_at(None)
+    assert message(aws, message_id)["status"] == "submitted"  # the part moved, the message did not yet
+    assert post_dlr(fields)[0] == 200  # the carrier resends what we did not acknowledge
+    assert message(aws, message_id)["status"] == "delivered"
+
+
+def test_an_inbound_sms_whose_function_died_after_storing_it_is_forwarded_once(
+    env,  # noqa: F811
+    owner,  # noqa: F811
+    receiver,
+    crash_at,
+    monkeypatch,
+):
+    register(owner.account_id, PHONE, receiver.url)
+    fields = {"msisdn": PHONE, "to": NUMBER, "messageId": "crash-1", "text": "Are you there?"}
+    crash_at("inbound.assembly")
+    with pytest.raises(InjectedCrash):
+        inbound(fields)
+    crash_at(None)
+    later = inbound_service._clock() + inbound_service.PROCESSING_LEASE_SECONDS + 1
+    monkeypatch.setattr(inbound_service, "_clock", lambda: later)  # the dead attempt's lease has ended
+    assert inbound(fields) == (200, {"result": "received"})
+    deliver_webhooks()
+    [payload] = forwarded(receiver)
+    assert payload["text"] == "Are you there?"
+    assert len(env.items("INBOUND#")) == 1
