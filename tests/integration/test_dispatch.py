@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -161,31 +162,62 @@ def test_a_record_for_a_message_never_stored_is_acknowledged_after_the_grace_per
     assert sim_messages(carrier_env) == []
 
 
-def test_a_record_that_overtakes_its_message_is_retried_until_the_message_is_stored(
-    aws, account, carrier_env
-):
+def _store_later(account, message_id: str, text: str, after: float) -> threading.Thread:
+    from smsgw.accounts import service as accounts
     from smsgw.messages import repository
+    from smsgw.messages.params import validate_send
     from smsgw.messages.service import new_message
 
+    send = validate_send({"from": "ACME", "to": "447700900000", "text": text}, check_url=lambda url, **_: url)
+    message = new_message(accounts.cached_account(account.account_id), send, message_id, datetime.now(UTC))
+
+    def store() -> None:
+        time.sleep(after)  # the send path's transaction, a moment after its enqueue
+        repository.accept(message, message["price"])
+
+    thread = threading.Thread(target=store)
+    thread.start()
+    return thread
+
+
+def test_a_record_that_overtakes_its_message_waits_for_it_in_place(aws, account, carrier_env):
     boto3.client("sqs", region_name=REGION).send_message(
         QueueUrl=aws.send_queue_url, MessageBody=json.dumps({"message_id": "01JEARLY00000000000000000A"})
     )
     event = receive_batch(aws)
-    assert len(dispatch(event)["batchItemFailures"]) == 1  # not stored yet: look again shortly
-    assert sim_messages(carrier_env) == []
-
-    from smsgw.messages.params import validate_send
-
-    send = validate_send(
-        {"from": "ACME", "to": "447700900000", "text": "late"}, check_url=lambda url, **_: url
-    )
-    from smsgw.accounts import service as accounts
-
-    owner = accounts.cached_account(account.account_id)
-    message = new_message(owner, send, "01JEARLY00000000000000000A", datetime.now(UTC))
-    repository.accept(message, message["price"])
+    storing = _store_later(account, "01JEARLY00000000000000000A", "late", after=0.3)
     assert dispatch(event) == {"batchItemFailures": []}
+    storing.join()
     assert [m["text"] for m in sim_messages(carrier_env)] == ["late"]
+
+
+def test_a_record_whose_message_does_not_come_is_looked_at_again_then_dropped(
+    aws, account, carrier_env, monkeypatch
+):
+    from smsgw.dispatch import service
+
+    monkeypatch.setattr(service, "STORE_WAIT_SECONDS", 0.1)
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=aws.send_queue_url, MessageBody=json.dumps({"message_id": "01JNEVER00000000000000000A"})
+    )
+    first = receive_batch(aws)
+    assert dispatch(first) == {"batchItemFailures": []}  # acknowledged: a look-again record replaces it
+    sqs = boto3.client("sqs", region_name=REGION)
+    sqs.delete_message(QueueUrl=aws.send_queue_url, ReceiptHandle=first["Records"][0]["receiptHandle"])
+    sent_at = int(first["Records"][0]["attributes"]["SentTimestamp"])
+    # The look-again record is delayed until the grace period ends; it carries the first record's time.
+    again = {
+        "Records": [
+            {
+                **first["Records"][0],
+                "body": json.dumps(
+                    {"message_id": "01JNEVER00000000000000000A", "first_sent_at": sent_at - 31_000}
+                ),
+            }
+        ]
+    }
+    assert dispatch(again) == {"batchItemFailures": []}
+    assert sim_messages(carrier_env) == []
 
 
 def test_a_burst_is_paced_under_the_carrier_limit_and_every_message_arrives_once(

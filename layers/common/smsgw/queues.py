@@ -8,10 +8,15 @@ from smsgw import db
 from smsgw.config import get_settings
 
 
-def enqueue_dispatch(message_id: str, delay_seconds: int = 0) -> None:
+def enqueue_dispatch(message_id: str, delay_seconds: int = 0, first_sent_at: float | None = None) -> None:
+    """`first_sent_at` (unix seconds): the time of the message's first record, carried by a look-again
+    record for a message that was not stored yet (dispatch drops it once that is long past)."""
+    body: dict[str, object] = {"message_id": message_id}
+    if first_sent_at is not None:
+        body["first_sent_at"] = int(first_sent_at * 1000)
     db.sqs().send_message(
         QueueUrl=get_settings().send_queue_url,
-        MessageBody=json.dumps({"message_id": message_id}),
+        MessageBody=json.dumps(body),
         DelaySeconds=max(0, min(delay_seconds, 900)),
     )
 

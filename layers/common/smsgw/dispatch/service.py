@@ -48,6 +48,8 @@ from smsgw.secrets import carrier_credentials
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
 SAFETY_SECONDS = 15.0
+# A record that overtook its message (the send path enqueues, then stores) waits this long in place.
+STORE_WAIT_SECONDS = 2.0
 # While reconciling an unconfirmed submission, look for its receipt this often.
 RECONCILE_POLL_SECONDS = 15
 # A carrier "throttled" answer is retried at the next pacing slot this often before it is re-queued.
@@ -195,18 +197,33 @@ def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> d
     return "unpaid"
 
 
-def _not_stored_yet(
-    message_id: str, receive_count: int, receipt_handle: str, now: float, sent_at: float | None
-) -> str:
+def _young(sent_at: float | None, now: float) -> bool:
+    """Was the record sent within the grace period (its message may still be on its way)?"""
+    return sent_at is not None and now - sent_at < get_settings().dispatch_orphan_grace_seconds
+
+
+def _wait_until_stored(message_id: str, sleep: Callable[[float], None]) -> bool:
+    """The send path enqueues, then stores within milliseconds: a record that overtook its message
+    waits here briefly rather than going back through the queue."""
+    deadline = time.time() + STORE_WAIT_SECONDS
+    while time.time() < deadline:
+        sleep(0.05)
+        if messages.get_message(message_id, consistent=True) is not None:
+            return True
+    return False
+
+
+def _not_stored_yet(message_id: str, now: float, sent_at: float | None) -> str:
     """A record for a message that is not stored. The send path enqueues before it charges and stores,
-    so the message may still be on its way (look again shortly), or was never accepted (refused, or the
-    function died in between): after the grace period the record is dropped."""
-    grace = get_settings().dispatch_orphan_grace_seconds
-    if sent_at is None or now - sent_at >= grace:
+    so the message may still be on its way (look again later), or was never accepted (refused, or the
+    function died in between): after the grace period the record is dropped. The look-again is a new
+    record carrying the first one's time (acknowledging this one), so it never uses up receive counts."""
+    if not _young(sent_at, now):
         return "not_accepted"
-    wait = 1 if receive_count <= 1 else sent_at + grace - now
-    queues.postpone(receipt_handle, max(1, math.ceil(wait)))
-    raise RetryLater(f"message {message_id} is not stored yet")
+    assert sent_at is not None
+    grace = get_settings().dispatch_orphan_grace_seconds
+    queues.enqueue_dispatch(message_id, delay_seconds=math.ceil(sent_at + grace - now), first_sent_at=sent_at)
+    return "not_stored_yet"
 
 
 def dispatch_one(
@@ -223,10 +240,17 @@ def dispatch_one(
     now = time.time()
     lease_until = int(now) + settings.dispatch_lease_seconds
     claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
+    if (
+        claimed is None
+        and _young(sent_at, now)
+        and messages.get_message(message_id, consistent=True) is None
+        and _wait_until_stored(message_id, sleep)
+    ):
+        claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
     if claimed is None:
         current = messages.get_message(message_id, consistent=True)
         if current is None:
-            return _not_stored_yet(message_id, receive_count, receipt_handle, now, sent_at)
+            return _not_stored_yet(message_id, now, sent_at)
         if current["status"] in lifecycle.HANDED_OVER:
             return "duplicate"
         if current["status"] != messages.SCHEDULED:
@@ -304,15 +328,16 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deadline = time.time() + budget_ms / 1000
 
     def handle(record: SQSRecord) -> str:
-        message_id = json.loads(record.body)["message_id"]
+        body = json.loads(record.body)
+        message_id = body["message_id"]
         receive_count = int(record.attributes.approximate_receive_count or 1)
-        sent = record.attributes.sent_timestamp
+        sent = body.get("first_sent_at") or record.attributes.sent_timestamp
         outcome = dispatch_one(
             message_id,
             receive_count,
             record.receipt_handle,
             deadline,
-            sent_at=int(sent) / 1000 if sent else None,
+            sent_at=float(sent) / 1000 if sent else None,
         )
         logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
         return outcome
