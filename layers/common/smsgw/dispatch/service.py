@@ -48,8 +48,6 @@ from smsgw.secrets import carrier_credentials
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
 SAFETY_SECONDS = 15.0
-# A record that overtook its message (the send path enqueues, then stores) waits this long in place.
-STORE_WAIT_SECONDS = 2.0
 # While reconciling an unconfirmed submission, look for its receipt this often.
 RECONCILE_POLL_SECONDS = 15
 # A carrier "throttled" answer is retried at the next pacing slot this often before it is re-queued.
@@ -197,32 +195,24 @@ def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> d
     return "unpaid"
 
 
-def _young(sent_at: float | None, now: float) -> bool:
+def _young(sent_at: float, now: float) -> bool:
     """Was the record sent within the grace period (its message may still be on its way)?"""
-    return sent_at is not None and now - sent_at < get_settings().dispatch_orphan_grace_seconds
-
-
-def _wait_until_stored(message_id: str, sleep: Callable[[float], None]) -> bool:
-    """The send path enqueues, then stores within milliseconds: a record that overtook its message
-    waits here briefly rather than going back through the queue."""
-    deadline = time.time() + STORE_WAIT_SECONDS
-    while time.time() < deadline:
-        sleep(0.05)
-        if messages.get_message(message_id, consistent=True) is not None:
-            return True
-    return False
+    return now - sent_at < get_settings().dispatch_orphan_grace_seconds
 
 
 def _not_stored_yet(message_id: str, now: float, sent_at: float | None) -> str:
     """A record for a message that is not stored. The send path enqueues before it charges and stores,
-    so the message may still be on its way (look again later), or was never accepted (refused, or the
-    function died in between): after the grace period the record is dropped. The look-again is a new
-    record carrying the first one's time (acknowledging this one), so it never uses up receive counts."""
-    if not _young(sent_at, now):
+    so the message may still be on its way (on the local emulator the record always overtakes it), or
+    was never accepted (refused, or the function died in between). Look again after a wait that doubles
+    with the record's age (1, 1, 2, 4, 8 … s) through a new record carrying the first one's time (this
+    one is acknowledged, so looking never uses up receive counts); after the grace period, drop it."""
+    if sent_at is None or not _young(sent_at, now):
         return "not_accepted"
-    assert sent_at is not None
-    grace = get_settings().dispatch_orphan_grace_seconds
-    queues.enqueue_dispatch(message_id, delay_seconds=math.ceil(sent_at + grace - now), first_sent_at=sent_at)
+    age = max(now - sent_at, 0.0)
+    remaining = sent_at + get_settings().dispatch_orphan_grace_seconds - now
+    queues.enqueue_dispatch(
+        message_id, delay_seconds=max(1, math.ceil(min(age, remaining))), first_sent_at=sent_at
+    )
     return "not_stored_yet"
 
 
@@ -240,15 +230,12 @@ def dispatch_one(
     now = time.time()
     lease_until = int(now) + settings.dispatch_lease_seconds
     claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
-    if (
-        claimed is None
-        and _young(sent_at, now)
-        and messages.get_message(message_id, consistent=True) is None
-        and _wait_until_stored(message_id, sleep)
-    ):
+    current = None if claimed is not None else messages.get_message(message_id, consistent=True)
+    if current is not None and current["status"] == messages.QUEUED:
+        # Stored (the send path enqueues first) or released between the claim and the read: claim again.
         claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
+        current = None if claimed is not None else messages.get_message(message_id, consistent=True)
     if claimed is None:
-        current = messages.get_message(message_id, consistent=True)
         if current is None:
             return _not_stored_yet(message_id, now, sent_at)
         if current["status"] in lifecycle.HANDED_OVER:
