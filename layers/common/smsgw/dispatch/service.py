@@ -120,12 +120,12 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
     echoes our message id as `client-ref` in each. A receipt came → the carrier has it: record it as
     submitted, never resubmit. None yet → wait for one (bounded); still none after the window →
     resubmit (None: go on), and the message's timeline says which path was taken."""
-    since = _unconfirmed_since(claimed)
-    if since is None:
-        return None
     message_id = claimed["message_id"]
     confirmed = sorted(claimed.get("carrier_confirmed") or ())
-    if confirmed:
+    since = _unconfirmed_since(claimed)
+    if since is None and not confirmed:
+        return None
+    if confirmed:  # whatever we were told before: a receipt proves the carrier has it
         parts = [
             {"carrier_message_id": c, "network": "", "price": ""} for c in confirmed[: int(claimed["parts"])]
         ]
@@ -139,6 +139,7 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
         metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
         receipts.apply_pending(confirmed)
         return "reconciled"
+    assert since is not None
     window = get_settings().dispatch_reconcile_seconds
     if now < since + window:
         at = datetime.fromtimestamp(since, UTC).isoformat(timespec="milliseconds")
