@@ -51,3 +51,28 @@ def test_an_inbound_sms_whose_function_died_after_storing_it_is_forwarded_once(
     [payload] = forwarded(receiver)
     assert payload["text"] == "Are you there?"
     assert len(env.items("INBOUND#")) == 1
+
+
+def test_a_dispatcher_that_died_applying_waiting_receipts_is_completed_by_the_replayed_record(
+    aws, account, carrier_env, crash_at
+):
+    """Found by `make chaos`: a receipt that overtook the submission waits; dispatch records the
+    submission, applies it, and dies half-way (the crash point inside the receipt's apply). The carrier
+    had its 200 and will not resend: the replayed send-queue record must finish the job."""
+    from tests.integration.test_dispatch import sim_messages
+    from tests.integration.test_dispatch_reconcile import AnswerLost, dispatch_with
+
+    message_id = accept(account)
+    event = receive_batch(aws)
+    carrier = AnswerLost()
+    assert dispatch_with(carrier, message_id) == "unconfirmed"
+    [received] = sim_messages(carrier_env)
+    assert post_dlr(dlr_fields(received["message-id"], "delivered", **{"client-ref": message_id}))[0] == 200
+    crash_at("receipt.apply")
+    with pytest.raises(InjectedCrash):
+        dispatch_with(carrier, message_id)  # reconciled and recorded, then dies applying the receipt
+    crash_at(None)
+    assert message(aws, message_id)["status"] == "submitted"
+    assert dispatch(event) == {"batchItemFailures": []}  # SQS delivers the record again
+    assert message(aws, message_id)["status"] == "delivered"
+    assert len(sim_messages(carrier_env)) == 1

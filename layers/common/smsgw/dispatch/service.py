@@ -203,7 +203,7 @@ def _young(sent_at: float, now: float) -> bool:
 
 def _not_stored_yet(message_id: str, now: float, sent_at: float | None) -> str:
     """A record for a message that is not stored. The send path enqueues before it charges and stores,
-    so the message may still be on its way (on the local emulator the record always overtakes it), or
+    so the message may still be on its way (on the local emulator the record often overtakes it), or
     was never accepted (refused, or the function died in between). Look again after a wait that doubles
     with the record's age (1, 1, 2, 4, 8 … s) through a new record carrying the first one's time (this
     one is acknowledged, so looking never uses up receive counts); after the grace period, drop it."""
@@ -240,6 +240,10 @@ def dispatch_one(
         if current is None:
             return _not_stored_yet(message_id, now, sent_at)
         if current["status"] in lifecycle.HANDED_OVER:
+            if not lifecycle.is_final(current["status"]):
+                # A replay after an invocation died applying the receipts that waited for these ids:
+                # they are still waiting (deleted only once applied); applying again is idempotent.
+                receipts.apply_pending([p["carrier_message_id"] for p in current.get("carrier_parts") or []])
             return "duplicate"
         if current["status"] != messages.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.
