@@ -83,5 +83,5 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint (offline)
 clean: ## remove build output and local state
 	rm -rf .aws-sam build .smsgw
 
-chaos: install ## fault-injection run on the local stack → docs/reliability.md (not in make test; ~8 min)
+chaos: install ## fault-injection run on the local stack → docs/reliability.md (not in make test; ~8–11 min)
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
