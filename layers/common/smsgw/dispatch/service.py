@@ -122,9 +122,6 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
     resubmit (None: go on), and the message's timeline says which path was taken."""
     message_id = claimed["message_id"]
     confirmed = sorted(claimed.get("carrier_confirmed") or ())
-    since = _unconfirmed_since(claimed)
-    if since is None and not confirmed:
-        return None
     if confirmed:  # whatever we were told before: a receipt proves the carrier has it
         parts = [
             {"carrier_message_id": c, "network": "", "price": ""} for c in confirmed[: int(claimed["parts"])]
@@ -139,7 +136,9 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
         metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
         receipts.apply_pending(confirmed)
         return "reconciled"
-    assert since is not None
+    since = _unconfirmed_since(claimed)
+    if since is None:
+        return None
     window = get_settings().dispatch_reconcile_seconds
     if now < since + window:
         at = datetime.fromtimestamp(since, UTC).isoformat(timespec="milliseconds")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_MESSAGE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID in Crockford's base32
+
 
 def part_ids(message_id: str, parts: int) -> list[str]:
     """One id per part, as Vonage answers; a single-part message's part id is the message id."""
@@ -10,3 +14,8 @@ def part_ids(message_id: str, parts: int) -> list[str]:
 
 def message_id_of(part_id: str) -> str:
     return part_id.split("-", 1)[0]
+
+
+def is_message_id(value: str) -> bool:
+    """Could `value` be one of our message ids (a ULID)?"""
+    return _MESSAGE_ID.fullmatch(value) is not None

@@ -191,6 +191,14 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     return _answer(message, remaining)
 
 
+def _enabled_account(account_id: str) -> Account:
+    """The account as it is now (consistent read): AccountDisabled when it is disabled or gone."""
+    current = accounts_repository.get_account(account_id, consistent=True)
+    if current is None or current.disabled:
+        raise AccountDisabled()
+    return current
+
+
 def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, request_hash: str) -> Decimal:
     """Queue the message for dispatch, then charge and store it; returns the balance before the charge.
 
@@ -202,10 +210,7 @@ def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, re
     """
     account_id, message_id, price = message["account_id"], message["message_id"], message["price"]
     # The transaction checks again; this keeps refused sends (disabled, low balance) out of the queue.
-    current = accounts_repository.get_account(account_id, consistent=True)
-    if current is None or current.disabled:
-        raise AccountDisabled()
-    balance = current.balance
+    balance = _enabled_account(account_id).balance
     if balance < price:
         raise InsufficientBalance("insufficient balance for this message; top up the account")
     try:
@@ -305,10 +310,7 @@ def _hold(
     account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
 ) -> dict[str, Any]:
     """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
-    current = accounts_repository.get_account(account.account_id, consistent=True)
-    if current is None or current.disabled:
-        raise AccountDisabled()
-    remaining = current.balance
+    remaining = _enabled_account(account.account_id).balance
     if remaining < message["price"]:
         raise NexmoRejection(
             "9",

@@ -261,32 +261,29 @@ def start_verification(
 
     Raises TooManyCodes when `max_sends` codes were sent within the window already.
     """
-    try:
-        db.table().update_item(
-            Key=verification_key(account_id, msisdn),
-            UpdateExpression=(
-                "SET code_hash = :hash, callback_url = :url, country = :country, attempts = :zero, "
-                "code_until = :code_until, expires_at = :window_until, "
-                "window_until = if_not_exists(window_until, :window_until), "
-                "sends = if_not_exists(sends, :zero) + :one"
-            ),
-            ConditionExpression="attribute_not_exists(pk) OR window_until < :now OR sends < :max",
-            ExpressionAttributeValues={
-                ":hash": code_hash,
-                ":url": callback_url,
-                ":country": country,
-                ":zero": 0,
-                ":one": 1,
-                ":code_until": now + code_seconds,
-                ":window_until": now + window_seconds,
-                ":now": now,
-                ":max": max_sends,
-            },
-        )
-    except ClientError as error:
-        if db.condition_failed(error):
-            raise TooManyCodes(msisdn) from None
-        raise
+    started = db.update_if(
+        verification_key(account_id, msisdn),
+        UpdateExpression=(
+            "SET code_hash = :hash, callback_url = :url, country = :country, attempts = :zero, "
+            "code_until = :code_until, expires_at = :window_until, "
+            "window_until = if_not_exists(window_until, :window_until), "
+            "sends = if_not_exists(sends, :zero) + :one"
+        ),
+        ConditionExpression="attribute_not_exists(pk) OR window_until < :now OR sends < :max",
+        ExpressionAttributeValues={
+            ":hash": code_hash,
+            ":url": callback_url,
+            ":country": country,
+            ":zero": 0,
+            ":one": 1,
+            ":code_until": now + code_seconds,
+            ":window_until": now + window_seconds,
+            ":now": now,
+            ":max": max_sends,
+        },
+    )
+    if started is None:
+        raise TooManyCodes(msisdn)
     # A window that ended starts again (its count with it); done apart so the condition stays simple.
     db.update_if(
         verification_key(account_id, msisdn),
@@ -317,15 +314,10 @@ def count_wrong_code(account_id: str, msisdn: str, code_hash: str, max_attempts:
 def use_code(account_id: str, msisdn: str, code_hash: str, now: int, max_attempts: int) -> bool:
     """Spend the right code once (a second confirmation with it finds nothing); False when it is not
     the current code, expired or burnt."""
-    try:
-        db.table().update_item(
-            Key=verification_key(account_id, msisdn),
-            UpdateExpression="REMOVE code_hash, code_until",
-            ConditionExpression="code_hash = :hash AND code_until >= :now AND attempts < :max",
-            ExpressionAttributeValues={":hash": code_hash, ":now": now, ":max": max_attempts},
-        )
-    except ClientError as error:
-        if db.condition_failed(error):
-            return False
-        raise
-    return True
+    used = db.update_if(
+        verification_key(account_id, msisdn),
+        UpdateExpression="REMOVE code_hash, code_until",
+        ConditionExpression="code_hash = :hash AND code_until >= :now AND attempts < :max",
+        ExpressionAttributeValues={":hash": code_hash, ":now": now, ":max": max_attempts},
+    )
+    return used is not None

@@ -9,7 +9,6 @@ records the id, whichever of the two writes lands first.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,13 +20,12 @@ from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_web
 from smsgw.errors import BadRequest
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
-from smsgw.messages.ids import part_ids
+from smsgw.messages.ids import is_message_id, part_ids
 from smsgw.observability import logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
 
 PENDING_SECONDS = 86_400
-_MESSAGE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID: our message ids
 STATUS_EVENT = "message.status"
 
 
@@ -85,7 +83,7 @@ def _confirm(receipt: DeliveryReceipt) -> None:
     """A receipt for a carrier id we never recorded, naming our message in its client-ref (dispatch sends
     our id there): the carrier has that message although its answer was lost. Dispatch reconciles from
     this instead of resubmitting; a message already reconciled gets this id as its next part."""
-    if not _MESSAGE_ID.fullmatch(receipt.client_ref or ""):
+    if not is_message_id(receipt.client_ref or ""):
         return
     message = messages.confirm_carrier_id(receipt.client_ref, receipt.carrier_message_id)
     if message is None or message.get("status") in lifecycle.BEFORE_CARRIER:
@@ -135,22 +133,22 @@ def message_status(message: dict[str, Any]) -> tuple[str, str | None]:
 def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
     at = _now_iso()
     message = messages.set_part_status(message_id, part, {**receipt.as_item(), "at": at}, receipt.rank)
+    outcome = "applied"
     if message is None:
         # The carrier resends a receipt we did not acknowledge: if what follows the part's status (the
         # message's status, the callback) was never done (a failure after the status write), do it now;
         # both are idempotent (a rank condition, the callback's dedupe key).
-        current = messages.get_message(message_id, consistent=True)
-        stored = ((current or {}).get("part_status") or {}).get(str(part)) or {}
-        if current is not None and stored.get("status") == receipt.status:
-            status, detail = message_status(current)
-            messages.advance_status(message_id, status, RANK[status], at, detail)
-            notify(current, status, at, part=part, receipt=receipt)
-        return "duplicate"
-    crash_point("receipt.apply", message_id)
+        message = messages.get_message(message_id, consistent=True)
+        stored = ((message or {}).get("part_status") or {}).get(str(part)) or {}
+        if message is None or stored.get("status") != receipt.status:
+            return "duplicate"
+        outcome = "duplicate"
+    else:
+        crash_point("receipt.apply", message_id)
     status, detail = message_status(message)
     messages.advance_status(message_id, status, RANK[status], at, detail)
     notify(message, status, at, part=part, receipt=receipt)
-    return "applied"
+    return outcome
 
 
 def notify(
