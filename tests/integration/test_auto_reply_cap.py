@@ -15,23 +15,6 @@ from tests.integration.test_inbound import (
 from tests.integration.test_inbound_loss import fail_once
 
 
-@pytest.fixture
-def env(aws, carrier_env, monkeypatch):
-    """Signed carrier webhooks, callbacks to a local receiver allowed (as in test_inbound)."""
-    from smsgw.db import reset_clients
-
-    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
-    return aws
-
-
-@pytest.fixture
-def owner(env):
-    from smsgw.accounts import service as accounts
-
-    return accounts.create_account("owner", balance="5", senders=["ACME"])
-
-
 def replies_to(env, recipient: str) -> list[dict]:
     return [m for m in env.items("MSG#") if m.get("to") == recipient and m["sk"] == "MSG"]
 

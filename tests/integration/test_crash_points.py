@@ -11,7 +11,7 @@ from smsgw.faults import InjectedCrash
 from smsgw.inbound import service as inbound_service
 from tests.integration.test_dispatch import accept, dispatch, message, receive_batch
 from tests.integration.test_inbound import NUMBER, PHONE, deliver_webhooks, inbound, register
-from tests.integration.test_inbound_loss import env, forwarded, owner  # noqa: F401 - fixtures
+from tests.integration.test_inbound_loss import forwarded
 from tests.integration.test_receipts_api import dlr_fields, post_dlr
 
 
@@ -32,8 +32,8 @@ def test_a_receipt_whose_function_died_after_the_part_status_is_completed_by_the
 
 
 def test_an_inbound_sms_whose_function_died_after_storing_it_is_forwarded_once(
-    env,  # noqa: F811
-    owner,  # noqa: F811
+    env,
+    owner,
     receiver,
     crash_at,
     monkeypatch,

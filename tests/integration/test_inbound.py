@@ -31,21 +31,6 @@ PHONE = "31612345678"  # the customer's own phone, registered with /register
 NUMBER = "3197010240299"  # a number messages are sent to
 
 
-@pytest.fixture
-def env(aws, carrier_env, monkeypatch):
-    """Signed carrier webhooks, callbacks to a local receiver allowed."""
-    from smsgw.db import reset_clients
-
-    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
-    return aws
-
-
-@pytest.fixture
-def owner(env):
-    return accounts.create_account("owner", balance="5", senders=["ACME"])
-
-
 def register(account_id: str, to: str, callback_url: str) -> dict[str, Any]:
     return register_phone(account_id, to, callback_url)
 

@@ -20,23 +20,6 @@ from tests.integration.test_inbound import (
 )
 
 
-@pytest.fixture
-def env(aws, carrier_env, monkeypatch):
-    """Signed carrier webhooks, callbacks to a local receiver allowed (as in test_inbound)."""
-    from smsgw.db import reset_clients
-
-    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
-    return aws
-
-
-@pytest.fixture
-def owner(env):
-    from smsgw.accounts import service as accounts
-
-    return accounts.create_account("owner", balance="5", senders=["ACME"])
-
-
 class Flaky(Exception):
     """A storage or queue error that happens once."""
 

@@ -46,6 +46,20 @@ def sim_texts(simulator) -> list[str]:
     return [m["text"] for m in requests.get(f"{simulator.url}/_sim/messages", timeout=5).json()["messages"]]
 
 
+def crash_with_key(aws, account, crash_at, key: str) -> None:
+    """A send with this Idempotency-Key dies after the charge, and Powertools' in-progress record of it
+    expires (it outlives the dead invocation only until then; after it, a retry runs again)."""
+    from smsgw.faults import InjectedCrash
+
+    crash_at("send.after_charge")
+    with pytest.raises(InjectedCrash):
+        send(account, headers={"Idempotency-Key": key})
+    crash_at(None)
+    idempotency = boto3.resource("dynamodb", region_name=REGION).Table(aws.idempotency_table_name)
+    for item in idempotency.scan()["Items"]:
+        idempotency.delete_item(Key={"id": item["id"]})
+
+
 def test_a_send_that_dies_after_the_charge_is_still_sent_once(aws, account, carrier_env, crash_at):
     crash_at("send.after_charge")
     from smsgw.faults import InjectedCrash
@@ -62,18 +76,8 @@ def test_a_send_that_dies_after_the_charge_is_still_sent_once(aws, account, carr
 def test_a_retry_with_the_same_idempotency_key_after_a_crash_gets_the_first_message(
     aws, account, carrier_env, crash_at
 ):
-    from smsgw.faults import InjectedCrash
-
     before = balance(aws, account)
-    crash_at("send.after_charge")
-    with pytest.raises(InjectedCrash):
-        send(account, headers={"Idempotency-Key": "order-42"})
-    crash_at(None)
-    # Powertools' in-progress record outlives the dead invocation only until its expiry; after it, the
-    # retry runs again. Here it has expired.
-    idempotency = boto3.resource("dynamodb", region_name=REGION).Table(aws.idempotency_table_name)
-    for item in idempotency.scan()["Items"]:
-        idempotency.delete_item(Key={"id": item["id"]})
+    crash_with_key(aws, account, crash_at, "order-42")
 
     retry = send(account, headers={"Idempotency-Key": "order-42"})
     assert retry["statusCode"] == 200, retry["body"]
@@ -85,15 +89,7 @@ def test_a_retry_with_the_same_idempotency_key_after_a_crash_gets_the_first_mess
 
 
 def test_the_same_idempotency_key_with_another_body_after_a_crash_is_refused(aws, account, crash_at):
-    from smsgw.faults import InjectedCrash
-
-    crash_at("send.after_charge")
-    with pytest.raises(InjectedCrash):
-        send(account, headers={"Idempotency-Key": "order-43"})
-    crash_at(None)
-    idempotency = boto3.resource("dynamodb", region_name=REGION).Table(aws.idempotency_table_name)
-    for item in idempotency.scan()["Items"]:
-        idempotency.delete_item(Key={"id": item["id"]})
+    crash_with_key(aws, account, crash_at, "order-43")
     event = api_event(
         "POST",
         SEND,

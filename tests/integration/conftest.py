@@ -1,0 +1,24 @@
+"""Fixtures shared by the inbound tests (test_inbound, test_inbound_loss, test_auto_reply_cap, test_crash_points)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def env(aws: Any, carrier_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Signed carrier webhooks, callbacks to a local receiver allowed."""
+    from smsgw.db import reset_clients
+
+    monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+    reset_clients()
+    return aws
+
+
+@pytest.fixture
+def owner(env: Any) -> Any:
+    from smsgw.accounts import service as accounts
+
+    return accounts.create_account("owner", balance="5", senders=["ACME"])
