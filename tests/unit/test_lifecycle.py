@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgw import lifecycle
+from smsgw.core import lifecycle
 
 STATUSES = sorted(lifecycle.ALL)
 

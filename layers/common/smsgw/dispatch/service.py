@@ -25,7 +25,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from smsgw import lifecycle, queues
+from smsgw import queues
 from smsgw.accounts import repository as accounts
 from smsgw.carrier.base import (
     Carrier,
@@ -38,6 +38,8 @@ from smsgw.carrier.base import (
 from smsgw.carrier.factory import make_carrier
 from smsgw.carrier.signature import carrier_webhook_url
 from smsgw.config import get_settings
+from smsgw.core import lifecycle
+from smsgw.core.clock import now_iso
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
@@ -56,10 +58,6 @@ THROTTLE_RETRIES_IN_PLACE = 2
 
 class RetryLater(Exception):
     """The record fails on purpose so SQS delivers it again after its (extended) visibility timeout."""
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def backoff_seconds(receive_count: int) -> int:
@@ -100,7 +98,7 @@ def _parts(result_parts: Any) -> list[dict[str, Any]]:
 
 
 def _defer(message_id: str, seconds: float, reason: str) -> None:
-    messages.release(message_id, _now_iso(), reason)
+    messages.release(message_id, now_iso(), reason)
     queues.enqueue_dispatch(message_id, delay_seconds=max(1, round(seconds)))
     metrics.add_metric(name="DispatchDeferred", unit="Count", value=1)
 
@@ -128,7 +126,7 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
         ]
         messages.mark_submitted(
             message_id,
-            _now_iso(),
+            now_iso(),
             parts,
             int(claimed["expires_at"]),
             "reconciled: the carrier's receipt shows it accepted the earlier submission; not resubmitted",
@@ -144,7 +142,7 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
         at = datetime.fromtimestamp(since, UTC).isoformat(timespec="milliseconds")
         messages.release(
             message_id,
-            _now_iso(),
+            now_iso(),
             "waiting for the carrier's receipt of an unconfirmed submission before submitting again",
             unconfirmed_since=at,
         )
@@ -160,7 +158,7 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
 
 def _unconfirmed(claimed: dict[str, Any], detail: str) -> str:
     """No answer from the carrier (it may have accepted): wait for its receipt instead of resubmitting."""
-    at = _now_iso()
+    at = now_iso()
     messages.release(claimed["message_id"], at, detail, unconfirmed_since=at, event="unconfirmed")
     queues.enqueue_dispatch(claimed["message_id"], delay_seconds=RECONCILE_POLL_SECONDS)
     metrics.add_metric(name="DispatchUnconfirmed", unit="Count", value=1)
@@ -175,7 +173,7 @@ def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> d
         # Never early, whatever the scheduler's precision: look again at the due time.
         queues.enqueue_dispatch(message_id, delay_seconds=min(int(due - now) + 1, 900))
         return "early"
-    at = _now_iso()
+    at = now_iso()
     try:
         return messages.claim_scheduled(message, lease_until, at)
     except messages.ClaimRefused as refused:
@@ -229,11 +227,11 @@ def dispatch_one(
     settings = get_settings()
     now = time.time()
     lease_until = int(now) + settings.dispatch_lease_seconds
-    claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
+    claimed = messages.claim(message_id, int(now), lease_until, now_iso())
     current = None if claimed is not None else messages.get_message(message_id, consistent=True)
     if current is not None and current["status"] == messages.QUEUED:
         # Stored (the send path enqueues first) or released between the claim and the read: claim again.
-        claimed = messages.claim(message_id, int(now), lease_until, _now_iso())
+        claimed = messages.claim(message_id, int(now), lease_until, now_iso())
         current = None if claimed is not None else messages.get_message(message_id, consistent=True)
     if claimed is None:
         if current is None:
@@ -279,7 +277,7 @@ def dispatch_one(
             return "throttled"
         except CarrierRejected as error:
             accepted = _parts(getattr(error, "accepted_parts", ()))
-            at = _now_iso()
+            at = now_iso()
             messages.mark_failed(
                 message_id, at, f"carrier rejected (status {error.status}): {error.error_text}", accepted
             )
@@ -291,19 +289,19 @@ def dispatch_one(
             if error.ambiguous:
                 return _unconfirmed(claimed, detail)
             last_try = receive_count >= settings.dispatch_max_receives
-            messages.release(message_id, _now_iso(), detail, dead_lettered=last_try)
+            messages.release(message_id, now_iso(), detail, dead_lettered=last_try)
             if not last_try:
                 queues.postpone(receipt_handle, backoff_seconds(receive_count))
             logger.warning("carrier error; will retry", extra={"message_id": message_id, "error": detail})
             raise RetryLater(detail) from None
         except CarrierError as error:  # any other carrier outcome is treated as transient
-            messages.release(message_id, _now_iso(), str(error))
+            messages.release(message_id, now_iso(), str(error))
             raise RetryLater(str(error)) from None
 
     crash_point("dispatch.after_submit", message_id)
     parts = _parts(result.parts)
     how = "resubmitted: no receipt came for an unconfirmed submission" if claimed.get("resubmit") else None
-    messages.mark_submitted(message_id, _now_iso(), parts, int(claimed["expires_at"]), how)
+    messages.mark_submitted(message_id, now_iso(), parts, int(claimed["expires_at"]), how)
     metrics.add_metric(name="MessagesSubmitted", unit="Count", value=1)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])

@@ -24,6 +24,7 @@ from smsgw import queues
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
+from smsgw.core.clock import now_iso
 from smsgw.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
@@ -46,10 +47,6 @@ class Route:
     account_id: str
     callback_url: str | None
     kind: str  # conversation | number | registered
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def keyword_of(text: str) -> str:
@@ -138,7 +135,7 @@ def _receive_part(
     msisdn: str, to: str, concat: tuple[str, int, int], fields: dict[str, str], expires: int
 ) -> str:
     ref, total, part = concat
-    opened = repository.open_set(msisdn, to, ref, total, _now_iso(), str(ULID()), expires)
+    opened = repository.open_set(msisdn, to, ref, total, now_iso(), str(ULID()), expires)
     if not opened.get("check_scheduled"):  # first part (or its scheduling failed before)
         queues.schedule_inbound_check(
             {"msisdn": msisdn, "to": to, "ref": ref}, get_settings().inbound_concat_timeout_seconds
@@ -172,9 +169,7 @@ def _assemble(msisdn: str, to: str, ref: str, header: dict[str, Any], parts: lis
     first = {**ordered[0], "concat-ref": ref, "concat-total": str(total)}
     inbound_id = str(header.get("inbound_id") or "")
     if not inbound_id:  # a set opened before sets carried their inbound_id
-        inbound_id = str(
-            repository.open_set(msisdn, to, ref, total, _now_iso(), str(ULID()), 0)["inbound_id"]
-        )
+        inbound_id = str(repository.open_set(msisdn, to, ref, total, now_iso(), str(ULID()), 0)["inbound_id"])
     _accept(
         msisdn,
         to,
@@ -229,7 +224,7 @@ def _accept(
     inbound_id: str,
 ) -> str:
     """Opt-out, store (once per inbound_id), forward, HELP reply: each step safe to repeat."""
-    received_at = _now_iso()
+    received_at = now_iso()
     keyword = keyword_of(text)
     opt = _opt(keyword)
     if opt == "stop":

@@ -28,6 +28,7 @@ from smsgw import queues
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
+from smsgw.core.ids import message_id_of, part_ids
 from smsgw.errors import (
     AccountDisabled,
     BadRequest,
@@ -42,7 +43,6 @@ from smsgw.http import NexmoRejection
 from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField
-from smsgw.messages.ids import message_id_of, part_ids
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.quiet_hours import QuietHours, release_time

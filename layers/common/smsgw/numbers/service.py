@@ -18,7 +18,6 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from smsgw.accounts.models import Account
 from smsgw.carrier.base import CarrierError, CarrierRejected, CarrierThrottled
 from smsgw.config import get_settings
+from smsgw.core.clock import now_iso
 from smsgw.errors import BadRequest, Forbidden, RateLimited
 from smsgw.messages.addresses import parse_destination
 from smsgw.numbers import params as p
@@ -62,10 +62,6 @@ class NumberRoute:
     account_id: str
     kind: str
     callback_url: str | None
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _digits(value: str | None) -> str | None:
@@ -205,7 +201,7 @@ def register_callback(
 
 def _register(account_id: str, msisdn: str, country: str, callback_url: str) -> None:
     try:
-        created = repository.register(account_id, msisdn, country, callback_url, _now_iso())
+        created = repository.register(account_id, msisdn, country, callback_url, now_iso())
     except repository.NumberTaken:
         raise Forbidden(
             f"to {msisdn} is registered by another account: register a number of your own"
@@ -348,7 +344,7 @@ def update_number(account_id: str, params: Mapping[str, str], resolve: Resolver 
         raise not_found(msisdn)
     if item.get("country") != country:
         raise invalid("country", f"country {country} is not the country of {msisdn} ({item.get('country')})")
-    if not repository.update_settings(account_id, msisdn, set_values, remove, _now_iso()):
+    if not repository.update_settings(account_id, msisdn, set_values, remove, now_iso()):
         raise not_found(msisdn)  # cancelled meanwhile
 
 
@@ -467,7 +463,7 @@ def buy_number(
         raise carrier_failure(error, f"purchase of {msisdn}") from None
     details = _details(client, country, msisdn)
     try:
-        repository.claim_owned(account_id, msisdn, country, details, _now_iso())
+        repository.claim_owned(account_id, msisdn, country, details, now_iso())
     except repository.NumberTaken:
         logger.warning(
             "bought number claimed meanwhile; cancelling it", extra={"msisdn": mask_number(msisdn)}

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # Status ranks (a part or message only ever moves to a higher rank): the one lifecycle's.
-from smsgw.lifecycle import FINAL_RECEIPT as FINAL
-from smsgw.lifecycle import FINAL_SEVERITY, INTERMEDIATE, RANK
+from smsgw.core.lifecycle import FINAL_RECEIPT as FINAL
+from smsgw.core.lifecycle import FINAL_SEVERITY, INTERMEDIATE, RANK
 
 __all__ = ["FINAL", "FINAL_SEVERITY", "INTERMEDIATE", "RANK", "DeliveryReceipt"]
 

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from smsgw import lifecycle
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
+from smsgw.core import lifecycle
+from smsgw.core.clock import now_iso
+from smsgw.core.ids import is_message_id, part_ids
 from smsgw.errors import BadRequest
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
-from smsgw.messages.ids import is_message_id, part_ids
 from smsgw.observability import logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
 
 PENDING_SECONDS = 86_400
 STATUS_EVENT = "message.status"
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def verify_signature(params: Mapping[str, str], secret: str, method: str, now: float, max_age: int) -> None:
@@ -131,7 +127,7 @@ def message_status(message: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
-    at = _now_iso()
+    at = now_iso()
     message = messages.set_part_status(message_id, part, {**receipt.as_item(), "at": at}, receipt.rank)
     outcome = "applied"
     if message is None:
