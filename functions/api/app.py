@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.api import create_api
+from smsgw.edges.app import create_api
 from smsgw.observability import logger
 
 app = create_api()

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from smsgw.accounts.authorizer import authorize
+from smsgw.edges.authorizer import authorize
 from smsgw.observability import logger
 
 

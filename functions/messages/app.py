@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.http import create_resolver
-from smsgw.inbound.api import inbound_router
-from smsgw.messages.api import messages_router
+from smsgw.edges.http import create_resolver
+from smsgw.edges.routes.inbound import inbound_router
+from smsgw.edges.routes.messages import messages_router
 from smsgw.observability import logger
 
 app = create_resolver(messages_router(), inbound_router())

@@ -5,8 +5,8 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.http import create_resolver
-from smsgw.numbers.api import numbers_router
+from smsgw.edges.http import create_resolver
+from smsgw.edges.routes.numbers import numbers_router
 from smsgw.observability import logger
 
 app = create_resolver(numbers_router())

@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.http import create_resolver
+from smsgw.edges.http import create_resolver
+from smsgw.edges.routes.schedules import schedules_router
 from smsgw.observability import logger, metrics
-from smsgw.schedules.api import schedules_router
 
 app = create_resolver(schedules_router())
 

@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.http import create_resolver
-from smsgw.messages.vonage_api import sms_json_router
+from smsgw.edges.http import create_resolver
+from smsgw.edges.routes.vonage import sms_json_router
 from smsgw.observability import logger, metrics
 
 app = create_resolver(sms_json_router())

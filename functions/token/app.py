@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.accounts.api import token_router
-from smsgw.http import create_resolver
+from smsgw.edges.http import create_resolver
+from smsgw.edges.routes.accounts import token_router
 from smsgw.observability import logger
 
 app = create_resolver(token_router())

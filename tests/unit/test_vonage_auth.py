@@ -10,7 +10,7 @@ import pytest
 
 from smsgw.accounts import vonage_auth
 from smsgw.accounts.models import Account
-from smsgw.http import NexmoRejection
+from smsgw.edges.http import NexmoRejection
 
 KEY = "abcd1234"
 SECRET = "s3cr3t-api-secret"

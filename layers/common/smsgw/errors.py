@@ -1,4 +1,4 @@
-"""Domain errors. Each maps to one HTTP status in smsgw.http; handlers never catch. `ErrorResponse`
+"""Domain errors. Each maps to one HTTP status in smsgw.edges.http; handlers never catch. `ErrorResponse`
 documents the body those answers carry."""
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account
 from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
+from smsgw.edges.http import NexmoRejection
 from smsgw.errors import Unauthorized
-from smsgw.http import NexmoRejection
 from smsgw.messages.params import AUTH_FIELDS
 
 AuthMode = Literal["secret", "basic", "signature"]

@@ -29,6 +29,7 @@ from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.ids import message_id_of, part_ids
+from smsgw.edges.http import NexmoRejection
 from smsgw.errors import (
     AccountDisabled,
     BadRequest,
@@ -39,7 +40,6 @@ from smsgw.errors import (
     ServiceUnavailable,
 )
 from smsgw.faults import crash_point
-from smsgw.http import NexmoRejection
 from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
 from smsgw.messages.errors import InvalidField

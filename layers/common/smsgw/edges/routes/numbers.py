@@ -4,7 +4,7 @@ under `/communication/nexmo/phone-numbers/` (Vonage's names and answer shapes).
 The Phone Numbers API answers errors as Vonage does, `{"error-code": …, "error-code-label": …}` plus
 our `field`, through this router's handler for `NumbersApiError`. Errors of the gateway itself
 (401 token, 403 disabled account, 429 rate limit, a malformed body) keep the gateway's shape.
-One Router object per resolver (see `smsgw.messages.api`).
+One Router object per resolver (see `smsgw.edges.routes.messages`).
 """
 
 import json
@@ -15,8 +15,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from smsgw.edges.http import FORM_PATHS, kpn_route_guard
 from smsgw.errors import ErrorResponse
-from smsgw.http import FORM_PATHS, kpn_route_guard
 from smsgw.messages import service as messages
 from smsgw.numbers import service
 from smsgw.numbers.errors import NumbersApiError

@@ -3,14 +3,14 @@
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
-from smsgw.accounts.api import token_router
-from smsgw.http import API_DESCRIPTION, API_TITLE, API_VERSION, create_resolver
-from smsgw.inbound.api import carrier_inbound_router, inbound_router
-from smsgw.messages.api import messages_router, send_router
-from smsgw.messages.vonage_api import sms_json_router
-from smsgw.numbers.api import numbers_router
-from smsgw.receipts.api import receipts_router
-from smsgw.schedules.api import schedules_router
+from smsgw.edges.http import API_DESCRIPTION, API_TITLE, API_VERSION, create_resolver
+from smsgw.edges.routes.accounts import token_router
+from smsgw.edges.routes.inbound import carrier_inbound_router, inbound_router
+from smsgw.edges.routes.messages import messages_router, send_router
+from smsgw.edges.routes.numbers import numbers_router
+from smsgw.edges.routes.receipts import receipts_router
+from smsgw.edges.routes.schedules import schedules_router
+from smsgw.edges.routes.vonage import sms_json_router
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")

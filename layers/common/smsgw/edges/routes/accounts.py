@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 
 from smsgw.accounts import service
 from smsgw.accounts.models import AccessToken
+from smsgw.edges.http import FORM_PATHS
 from smsgw.errors import ErrorResponse
-from smsgw.http import FORM_PATHS
 
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
 FORM_PATHS.add(TOKEN_PATH)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from smsgw.http import FORM_PATHS, NEXMO_PATHS, account_route_guard, header, kpn_route_guard
+from smsgw.edges.http import FORM_PATHS, NEXMO_PATHS, account_route_guard, header, kpn_route_guard
 from smsgw.messages import service
 from smsgw.messages.models import (
     ErrorResponse,

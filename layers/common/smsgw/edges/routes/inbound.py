@@ -6,8 +6,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from smsgw.edges.http import account_route_guard, request_params
 from smsgw.errors import ErrorResponse
-from smsgw.http import account_route_guard, request_params
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 

@@ -2,7 +2,7 @@
 
 Same acceptance as KPN's send (validate, charge, persist, enqueue; the same answer body), but
 authenticated the Vonage way (smsgw.accounts.vonage_auth) instead of a bearer token, and every
-outcome is HTTP 200 with Vonage's body (`VONAGE_PATHS` in smsgw.http), as Vonage answers.
+outcome is HTTP 200 with Vonage's body (`VONAGE_PATHS` in smsgw.edges.http), as Vonage answers.
 """
 
 import json
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts import vonage_auth
-from smsgw.http import FORM_PATHS, VONAGE_PATHS, header
+from smsgw.edges.http import FORM_PATHS, VONAGE_PATHS, header
 from smsgw.messages import service
 from smsgw.messages.models import NexmoErrorElement, SendRequest, SentPart, WireStr
 
