@@ -17,7 +17,7 @@ import boto3
 import pytest
 from standardwebhooks import Webhook
 
-from smsgw.errors import BadRequest, NotFound
+from smsgw.core.errors import BadRequest, NotFound
 from smsgw.webhooks import cli, service
 from smsgw.webhooks.service import Deliverer
 from smsgw.webhooks.transport import HttpTransport, signed_headers

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from smsgw.accounts import repository, service
-from smsgw.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from smsgw.core.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 
 
 def test_create_account_stores_only_hashes_of_secrets(aws, account):

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from smsgw.core.errors import InvalidField
 from smsgw.messages.encoding import (
     GSM7_BASIC_TABLE,
     GSM7_EXTENSION_TABLE,
@@ -19,7 +20,6 @@ from smsgw.messages.encoding import (
     validate_binary,
     validate_text,
 )
-from smsgw.messages.errors import InvalidField
 
 EXTENSION = "^{}\\[~]|€\x0c"
 EMOJI = "\U0001f600"  # 😀, a surrogate pair in UTF-16

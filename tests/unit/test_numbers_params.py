@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.errors import BadRequest
-from smsgw.messages.errors import InvalidField
+from smsgw.core.errors import BadRequest, InvalidField
+from smsgw.edges.http import http_status
 from smsgw.numbers import params, repository, service
 from smsgw.numbers.errors import NumbersApiError
 
@@ -64,7 +64,7 @@ def test_register_refuses_a_bad_to(no_store, to):
             "acc", {"to": to, "callback_url": "https://example.com/in"}, resolve=public_resolver
         )
     assert caught.value.field == "to"
-    assert caught.value.status_code == 400
+    assert http_status(caught.value) == 400
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
 from smsgw.messages.quiet_hours import QuietHours, recipient_zones, release_time
 
 NIGHT = QuietHours.parse("21:00", "08:00")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from smsgw.carrier.vonage import sign_params
-from smsgw.errors import BadRequest, Unauthorized
+from smsgw.core.errors import BadRequest, Unauthorized
 from smsgw.messages import repository as messages
 from smsgw.receipts import service
 from smsgw.receipts.models import DeliveryReceipt

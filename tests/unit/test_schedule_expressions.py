@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
+from smsgw.edges.http import http_status
 from smsgw.schedules.expressions import (
     CronSpec,
     DayOfMonth,
@@ -237,7 +238,7 @@ def test_invalid_expression_is_a_400_naming_the_field() -> None:
     error = refusal("cron(60 * * * ? *)")
     assert isinstance(error, BadRequest)
     assert isinstance(error, ValueError)
-    assert error.status_code == 400
+    assert http_status(error) == 400
     assert error.field == "schedule"
     assert str(error) == error.message
 
@@ -272,7 +273,7 @@ def test_unknown_time_zones_are_refused_naming_the_timezone_field(tz: str) -> No
     with pytest.raises(InvalidExpression) as caught:
         validate_timezone(tz)
     assert caught.value.field == "timezone"
-    assert caught.value.status_code == 400
+    assert http_status(caught.value) == 400
     assert "time zone" in caught.value.message
 
 

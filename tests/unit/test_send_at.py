@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smsgw.messages.errors import InvalidField
+from smsgw.core.errors import InvalidField
 from smsgw.messages.send_at import parse_send_at, pop_send_at
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)

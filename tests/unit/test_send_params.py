@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pytest
 
+from smsgw.core.errors import InvalidField
 from smsgw.messages.addresses import Destination
 from smsgw.messages.encoding import Segmentation
-from smsgw.messages.errors import InvalidField
 from smsgw.messages.params import KNOWN_FIELDS, ValidatedSend, validate_send
 
 BASE = {"from": "AcmeInc", "to": "447700900000", "text": "Hello"}

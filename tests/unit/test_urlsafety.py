@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from smsgw import urlsafety
-from smsgw.messages.errors import InvalidField
+from smsgw.core.errors import InvalidField
 from smsgw.urlsafety import check_callback_url, is_blocked_address, resolve_host
 
 PUBLIC_V4 = "93.184.216.34"

@@ -10,7 +10,8 @@ import pytest
 
 from smsgw.accounts import vonage_auth
 from smsgw.accounts.models import Account
-from smsgw.edges.http import NexmoRejection
+from smsgw.core.errors import SendRefused
+from smsgw.edges.http import Wire, error_answer
 
 KEY = "abcd1234"
 SECRET = "s3cr3t-api-secret"
@@ -68,10 +69,12 @@ def auth(
     )
 
 
-def refusal(params: dict[str, str], authorization: str | None = None, **kwargs: object) -> NexmoRejection:
-    with pytest.raises(NexmoRejection) as caught:
+def refusal(params: dict[str, str], authorization: str | None = None, **kwargs: object) -> SendRefused:
+    with pytest.raises(SendRefused) as caught:
         auth(params, authorization, **kwargs)  # type: ignore[arg-type]
-    assert caught.value.status_code == 200  # /sms/json answers refusals with HTTP 200
+    assert (
+        error_answer(Wire.VONAGE, caught.value).status_code == 200
+    )  # /sms/json answers refusals with HTTP 200
     return caught.value
 
 
@@ -349,7 +352,7 @@ def run_once(caller: vonage_auth.VonageCaller, key: str | None = None, now: floa
 
 def test_a_replayed_signature_is_status_14(signed_caller):
     run_once(signed_caller)
-    with pytest.raises(NexmoRejection) as caught:
+    with pytest.raises(SendRefused) as caught:
         run_once(signed_caller, now=NOW + 1)
     assert (caught.value.vonage_status, caught.value.field) == ("14", "sig")
     assert "already used" in caught.value.message
@@ -357,7 +360,7 @@ def test_a_replayed_signature_is_status_14(signed_caller):
 
 def test_an_uppercase_copy_of_a_used_signature_is_a_replay(aws):
     run_once(auth({**VECTOR, "sig": VECTOR_SIGS["md5hash"]}))
-    with pytest.raises(NexmoRejection):
+    with pytest.raises(SendRefused):
         run_once(auth({**VECTOR, "sig": VECTOR_SIGS["md5hash"].upper()}))
 
 
@@ -371,7 +374,7 @@ def test_a_replay_with_the_same_idempotency_key_passes_to_the_idempotency_layer(
     run_once(signed_caller, key="order-42")
     run_once(signed_caller, key="order-42", now=NOW + 5)
     for other in ("order-43", None):
-        with pytest.raises(NexmoRejection):
+        with pytest.raises(SendRefused):
             run_once(signed_caller, key=other, now=NOW + 5)
 
 
@@ -379,7 +382,7 @@ def test_a_refused_replay_does_not_release_the_first_requests_signature(signed_c
     run_once(signed_caller, key="order-42")
     with pytest.raises(RuntimeError), vonage_auth.single_use(signed_caller, "order-42", now=NOW):
         raise RuntimeError("the idempotent replay failed")
-    with pytest.raises(NexmoRejection):
+    with pytest.raises(SendRefused):
         run_once(signed_caller)
 
 

@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure(args)
     from smsgw.accounts import service
-    from smsgw.errors import BadRequest, SmsgwError
+    from smsgw.core.errors import BadRequest, SmsgwError
 
     try:
         if args.group == "webhooks":

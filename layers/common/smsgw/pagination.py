@@ -14,7 +14,7 @@ import binascii
 import json
 from typing import Any
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
 
 CURSOR_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
 # DynamoDB's limits: a partition key value ≤ 2048 bytes, a sort key value ≤ 1024 bytes.

@@ -24,7 +24,7 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"

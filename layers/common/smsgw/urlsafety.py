@@ -39,7 +39,7 @@ from collections.abc import Callable, Collection
 from typing import Final
 from urllib.parse import urlsplit
 
-from smsgw.messages.errors import INVALID_CALLBACK_URL, InvalidField
+from smsgw.core.errors import INVALID_CALLBACK_URL, InvalidField
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]

@@ -23,7 +23,7 @@ from smsgw.accounts.models import (
 )
 from smsgw.carrier.signing import SIGNATURE_METHODS
 from smsgw.config import get_settings
-from smsgw.errors import AccountDisabled, BadRequest, NotFound, RateLimited, Unauthorized
+from smsgw.core.errors import AccountDisabled, BadRequest, NotFound, RateLimited, Unauthorized
 from smsgw.urlsafety import check_callback_url
 
 # Remember bearer tokens in the warm authorizer (on top of API Gateway's own cache of its answer).

@@ -10,7 +10,7 @@ Three ways, as Vonage accepts them:
   `max_skew` seconds of the server's clock (default 300, both directions), and a signature is
   good for one request (`single_use`).
 
-Refusals are `NexmoRejection`s with Vonage's status: 2 missing `api_key`/`api_secret`, 4 unknown
+Refusals are `SendRefused`s with Vonage's status: 2 missing `api_key`/`api_secret`, 4 unknown
 key or wrong secret ("Bad Credentials", never saying which), 14 bad, stale or reused signature,
 32 a signature together with a secret, 8 a disabled account (only said to a caller whose
 credentials are right). `/sms/json` answers all of them with HTTP 200, as Vonage does.
@@ -36,8 +36,7 @@ from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account
 from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
-from smsgw.edges.http import NexmoRejection
-from smsgw.errors import Unauthorized
+from smsgw.core.errors import SendRefused, Unauthorized
 from smsgw.messages.params import AUTH_FIELDS
 
 AuthMode = Literal["secret", "basic", "signature"]
@@ -92,8 +91,8 @@ class VonageCaller:
     timestamp: int | None = None  # the signed request's, when signed
 
 
-def _refuse(status: str, text: str, field: str | None = None) -> NexmoRejection:
-    return NexmoRejection(status, text, field, http_status=200)
+def _refuse(status: str, text: str, field: str | None = None) -> SendRefused:
+    return SendRefused(status, text, field)
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -225,7 +224,7 @@ def authenticate(
 ) -> VonageCaller:
     """The caller of a `/sms/json` request, from its parameters (query + body) and Authorization header.
 
-    `lookup` finds the account of an api_key (None when there is none). Raises NexmoRejection.
+    `lookup` finds the account of an api_key (None when there is none). Raises SendRefused.
     """
     basic = basic_credentials(authorization)
     if params.get("sig"):

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
-from smsgw.errors import Unauthorized
+from smsgw.core.errors import Unauthorized
 from smsgw.observability import logger, metrics
 from smsgw.secrets import carrier_credentials
 

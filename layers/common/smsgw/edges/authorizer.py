@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from smsgw.accounts import service
-from smsgw.errors import Unauthorized
+from smsgw.core.errors import Unauthorized
 from smsgw.observability import logger
 
 

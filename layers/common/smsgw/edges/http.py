@@ -1,7 +1,8 @@
-"""The HTTP edge shared by every API function: resolver factory, error → status mapping, principal.
+"""The HTTP edge shared by every API function: resolver factory, the one error table, principal, guards.
 
-One table maps domain errors to HTTP statuses; handlers never catch. Validation failures are 400
-(not Powertools' default 422). Nexmo routes answer errors in Nexmo's body shape.
+Each router says how its routes answer errors (`ApiRouter(wire=...)`); `error_answer` is the one place a
+domain error becomes an answer for that wire. Handlers never catch. Validation failures are 400 (not
+Powertools' default 422).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
@@ -23,15 +25,26 @@ from aws_lambda_powertools.event_handler.openapi.models import Response as OpenA
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
-from smsgw.errors import (
+from smsgw.core.errors import (
+    INVALID_PARAMETER,
+    MISSING_PARAMETER,
+    NUMBER_BARRED,
+    PARTNER_QUOTA,
     BadRequest,
+    Conflict,
     Forbidden,
     InsufficientBalance,
+    InvalidField,
+    NotFound,
+    PreconditionFailed,
     RateLimited,
+    SendRefused,
     ServiceUnavailable,
     SmsgwError,
     Unauthorized,
 )
+from smsgw.core.lifecycle import SCHEDULED
+from smsgw.numbers.errors import NumbersApiError
 from smsgw.observability import logger
 from smsgw.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 
@@ -43,14 +56,70 @@ API_DESCRIPTION = (
 )
 
 
-class NexmoRejection(SmsgwError):
-    """A send refused with a Vonage per-message status, answered in Nexmo's body shape."""
+class Wire(Enum):
+    """How a router's routes answer errors (chosen per router, see ApiRouter)."""
 
-    def __init__(self, vonage_status: str, message: str, field: str | None = None, http_status: int = 400):
-        super().__init__(message)
-        self.vonage_status = vonage_status
-        self.field = field
-        self.status_code = http_status
+    GATEWAY = "gateway"  # {"status", "error", "field"} with the HTTP status of HTTP_STATUS
+    NEXMO = "nexmo"  # KPN's send: Nexmo's body; the HTTP status of NEXMO_HTTP_STATUS
+    VONAGE = "vonage"  # Vonage's /sms/json: Nexmo's body, always HTTP 200 (contract §2; SDKs read the body)
+    NUMBERS = "numbers"  # the Phone Numbers API: {"error-code", "error-code-label", "field"}
+
+
+class ApiRouter(Router):
+    """A Powertools Router that says how its routes answer errors (`wire`) and which of them also take
+    their JSON body as a form (`forms`, documented so): the resolver that includes it reads both."""
+
+    def __init__(self, wire: Wire = Wire.GATEWAY, forms: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.wire = wire
+        self.form_paths = frozenset(forms)
+        self.paths: set[str] = set()
+
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        self.paths.add(rule)
+        return super().route(rule, method, *args, **kwargs)
+
+
+# --- the one error table ---------------------------------------------------------------------------
+
+# The gateway's own answers (and the Numbers API's for errors that are not its own); most specific first.
+HTTP_STATUS: Final[tuple[tuple[type[SmsgwError], int], ...]] = (
+    (InvalidField, 400),
+    (BadRequest, 400),
+    (Unauthorized, 401),
+    (InsufficientBalance, 402),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PreconditionFailed, 412),
+    (RateLimited, 429),
+    (ServiceUnavailable, 503),
+    (SendRefused, 400),
+)
+
+# KPN's send answers a refusal with Nexmo's body and these HTTP statuses (else 400), as KPN does.
+NEXMO_HTTP_STATUS: Final = {NUMBER_BARRED: 403, PARTNER_QUOTA: 200}
+
+# The Vonage status for a domain error on the SMS APIs: 1 throttled, 3 invalid parameter, 4 bad
+# credentials, 8 account barred, 9 no balance, 5 anything else (internal/temporary).
+VONAGE_STATUS: Final[tuple[tuple[type[SmsgwError], str], ...]] = (
+    (RateLimited, "1"),
+    (Unauthorized, "4"),
+    (Forbidden, "8"),
+    (InsufficientBalance, PARTNER_QUOTA),
+    (BadRequest, INVALID_PARAMETER),
+)
+
+
+def http_status(error: SmsgwError) -> int:
+    return next((status for kind, status in HTTP_STATUS if isinstance(error, kind)), 500)
+
+
+def vonage_status(error: SmsgwError) -> str:
+    own: str | None = getattr(error, "vonage_status", None)
+    if own:
+        return own
+    return next((status for kind, status in VONAGE_STATUS if isinstance(error, kind)), "5")
 
 
 def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = None) -> dict[str, Any]:
@@ -60,34 +129,41 @@ def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = No
     return {"message-count": "1", "messages": [element]}
 
 
-# Paths whose errors use the Nexmo body shape (set by the routers that own them).
-NEXMO_PATHS: set[str] = set()
-
-# Paths whose JSON body may also be sent as a form (urlencoded or multipart): documented so.
-FORM_PATHS: set[str] = set()
-
-# Paths that answer as Vonage's SMS API does (contract §2): every outcome HTTP 200, a refusal as
-# a Vonage status in the Nexmo body; the official SDKs read the body, not the HTTP status.
-VONAGE_PATHS: set[str] = set()
-
-
-def vonage_status(error: SmsgwError) -> str:
-    """The Vonage status for a domain error on a Vonage path: 1 throttled, 3 invalid parameter,
-    4 bad credentials, 8 account barred, 9 no balance, 5 anything else (internal/temporary)."""
-    own: str | None = getattr(error, "vonage_status", None)
-    if own:
-        return own
-    if isinstance(error, RateLimited):
-        return "1"
+def error_answer(wire: Wire, error: SmsgwError) -> Response:
+    """The answer to a domain error on a route of `wire`: the one place errors become HTTP."""
+    headers: dict[str, str] = {}
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, RateLimited | ServiceUnavailable) or (
+        isinstance(error, NumbersApiError) and retry_after
+    ):
+        headers["Retry-After"] = str(retry_after)
+    if isinstance(error, NumbersApiError):
+        if error.status_code >= 500:
+            logger.error("numbers request failed", extra={"error": error.message})
+        return _json(error.status_code, error.body(), headers)
+    status = http_status(error)
+    if status >= 500:
+        logger.error("request failed", extra={"error": error.message})
+    if wire is Wire.VONAGE or isinstance(error, SendRefused):
+        code = vonage_status(error)
+        text = (
+            f"Throttled: {error.message}"
+            if code == "1" and not isinstance(error, SendRefused)
+            else error.message
+        )
+        if wire is not Wire.VONAGE:
+            return _json(NEXMO_HTTP_STATUS.get(code, 400), nexmo_error_body(code, text, error.field), headers)
+        return _json(200, nexmo_error_body(code, text, error.field), headers)
     if isinstance(error, Unauthorized):
-        return "4"
-    if isinstance(error, Forbidden):
-        return "8"
-    if isinstance(error, InsufficientBalance):
-        return "9"
-    if isinstance(error, BadRequest):
-        return "3"
-    return "5"
+        headers["WWW-Authenticate"] = 'Bearer realm="smsgw"'
+    return error_response(status, error.message, error.field, **headers)
+
+
+def accepted_status(body: dict[str, Any]) -> int:
+    """An accepted send's HTTP status: 202 when it is held for later (send_at, quiet hours), else 200
+    (Nexmo's and Vonage's, also for a refusal reported in the body)."""
+    messages = body.get("messages") or []
+    return 202 if messages and messages[0].get("message-status") == SCHEDULED else 200
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -141,7 +217,23 @@ def _error_answer(description: str) -> OpenAPIResponse:
 
 class SmsgwResolver(APIGatewayRestResolver):
     """Powertools' resolver, documenting what this API answers: bad input is 400 (not Powertools'
-    422), a body may be 413/415, and the form routes take forms and multipart forms too."""
+    422), a body may be 413/415, and the form routes take forms and multipart forms too. It learns each
+    path's error wire and whether it takes forms from the ApiRouters it includes."""
+
+    def __init__(self) -> None:
+        super().__init__(enable_validation=True)
+        self.wires: dict[str, Wire] = {}
+        self.form_paths: set[str] = set()
+
+    def include_router(self, router: Router, prefix: str | None = None) -> None:
+        if isinstance(router, ApiRouter):
+            self.wires.update(dict.fromkeys(router.paths, router.wire))
+            self.form_paths |= router.form_paths
+        super().include_router(router, prefix)
+
+    def wire(self) -> Wire:
+        """How the current request's route answers errors."""
+        return self.wires.get(self.current_event.path, Wire.GATEWAY)
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
         schema = super().get_openapi_schema(**kwargs)
@@ -152,7 +244,7 @@ class SmsgwResolver(APIGatewayRestResolver):
                     continue
                 responses = operation.responses
                 responses.pop(422, None)
-                if path in VONAGE_PATHS:
+                if self.wires.get(path) is Wire.VONAGE:
                     continue  # every answer is HTTP 200 with a Vonage status
                 if (operation.parameters or operation.requestBody) and not {400, "400"} & set(responses):
                     responses[400] = _error_answer("Bad input: `field` names it")
@@ -165,7 +257,7 @@ class SmsgwResolver(APIGatewayRestResolver):
                     415, _error_answer(f"A Content-Type other than {FORM}, {MULTIPART} or JSON")
                 )
                 content = operation.requestBody.content if operation.requestBody else None
-                if path in FORM_PATHS and content:
+                if path in self.form_paths and content:
                     media = next(iter(content.values()))
                     content.setdefault(FORM, media)
                     content.setdefault(MULTIPART, media)
@@ -176,59 +268,36 @@ class SmsgwResolver(APIGatewayRestResolver):
         return schema
 
 
-def create_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = SmsgwResolver(enable_validation=True)
+def create_resolver(*routers: Router) -> SmsgwResolver:
+    app = SmsgwResolver()
     # The validation middleware is where Powertools reads bodies; ours reads them with the one parser.
     app._request_validation_middleware = BodyValidation()
     for router in routers:
         app.include_router(router)
 
-    def is_nexmo_route() -> bool:
-        return app.current_event.path in NEXMO_PATHS
-
-    def is_vonage_route() -> bool:
-        return app.current_event.path in VONAGE_PATHS
-
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
         field = _field_of(first)
-        message = f"{field}: {first.get('msg', 'invalid value')}"
-        if is_nexmo_route() or is_vonage_route():
-            missing = first.get("type") == "missing"
-            status = "2" if missing else "3"
-            text = f"Missing {field} param" if missing else f"Invalid {field} param: {first.get('msg', '')}"
-            return _json(200 if is_vonage_route() else 400, nexmo_error_body(status, text, field))
-        return error_response(400, message, field)
-
-    @app.exception_handler(NexmoRejection)
-    def _nexmo(error: NexmoRejection) -> Response:
-        status = 200 if is_vonage_route() else error.status_code
-        return _json(status, nexmo_error_body(error.vonage_status, error.message, error.field))
+        missing = first.get("type") == "missing"
+        if missing:
+            refusal = InvalidField(field, f"Missing {field} param", MISSING_PARAMETER)
+        else:
+            refusal = InvalidField(field, f"Invalid {field} param: {first.get('msg', '')}")
+        if app.wire() in (Wire.NEXMO, Wire.VONAGE):
+            return error_answer(app.wire(), SendRefused.of(refusal))
+        return error_response(400, f"{field}: {first.get('msg', 'invalid value')}", field)
 
     @app.exception_handler(SmsgwError)
     def _domain(error: SmsgwError) -> Response:
-        headers: dict[str, str] = {}
-        if isinstance(error, RateLimited | ServiceUnavailable):
-            headers["Retry-After"] = str(error.retry_after)
-        if is_vonage_route():
-            if error.status_code >= 500:
-                logger.error("request failed", extra={"error": error.message})
-            status = vonage_status(error)
-            text = f"Throttled: {error.message}" if status == "1" else error.message
-            return _json(200, nexmo_error_body(status, text, getattr(error, "field", None)), headers)
-        if isinstance(error, Unauthorized):
-            headers["WWW-Authenticate"] = 'Bearer realm="smsgw"'
-        if error.status_code >= 500:
-            logger.error("request failed", extra={"error": error.message})
-        return error_response(error.status_code, error.message, getattr(error, "field", None), **headers)
+        return error_answer(app.wire(), error)
 
     @app.exception_handler(BadBody)
     def _bad_body(error: BadBody) -> Response:
-        if is_vonage_route():
-            return _json(200, nexmo_error_body("3", error.message, error.field))
-        if is_nexmo_route():
-            return _json(error.status_code, nexmo_error_body("3", error.message, error.field))
+        if app.wire() is Wire.VONAGE:
+            return _json(200, nexmo_error_body(INVALID_PARAMETER, error.message, error.field))
+        if app.wire() is Wire.NEXMO:
+            return _json(error.status_code, nexmo_error_body(INVALID_PARAMETER, error.message, error.field))
         return error_response(error.status_code, error.message, error.field)
 
     @app.not_found
@@ -238,7 +307,7 @@ def create_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
-        if is_vonage_route():
+        if app.wire() is Wire.VONAGE:
             return _json(200, nexmo_error_body("5", "Internal Error: it has been logged, please retry later"))
         return error_response(500, "internal error; it has been logged, please retry later")
 

@@ -25,7 +25,7 @@ from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
 from smsgw.core.clock import now_iso
-from smsgw.errors import BadRequest, NotFound, ServiceUnavailable
+from smsgw.core.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView

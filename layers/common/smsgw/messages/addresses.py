@@ -39,7 +39,7 @@ from typing import Final
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-from smsgw.messages.errors import INVALID_MSISDN, INVALID_SENDER, MISSING_PARAMETER, InvalidField
+from smsgw.core.errors import INVALID_MSISDN, INVALID_SENDER, MISSING_PARAMETER, InvalidField
 
 EXAMPLE_MSISDN: Final = "447700900000"
 MAX_ALPHANUMERIC_SENDER: Final = 11

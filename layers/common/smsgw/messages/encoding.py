@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Final, Literal
 
-from smsgw.messages.errors import MESSAGE_TOO_LONG, MISSING_PARAMETER, InvalidField
+from smsgw.core.errors import MESSAGE_TOO_LONG, MISSING_PARAMETER, InvalidField
 
 Encoding = Literal["GSM-7", "UCS-2", "binary"]
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from smsgw.errors import ErrorResponse  # noqa: F401 - documented by the send routes
+from smsgw.core.errors import ErrorResponse  # noqa: F401 - documented by the send routes
 from smsgw.webhooks.models import DeliveryView
 
 

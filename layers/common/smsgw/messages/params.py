@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
+from smsgw.core.errors import INVALID_MESSAGE_CLASS, INVALID_PARAMETER, INVALID_TTL, InvalidField
 from smsgw.messages.addresses import Destination, parse_destination, validate_sender
 from smsgw.messages.encoding import MAX_PARTS, Segmentation, validate_binary, validate_text
-from smsgw.messages.errors import INVALID_MESSAGE_CLASS, INVALID_PARAMETER, INVALID_TTL, InvalidField
 from smsgw.urlsafety import check_callback_url
 
 MessageType = Literal["text", "unicode", "binary"]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
 
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # The windows of two days are enough to find the end of any quiet stretch that is not the whole day.

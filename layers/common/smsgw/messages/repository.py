@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 
 from smsgw import db
 from smsgw.accounts.repository import account_key, get_account
+from smsgw.core.errors import AccountDisabled, InsufficientBalance
 from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
-from smsgw.errors import AccountDisabled, InsufficientBalance
 
 __all__ = ["CANCELLED", "FAILED", "QUEUED", "SCHEDULED", "SUBMITTED", "SUBMITTING"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from smsgw.messages.errors import InvalidField
+from smsgw.core.errors import InvalidField
 
 SEND_AT_FIELDS = ("send_at", "send-at")
 EXAMPLE = "2026-12-01T08:00:00+01:00"

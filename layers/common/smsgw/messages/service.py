@@ -28,21 +28,24 @@ from smsgw import queues
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
-from smsgw.core.ids import message_id_of, part_ids
-from smsgw.edges.http import NexmoRejection
-from smsgw.errors import (
+from smsgw.core.errors import (
+    INVALID_SENDER,
+    NUMBER_BARRED,
+    PARTNER_QUOTA,
     AccountDisabled,
     BadRequest,
     Conflict,
     InsufficientBalance,
+    InvalidField,
     NotFound,
     PreconditionFailed,
+    SendRefused,
     ServiceUnavailable,
 )
+from smsgw.core.ids import message_id_of, part_ids
 from smsgw.faults import crash_point
 from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
-from smsgw.messages.errors import InvalidField
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.quiet_hours import QuietHours, release_time
@@ -62,7 +65,7 @@ def _validate(fields: dict[str, str]) -> ValidatedSend:
     try:
         return validate_send(fields, check_url=check_url)
     except InvalidField as error:
-        raise NexmoRejection(error.vonage_status, error.message, error.field) from None
+        raise SendRefused.of(error) from None
 
 
 def _reply_route(account: Account, sender: str) -> str:
@@ -114,7 +117,7 @@ def _urgent(value: str | None) -> bool:
     try:
         return boolean("urgent", str(value)) == "true"
     except InvalidField as error:
-        raise NexmoRejection(error.vonage_status, error.message, error.field) from None
+        raise SendRefused.of(error) from None
 
 
 def _send_time(
@@ -135,7 +138,7 @@ def _send_time(
                 grace_seconds=settings.send_at_grace_seconds,
             )
         except InvalidField as error:
-            raise NexmoRejection(error.vonage_status, error.message, error.field) from None
+            raise SendRefused.of(error) from None
         return (moment, "send_at") if moment > now else None
     if urgent or not account.quiet_hours:
         return None
@@ -151,14 +154,13 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     urgent = _urgent(fields.pop("urgent", None))
     send = _validate(fields)
     if not numbers.sender_allowed(account, send.sender):
-        raise NexmoRejection("15", numbers.sender_refusal(send.sender), "from")
+        raise SendRefused(INVALID_SENDER, numbers.sender_refusal(send.sender), "from")
     if inbound.is_opted_out(send.sender, send.destination.msisdn):
-        raise NexmoRejection(
-            "7",
+        raise SendRefused(
+            NUMBER_BARRED,
             f"Number Barred: {send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or "
             "charged. They can reply START to receive messages again",
             "to",
-            http_status=403,
         )
     reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
     now = datetime.now(UTC)
@@ -176,9 +178,7 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     try:
         balance = _enqueue_and_charge(message, key, _hash(json.dumps(request["fields"], sort_keys=True)))
     except InsufficientBalance as error:
-        raise NexmoRejection(
-            "9", f"Partner Quota Violation: {error.message}", None, http_status=200
-        ) from None
+        raise SendRefused(PARTNER_QUOTA, f"Partner Quota Violation: {error.message}") from None
     except repository.KeyUsed as used:
         return _answer_again(account, used.message_id, key or "")
     crash_point("send.after_charge", message_id)
@@ -300,24 +300,16 @@ def _answer(message: dict[str, Any], remaining: Decimal) -> dict[str, Any]:
     return response.model_dump(by_alias=True, exclude_none=True)
 
 
-def http_status(body: dict[str, Any]) -> int:
-    """202 for a message held for later (send_at, quiet hours), else 200 (Nexmo's, also for refusals)."""
-    messages = body.get("messages") or []
-    return 202 if messages and messages[0].get("message-status") == repository.SCHEDULED else 200
-
-
 def _hold(
     account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
 ) -> dict[str, Any]:
     """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
     remaining = _enabled_account(account.account_id).balance
     if remaining < message["price"]:
-        raise NexmoRejection(
-            "9",
+        raise SendRefused(
+            PARTNER_QUOTA,
             f"Partner Quota Violation: the balance ({pricing.money(remaining)}) does not cover this message "
             f"({pricing.money(message['price'])}); it is charged when it is sent, top up before then",
-            None,
-            http_status=200,
         )
     held = {
         **message,

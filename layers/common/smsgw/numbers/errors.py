@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsgw.errors import SmsgwError
+from smsgw.core.errors import SmsgwError
 
 
 class NumbersApiError(SmsgwError):

@@ -26,7 +26,7 @@ from smsgw.accounts.models import Account
 from smsgw.carrier.base import CarrierError, CarrierRejected, CarrierThrottled
 from smsgw.config import get_settings
 from smsgw.core.clock import now_iso
-from smsgw.errors import BadRequest, Forbidden, RateLimited
+from smsgw.core.errors import BadRequest, Forbidden, RateLimited
 from smsgw.messages.addresses import parse_destination
 from smsgw.numbers import params as p
 from smsgw.numbers import repository

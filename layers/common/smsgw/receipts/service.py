@@ -17,8 +17,8 @@ from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
+from smsgw.core.errors import BadRequest
 from smsgw.core.ids import is_message_id, part_ids
-from smsgw.errors import BadRequest
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
 from smsgw.observability import logger, metrics

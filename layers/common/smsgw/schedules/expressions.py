@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
 
 __all__ = [
     "MAX_EXPRESSION_LENGTH",

@@ -26,11 +26,10 @@ from smsgw import queues
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, Conflict, LimitReached, NotFound, ServiceUnavailable
+from smsgw.core.errors import BadRequest, Conflict, InvalidField, LimitReached, NotFound, ServiceUnavailable
 from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing
 from smsgw.messages import repository as messages_repository
-from smsgw.messages.errors import InvalidField
 from smsgw.messages.params import validate_send
 from smsgw.messages.service import new_message
 from smsgw.numbers import service as numbers

@@ -12,7 +12,7 @@ import argparse
 import os
 from typing import Any
 
-from smsgw.errors import BadRequest
+from smsgw.core.errors import BadRequest
 
 
 def add_commands(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -40,8 +40,7 @@ from ulid import ULID
 
 from smsgw.accounts.repository import get_account
 from smsgw.config import get_settings
-from smsgw.errors import BadRequest, NotFound
-from smsgw.messages.errors import InvalidField
+from smsgw.core.errors import BadRequest, InvalidField, NotFound
 from smsgw.observability import logger, metrics
 from smsgw.urlsafety import Resolver, check_callback_url, resolve_host
 from smsgw.webhooks import queue, repository

@@ -7,15 +7,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 
 from smsgw.accounts import service
 from smsgw.accounts.models import AccessToken
-from smsgw.edges.http import FORM_PATHS
-from smsgw.errors import ErrorResponse
+from smsgw.core.errors import ErrorResponse
+from smsgw.edges.http import ApiRouter
 
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
-FORM_PATHS.add(TOKEN_PATH)
 
 
 def token_router() -> Router:
-    router = Router()
+    router = ApiRouter(forms=[TOKEN_PATH])
 
     @router.post(
         TOKEN_PATH,

@@ -6,8 +6,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.edges.http import account_route_guard, request_params
-from smsgw.errors import ErrorResponse
+from smsgw.core.errors import ErrorResponse
+from smsgw.edges.http import ApiRouter, account_route_guard, request_params
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
@@ -36,7 +36,7 @@ CARRIER_DESCRIPTION = (
 
 
 def carrier_inbound_router() -> Router:
-    router = Router()
+    router = ApiRouter()
 
     @router.post(
         CARRIER_INBOUND_PATH,
@@ -62,7 +62,7 @@ def carrier_inbound_router() -> Router:
 
 
 def inbound_router() -> Router:
-    router = Router()
+    router = ApiRouter()
 
     @router.get(
         INBOUND_PATH,

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from smsgw.edges.http import FORM_PATHS, NEXMO_PATHS, account_route_guard, header, kpn_route_guard
+from smsgw.edges.http import ApiRouter, Wire, accepted_status, account_route_guard, header, kpn_route_guard
 from smsgw.messages import service
 from smsgw.messages.models import (
     ErrorResponse,
@@ -23,14 +23,12 @@ from smsgw.messages.models import (
 )
 
 SEND_PATH = "/communication/nexmo/sms/send"
-NEXMO_PATHS.add(SEND_PATH)
-FORM_PATHS.add(SEND_PATH)
 
 MESSAGES_PATH = "/messages"
 
 
 def send_router() -> Router:
-    router = Router()
+    router = ApiRouter(Wire.NEXMO, forms=[SEND_PATH])
 
     @router.post(
         SEND_PATH,
@@ -84,7 +82,7 @@ def send_router() -> Router:
             inbound_replies=(header(router, "inbound") or "").strip().lower() == "yes",
         )
         return Response(
-            status_code=service.http_status(body),
+            status_code=accepted_status(body),
             content_type=content_types.APPLICATION_JSON,
             body=json.dumps(body),
         )
@@ -93,7 +91,7 @@ def send_router() -> Router:
 
 
 def messages_router() -> Router:
-    router = Router()
+    router = ApiRouter()
 
     @router.get(
         f"{MESSAGES_PATH}/<message_id>",

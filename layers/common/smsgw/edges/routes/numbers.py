@@ -15,11 +15,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.edges.http import FORM_PATHS, kpn_route_guard
-from smsgw.errors import ErrorResponse
+from smsgw.core.errors import ErrorResponse
+from smsgw.edges.http import ApiRouter, Wire, kpn_route_guard
 from smsgw.messages import service as messages
 from smsgw.numbers import service
-from smsgw.numbers.errors import NumbersApiError
 from smsgw.numbers.models import (
     CODE_SENT_MESSAGE,
     REGISTERED_MESSAGE,
@@ -33,7 +32,6 @@ from smsgw.numbers.models import (
     UpdateNumberRequest,
     success,
 )
-from smsgw.observability import logger
 
 REGISTER_PATH = "/communication/nexmo/sms/register"
 PHONE_NUMBERS = "/communication/nexmo/phone-numbers"
@@ -42,7 +40,6 @@ OWNED_PATH = f"{PHONE_NUMBERS}/account/numbers"
 SEARCH_PATH = f"{PHONE_NUMBERS}/number/search"
 BUY_PATH = f"{PHONE_NUMBERS}/number/buy"
 CANCEL_PATH = f"{PHONE_NUMBERS}/number/cancel"
-FORM_PATHS.update((REGISTER_PATH, UPDATE_PATH, BUY_PATH, CANCEL_PATH))
 
 TAGS = ["Phone numbers"]
 
@@ -82,14 +79,7 @@ def _query(router: Router) -> dict[str, str]:
 
 
 def numbers_router() -> Router:
-    router = Router()
-
-    @router.exception_handler(NumbersApiError)
-    def _numbers_error(error: NumbersApiError) -> Response:
-        if error.status_code >= 500:
-            logger.error("numbers request failed", extra={"error": error.message})
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        return _json(error.status_code, error.body(), headers)
+    router = ApiRouter(Wire.NUMBERS, forms=[REGISTER_PATH, UPDATE_PATH, BUY_PATH, CANCEL_PATH])
 
     @router.post(
         REGISTER_PATH,

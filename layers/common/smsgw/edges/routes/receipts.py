@@ -4,8 +4,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from smsgw.edges.http import request_params
-from smsgw.errors import ErrorResponse
+from smsgw.core.errors import ErrorResponse
+from smsgw.edges.http import ApiRouter, request_params
 from smsgw.receipts import service
 
 DLR_PATH = "/carrier/dlr"
@@ -35,7 +35,7 @@ DESCRIPTION = (
 
 
 def receipts_router() -> Router:
-    router = Router()
+    router = ApiRouter()
 
     @router.post(
         DLR_PATH,

@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.edges.http import account_route_guard
-from smsgw.errors import ErrorResponse
+from smsgw.core.errors import ErrorResponse
+from smsgw.edges.http import ApiRouter, account_route_guard
 from smsgw.schedules import service
 from smsgw.schedules.models import SchedulePage, ScheduleRequest, ScheduleUpdate, ScheduleView
 
@@ -47,7 +47,7 @@ _UNAVAILABLE: dict[int, OpenAPIResponse] = {
 
 
 def schedules_router() -> Router:
-    router = Router()
+    router = ApiRouter()
 
     @router.post(
         SCHEDULES_PATH,

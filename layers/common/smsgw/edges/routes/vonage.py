@@ -2,7 +2,7 @@
 
 Same acceptance as KPN's send (validate, charge, persist, enqueue; the same answer body), but
 authenticated the Vonage way (smsgw.accounts.vonage_auth) instead of a bearer token, and every
-outcome is HTTP 200 with Vonage's body (`VONAGE_PATHS` in smsgw.edges.http), as Vonage answers.
+outcome is HTTP 200 with Vonage's body (`Wire.VONAGE` in smsgw.edges.http), as Vonage answers.
 """
 
 import json
@@ -15,13 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts import vonage_auth
-from smsgw.edges.http import FORM_PATHS, VONAGE_PATHS, header
+from smsgw.edges.http import ApiRouter, Wire, accepted_status, header
 from smsgw.messages import service
 from smsgw.messages.models import NexmoErrorElement, SendRequest, SentPart, WireStr
 
 SMS_JSON_PATH = "/sms/json"
-VONAGE_PATHS.add(SMS_JSON_PATH)
-FORM_PATHS.add(SMS_JSON_PATH)
 
 
 class VonageSendRequest(SendRequest):
@@ -75,7 +73,7 @@ def _as_string(value: Any) -> str:
 
 
 def sms_json_router() -> Router:
-    router = Router()
+    router = ApiRouter(Wire.VONAGE, forms=[SMS_JSON_PATH])
 
     @router.post(
         SMS_JSON_PATH,
@@ -109,7 +107,7 @@ def sms_json_router() -> Router:
                 router.lambda_context,
             )
         return Response(
-            status_code=service.http_status(body),
+            status_code=accepted_status(body),
             content_type=content_types.APPLICATION_JSON,
             body=json.dumps(body),
         )
