@@ -33,9 +33,10 @@ stop: install ## stop a local stack started by `make run` in another terminal
 logs: install ## what the local stack's handlers logged (make logs FN=Send)
 	$(BIN)/python -m local.stack logs $(FN)
 
-lint: install ## ruff lint + format check
+lint: install ## ruff lint + format check + the import contracts (pyproject.toml, docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=layers/common $(BIN)/lint-imports
 
 format: install ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

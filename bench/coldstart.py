@@ -114,7 +114,7 @@ def compile_seconds(modules: list[str]) -> float:
 
 WHY = {
     "smsgw.inbound.service": "the inbound domain's service (carrier signatures, reassembly); the send path "
-    "needs only smsgw.inbound.optouts",
+    "needs only smsgw.optouts",
     "smsgw.carrier": "the carrier package (its clients, and requests, load lazily since the first bench run)",
     "smsgw.numbers.service": "route_for / may_send_from for the sender check (its carrier client loads lazily)",
     "smsgw.schedules": "the Scheduler client for send_at (the expressions parser is no longer imported)",

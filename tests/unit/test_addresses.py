@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from smsgw.core.addresses import Destination, parse_destination, validate_sender
 from smsgw.core.errors import InvalidField
-from smsgw.messages.addresses import Destination, parse_destination, validate_sender
 
 
 @pytest.mark.parametrize(

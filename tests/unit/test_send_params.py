@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import pytest
 
+from smsgw.core.addresses import Destination
 from smsgw.core.errors import InvalidField
-from smsgw.messages.addresses import Destination
 from smsgw.messages.encoding import Segmentation
 from smsgw.messages.params import KNOWN_FIELDS, ValidatedSend, validate_send
 

@@ -16,6 +16,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import boto3
+
+from smsgw.accounts import service
+from smsgw.core.errors import BadRequest, SmsgwError
+from smsgw.db import reset_clients
 from smsgw.webhooks import cli as webhooks_cli
 
 
@@ -65,8 +70,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure(args: argparse.Namespace) -> None:
     """Point the shared settings and clients at the chosen stack (before anything creates a client)."""
-    import boto3
-
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     if args.region:
@@ -78,8 +81,6 @@ def _configure(args: argparse.Namespace) -> None:
         table = outputs["TableName"]
     os.environ["TABLE_NAME"] = table
 
-    from smsgw.db import reset_clients
-
     reset_clients()
 
 
@@ -90,9 +91,6 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure(args)
-    from smsgw.accounts import service
-    from smsgw.core.errors import BadRequest, SmsgwError
-
     try:
         if args.group == "webhooks":
             data = webhooks_cli.run(args)

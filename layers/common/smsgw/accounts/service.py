@@ -24,6 +24,7 @@ from smsgw.accounts.models import (
 from smsgw.carrier.signing import SIGNATURE_METHODS
 from smsgw.config import get_settings
 from smsgw.core.errors import AccountDisabled, BadRequest, NotFound, RateLimited, Unauthorized
+from smsgw.core.quiet_hours import QuietHours
 from smsgw.urlsafety import check_callback_url
 
 # Remember bearer tokens in the warm authorizer (on top of API Gateway's own cache of its answer).
@@ -151,8 +152,6 @@ def set_disabled(account_id: str, disabled: bool) -> None:
 
 def set_quiet_hours(account_id: str, start: str | None, end: str | None) -> dict[str, str] | None:
     """Quiet hours in the recipient's local time (`21:00`, `08:00`), or both None to remove them."""
-    from smsgw.messages.quiet_hours import QuietHours
-
     window = None
     if start is not None or end is not None:
         if start is None or end is None:

@@ -37,7 +37,6 @@ from smsgw.accounts.models import Account
 from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
 from smsgw.core.errors import SendRefused, Unauthorized
-from smsgw.messages.params import AUTH_FIELDS
 
 AuthMode = Literal["secret", "basic", "signature"]
 AccountLookup = Callable[[str], Account | None]
@@ -89,6 +88,9 @@ class VonageCaller:
     mode: AuthMode
     sig: str | None = None  # lower-case hex, when signed
     timestamp: int | None = None  # the signed request's, when signed
+
+
+AUTH_FIELDS: Final = frozenset({"api_key", "api_secret", "sig", "timestamp", "nonce"})
 
 
 def _refuse(status: str, text: str, field: str | None = None) -> SendRefused:

@@ -46,7 +46,7 @@ from smsgw.core.errors import (
 from smsgw.core.lifecycle import SCHEDULED
 from smsgw.numbers.errors import NumbersApiError
 from smsgw.observability import logger
-from smsgw.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
+from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"

@@ -1,4 +1,4 @@
-"""DynamoDB access for inbound SMS, conversations and opt-outs.
+"""DynamoDB access for inbound SMS (conversations and opt-outs: smsgw.optouts.repository).
 
 INBOUND_PART#<carrier messageId> / PART        a part was received: its inbound_id, a processing lease,
                                                `done` once handled (dedupe; TTL 2 days)
@@ -6,8 +6,6 @@ CONCAT#<msisdn>#<to>#<concat-ref> / SET        a concatenated set: total, first_
                                                check_scheduled, finished (once stored and forwarded) (TTL)
 CONCAT#<msisdn>#<to>#<concat-ref> / PART#<nnn> one part's text and carrier id (TTL)
 INBOUND#<inbound_id> / INBOUND                 the logical message (routed or not); gsi1 by account
-CONVO#<msisdn>#<number> / CONVO                a send with `inbound: yes`: replies go to its callback (TTL)
-OPTOUT#<number>#<msisdn> / OPTOUT              the recipient sent STOP to this number
 AUTOREPLY#<inbound_id> / SENT                  an auto-reply (HELP) was sent for this inbound (TTL 2 days)
 AUTOREPLY#<number>#<msisdn>#<day> / COUNT      auto-replies to this recipient from this number that day (TTL)
 AUTOREPLY#<number>#<day> / COUNT               auto-replies from this number that day (TTL)
@@ -183,34 +181,6 @@ def query_inbound(
         kwargs["ExclusiveStartKey"] = start_key
     page = db.table().query(**kwargs)
     return page.get("Items", []), page.get("LastEvaluatedKey")
-
-
-def put_conversation(msisdn: str, number: str, account_id: str, callback_url: str, expires_at: int) -> None:
-    db.table().put_item(
-        Item={
-            "pk": f"CONVO#{msisdn}#{number}",
-            "sk": "CONVO",
-            "account_id": account_id,
-            "callback_url": callback_url,
-            "expires_at": expires_at,
-        }
-    )
-
-
-def get_conversation(msisdn: str, number: str) -> dict[str, Any] | None:
-    return db.table().get_item(Key={"pk": f"CONVO#{msisdn}#{number}", "sk": "CONVO"}).get("Item")
-
-
-def set_opt_out(number: str, msisdn: str, at: str) -> None:
-    db.table().put_item(Item={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT", "at": at})
-
-
-def clear_opt_out(number: str, msisdn: str) -> None:
-    db.table().delete_item(Key={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT"})
-
-
-def is_opted_out(number: str, msisdn: str) -> bool:
-    return "Item" in db.table().get_item(Key={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT"})
 
 
 def claim_auto_reply(

@@ -29,8 +29,12 @@ from smsgw.core.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
+from smsgw.messages import service as messages
+from smsgw.numbers import service as numbers
 from smsgw.observability import logger, mask_number, metrics
+from smsgw.optouts import service as optouts
 from smsgw.pagination import decode_cursor, encode_cursor
+from smsgw.webhooks import service as webhooks
 
 INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
@@ -186,11 +190,9 @@ def _assemble(msisdn: str, to: str, ref: str, header: dict[str, Any], parts: lis
 def route_for(msisdn: str, to: str) -> Route | None:
     """Where a reply goes: a conversation started with `inbound: yes`, else the number's owner
     (moHttpUrl), else the account that registered the sender's phone (KPN's test flow)."""
-    conversation = repository.get_conversation(msisdn, to)
+    conversation = optouts.conversation(msisdn, to)
     if conversation:
         return Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
-    from smsgw.numbers import service as numbers
-
     # By `to` only a number an account owns; a registered phone only ever matches as the sender
     # (otherwise registering the number SMS are sent *to* would take other tenants' replies).
     number = numbers.owner_of_destination(to)
@@ -228,9 +230,9 @@ def _accept(
     keyword = keyword_of(text)
     opt = _opt(keyword)
     if opt == "stop":
-        repository.set_opt_out(to, msisdn, received_at)
+        optouts.opt_out(to, msisdn, received_at)
     elif opt == "start":
-        repository.clear_opt_out(to, msisdn)
+        optouts.opt_in(to, msisdn)
     route = route_for(msisdn, to)
     item: dict[str, Any] = {
         "inbound_id": inbound_id,
@@ -290,8 +292,6 @@ def _forward(route: Route, item: dict[str, Any], fields: Mapping[str, str]) -> N
     }
     if parts > 1:
         payload["concat-total"] = str(parts)
-    from smsgw.webhooks import service as webhooks
-
     webhooks.enqueue(
         account_id=route.account_id,
         url=str(route.callback_url),
@@ -306,8 +306,6 @@ def _reply_help(account_id: str, sender: str, recipient: str, inbound_id: str) -
     """HELP gets the operator's help text back, from the number it was sent to (charged as a send):
     once per inbound message, and at most AUTO_REPLY_MAX_PER_RECIPIENT_PER_DAY to one recipient and
     AUTO_REPLY_MAX_PER_NUMBER_PER_DAY from one number (forged or real HELP floods cost nothing more)."""
-    from smsgw.messages import service as messages
-
     settings = get_settings()
     try:
         outcome = repository.claim_auto_reply(
@@ -347,8 +345,6 @@ def _reply_help(account_id: str, sender: str, recipient: str, inbound_id: str) -
 def _view(item: dict[str, Any], with_deliveries: bool = False) -> InboundView:
     deliveries = []
     if with_deliveries:
-        from smsgw.webhooks import service as webhooks
-
         deliveries = webhooks.deliveries_for(item["inbound_id"])
     return InboundView(
         inbound_id=item["inbound_id"],

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.core.errors import ErrorResponse  # noqa: F401 - documented by the send routes
+from smsgw.core.wire import WireStr, wire_string
 from smsgw.webhooks.models import DeliveryView
-
-
-def _wire_string(value: Any) -> Any:
-    """Form fields arrive as strings (or one-element lists); JSON may carry numbers and booleans."""
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-WireStr = Annotated[str, BeforeValidator(_wire_string)]
 
 
 class SendRequest(BaseModel):
@@ -63,7 +48,7 @@ class SendRequest(BaseModel):
     def wire_fields(self) -> dict[str, str]:
         """Every field the client sent, by its wire name (unknown ones too, so they can be refused by name)."""
         known = self.model_dump(by_alias=True, exclude_none=True, exclude=set(self.model_extra or {}))
-        extra = {key: _wire_string(value) for key, value in (self.model_extra or {}).items()}
+        extra = {key: wire_string(value) for key, value in (self.model_extra or {}).items()}
         return {**known, **extra}
 
 

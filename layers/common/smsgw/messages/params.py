@@ -44,8 +44,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
+from smsgw.accounts.vonage_auth import AUTH_FIELDS
+from smsgw.core.addresses import Destination, parse_destination, validate_sender
 from smsgw.core.errors import INVALID_MESSAGE_CLASS, INVALID_PARAMETER, INVALID_TTL, InvalidField
-from smsgw.messages.addresses import Destination, parse_destination, validate_sender
 from smsgw.messages.encoding import MAX_PARTS, Segmentation, validate_binary, validate_text
 from smsgw.urlsafety import check_callback_url
 
@@ -54,7 +55,6 @@ UrlCheck = Callable[[str], str]
 
 MESSAGE_TYPES: Final[tuple[MessageType, ...]] = ("text", "unicode", "binary")
 UNSUPPORTED_TYPES: Final = ("wappush", "vcal", "vcard")
-AUTH_FIELDS: Final = frozenset({"api_key", "api_secret", "sig", "timestamp", "nonce"})
 UNSUPPORTED_FIELDS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "title": "a wappush field, and smsgw does not send type=wappush",

@@ -8,9 +8,7 @@ in *any* of them, until the first moment it is quiet time in none (docs/schedule
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,43 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
-from smsgw.core.errors import BadRequest
+from smsgw.core.quiet_hours import QuietHours
 
-_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # The windows of two days are enough to find the end of any quiet stretch that is not the whole day.
 _LOOKAHEAD_DAYS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    """From `start` until `end`, local time; `start` > `end` spans midnight (21:00–08:00)."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> QuietHours:
-        window = cls(_clock(start, "start"), _clock(end, "end"))
-        if window.start == window.end:
-            raise BadRequest("quiet hours start and end must differ (a window of 0 or 24 hours)", "end")
-        return window
-
-    def contains(self, moment: time) -> bool:
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-    def as_item(self) -> dict[str, str]:
-        return {"start": self.start.strftime("%H:%M"), "end": self.end.strftime("%H:%M")}
-
-
-def _clock(value: str, field: str) -> time:
-    match = _CLOCK.fullmatch(value.strip())
-    if match is None:
-        raise BadRequest(
-            f"quiet hours {field} must be a 24-hour time HH:MM, e.g. 21:00 (got {value!r})", field
-        )
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 @cache

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from ulid import ULID
 
-from smsgw import queues
+from smsgw import queues, scheduler
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
@@ -37,23 +37,20 @@ from smsgw.core.errors import (
     Conflict,
     InsufficientBalance,
     InvalidField,
-    NotFound,
     PreconditionFailed,
     SendRefused,
     ServiceUnavailable,
 )
-from smsgw.core.ids import message_id_of, part_ids
+from smsgw.core.ids import part_ids
 from smsgw.faults import crash_point
-from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing, repository
-from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView, SendResponse, SentPart
+from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.quiet_hours import QuietHours, release_time
 from smsgw.messages.send_at import parse_send_at, pop_send_at
 from smsgw.numbers import service as numbers
 from smsgw.observability import logger, mask_number, metrics
-from smsgw.pagination import decode_cursor, encode_cursor
-from smsgw.schedules import scheduler
+from smsgw.optouts import service as optouts
 from smsgw.urlsafety import check_callback_url
 
 IDEMPOTENCY_KEY_MAX = 255
@@ -155,7 +152,7 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     send = _validate(fields)
     if not numbers.sender_allowed(account, send.sender):
         raise SendRefused(INVALID_SENDER, numbers.sender_refusal(send.sender), "from")
-    if inbound.is_opted_out(send.sender, send.destination.msisdn):
+    if optouts.is_opted_out(send.sender, send.destination.msisdn):
         raise SendRefused(
             NUMBER_BARRED,
             f"Number Barred: {send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or "
@@ -173,7 +170,7 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     if reply_route is not None:
         # Before the charge: a crash after it must not lose the reply route (an unused one is harmless:
         # it sends the account's own number's replies to its own callback).
-        inbound.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
+        optouts.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
     key = request.get("idempotency_key")
     try:
         balance = _enqueue_and_charge(message, key, _hash(json.dumps(request["fields"], sort_keys=True)))
@@ -246,7 +243,7 @@ def send_verification_code(account: Account, to: str, text: str) -> str:
     """
     sender = get_settings().verification_sender
     send = _validate({"from": sender, "to": to, "text": text})
-    if inbound.is_opted_out(sender, send.destination.msisdn):
+    if optouts.is_opted_out(sender, send.destination.msisdn):
         raise PreconditionFailed(
             f"{send.destination.msisdn} replied STOP to {sender}: no verification code can be sent to it",
             "to",
@@ -327,7 +324,7 @@ def _hold(
         repository.forget_scheduled(message["message_id"])
         raise ServiceUnavailable("the scheduler is unavailable; nothing was stored, retry shortly") from None
     if reply_route is not None:
-        inbound.record_conversation(message["to"], message["from"], account.account_id, reply_route)
+        optouts.record_conversation(message["to"], message["from"], account.account_id, reply_route)
     logger.info(
         "message scheduled",
         extra={"message_id": message["message_id"], "send_at": held["send_at"], "reason": reason},
@@ -387,131 +384,3 @@ def accept_send(
         raise Conflict(
             "a request with this Idempotency-Key is still being processed; retry shortly"
         ) from None
-
-
-# --- reading messages ---------------------------------------------------------------------------
-
-MAX_PAGE = 100
-
-
-def _view(item: dict[str, Any]) -> MessageView:
-    carrier_parts = item.get("carrier_parts") or []
-    parts = [
-        MessagePart(
-            message_id=part_id,
-            carrier_message_id=carrier_parts[n]["carrier_message_id"] if n < len(carrier_parts) else None,
-            network=carrier_parts[n].get("network") or None if n < len(carrier_parts) else None,
-            price=carrier_parts[n].get("price") or None if n < len(carrier_parts) else None,
-        )
-        for n, part_id in enumerate(item.get("part_ids") or [item["message_id"]])
-    ]
-    return MessageView(
-        message_id=item["message_id"],
-        status=item["status"],
-        from_=item["from"],
-        to=item["to"],
-        type=item.get("sms_type", "text"),
-        text=None if item.get("redact_text") else item.get("text"),
-        client_ref=(item.get("params") or {}).get("client-ref"),
-        parts=parts,
-        price=pricing.money(item["price"]),
-        currency=item.get("currency", "EUR"),
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-        submitted_at=item.get("submitted_at"),
-        send_at=item.get("send_at"),
-        schedule_id=item.get("schedule_id"),
-        attempts=int(item.get("attempts", 0)),
-        last_error=item.get("last_error"),
-        dead_lettered_at=item.get("dead_lettered_at"),
-        events=[MessageEvent(**event) for event in item.get("events") or []],
-    )
-
-
-def get_message(account_id: str, message_or_part_id: str) -> MessageView:
-    """Only the owner sees a message; for anyone else it does not exist (404, never 403)."""
-    item = repository.get_message(message_id_of(message_or_part_id))
-    if item is None or item["account_id"] != account_id:
-        raise NotFound(f"no message {message_or_part_id}")
-    # Imported here: the send path (same module) never needs the webhook sender at cold start.
-    from smsgw.webhooks import service as webhooks
-
-    return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
-
-
-def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
-    """Cancel a scheduled message and delete its schedule. Cancelling twice answers the same; a message
-    already handed to dispatch (queued, sent, failed) cannot be called back: 409."""
-    message_id = message_id_of(message_or_part_id)
-    item = repository.get_message(message_id, consistent=True)
-    if item is None or item["account_id"] != account_id:
-        raise NotFound(f"no message {message_or_part_id}")
-    if item["status"] == repository.SCHEDULED:
-        cancelled = repository.cancel(message_id, datetime.now(UTC).isoformat(timespec="milliseconds"))
-        if cancelled is not None:
-            item = cancelled
-            logger.info("scheduled message cancelled", extra={"message_id": message_id})
-        else:  # its time came meanwhile
-            item = repository.get_message(message_id, consistent=True) or item
-    if item["status"] == repository.CANCELLED:
-        # Also on a repeated DELETE: the schedule may have survived a failed delete before.
-        scheduler.delete(scheduler.one_time_name(message_id))
-        return _view(item)
-    raise Conflict(
-        f"message {message_or_part_id} is {item['status']}, not scheduled: only a message that waits for "
-        "its send time can be cancelled"
-    )
-
-
-_ULID_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ULID_END = datetime.max.replace(tzinfo=UTC)
-
-
-def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
-    if value is None:
-        return "Z" * 26 if upper else "0" * 26
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"{field} must be an ISO 8601 date-time, e.g. 2026-11-25T08:00:00Z", field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    # Message ids are ULIDs: their time is 48 bits of milliseconds since 1970 (until the year 10889).
-    if not _ULID_EPOCH <= moment <= _ULID_END:
-        raise BadRequest(f"{field} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z", field)
-    prefix = str(ULID.from_timestamp(moment.timestamp()))[:10]  # the 48-bit millisecond time
-    return prefix + ("Z" * 16 if upper else "0" * 16)
-
-
-def list_messages(
-    account_id: str,
-    *,
-    status: str | None = None,
-    to: str | None = None,
-    sender: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    schedule_id: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> MessagePage:
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", "limit")
-    filters = {
-        name: value
-        for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))
-        if value
-    }
-    lowest_id = _ulid_bound(since, "since", upper=False)
-    highest_id = _ulid_bound(until, "until", upper=True)
-    if lowest_id > highest_id:
-        raise BadRequest("until is before since: no message can match", "until")
-    items, next_key = repository.query_account_messages(
-        account_id,
-        limit=limit,
-        start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG", (lowest_id, highest_id)),
-        lowest_id=lowest_id,
-        highest_id=highest_id,
-        filters=filters,
-    )
-    return MessagePage(messages=[_view(item) for item in items], next_cursor=encode_cursor(next_key))

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from smsgw.core.addresses import parse_destination
 from smsgw.core.errors import InvalidField
-from smsgw.messages.addresses import parse_destination
 from smsgw.numbers.errors import invalid
 from smsgw.urlsafety import Resolver, check_callback_url
 

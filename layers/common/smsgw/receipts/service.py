@@ -24,6 +24,7 @@ from smsgw.messages import repository as messages
 from smsgw.observability import logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
+from smsgw.webhooks import service as webhooks
 
 PENDING_SECONDS = 86_400
 STATUS_EVENT = "message.status"
@@ -176,8 +177,6 @@ def notify(
         "carrier": receipt.carrier_fields() if receipt else None,
         "timestamp": at,
     }
-    from smsgw.webhooks import service as webhooks  # the webhook domain sends it, signed, with retries
-
     return webhooks.enqueue(
         account_id=message["account_id"],
         url=url,

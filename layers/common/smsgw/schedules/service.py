@@ -22,20 +22,20 @@ from typing import Any
 
 from ulid import ULID
 
-from smsgw import queues
+from smsgw import queues, scheduler
 from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.errors import BadRequest, Conflict, InvalidField, LimitReached, NotFound, ServiceUnavailable
-from smsgw.inbound import optouts as inbound
 from smsgw.messages import pricing
 from smsgw.messages import repository as messages_repository
 from smsgw.messages.params import validate_send
 from smsgw.messages.service import new_message
 from smsgw.numbers import service as numbers
 from smsgw.observability import logger, metrics
+from smsgw.optouts import service as optouts
 from smsgw.pagination import decode_cursor, encode_cursor
-from smsgw.schedules import repository, scheduler
+from smsgw.schedules import repository
 from smsgw.schedules.expressions import next_runs, parse_expression, validate_timezone
 from smsgw.schedules.models import MAX_NAME, MAX_RECIPIENTS, SchedulePage, ScheduleView
 from smsgw.urlsafety import check_callback_url
@@ -543,7 +543,7 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
             messages_repository.SCHEDULED,
         )
         message |= {"send_at": _iso(run_at), "schedule_id": schedule_id, "held_for": "schedule"}
-        if inbound.is_opted_out(send.sender, send.destination.msisdn):
+        if optouts.is_opted_out(send.sender, send.destination.msisdn):
             message |= {
                 "status": messages_repository.FAILED,
                 "last_error": f"{send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or charged",

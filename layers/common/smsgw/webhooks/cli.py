@@ -12,7 +12,12 @@ import argparse
 import os
 from typing import Any
 
+import boto3
+from botocore.exceptions import ClientError
+
 from smsgw.core.errors import BadRequest
+from smsgw.db import reset_clients
+from smsgw.webhooks import service
 
 
 def add_commands(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,8 +47,6 @@ def summary(data: Any) -> str:
 
 def run(args: argparse.Namespace) -> Any:
     """Run a `webhooks` command; returns JSON-able data."""
-    from smsgw.webhooks import service
-
     if args.command == "replay":
         _point_at_queue(args)
         replayed = service.replay(account_id=args.account_id, delivery_id=args.delivery_id, since=args.since)
@@ -54,9 +57,6 @@ def run(args: argparse.Namespace) -> Any:
 def _point_at_queue(args: argparse.Namespace) -> None:
     url = getattr(args, "queue_url", None) or os.environ.get("WEBHOOK_QUEUE_URL")
     if not url:
-        import boto3
-        from botocore.exceptions import ClientError
-
         stack_name = getattr(args, "stack_name", None) or "smsgw"
         try:
             stack = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
@@ -73,7 +73,5 @@ def _point_at_queue(args: argparse.Namespace) -> None:
                 f"stack {stack_name!r} has no WebhookQueueUrl output: give --queue-url", "queue-url"
             )
     os.environ["WEBHOOK_QUEUE_URL"] = url
-
-    from smsgw.db import reset_clients
 
     reset_clients()  # settings are cached: read them again with the queue set

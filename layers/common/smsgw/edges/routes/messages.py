@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from smsgw.edges.http import ApiRouter, Wire, accepted_status, account_route_guard, header, kpn_route_guard
-from smsgw.messages import service
+from smsgw.messages import reading, service
 from smsgw.messages.models import (
     ErrorResponse,
     MessagePage,
@@ -110,7 +110,7 @@ def messages_router() -> Router:
         },
     )
     def get_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
-        return service.get_message(router.context["account"].account_id, message_id)
+        return reading.get_message(router.context["account"].account_id, message_id)
 
     @router.delete(
         f"{MESSAGES_PATH}/<message_id>",
@@ -139,7 +139,7 @@ def messages_router() -> Router:
         },
     )
     def cancel_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
-        return service.cancel_message(router.context["account"].account_id, message_id)
+        return reading.cancel_message(router.context["account"].account_id, message_id)
 
     @router.get(
         MESSAGES_PATH,
@@ -170,10 +170,10 @@ def messages_router() -> Router:
         since: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
         until: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
         schedule_id: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+        limit: Annotated[int, Query(ge=1, le=reading.MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query()] = None,
     ) -> MessagePage:
-        return service.list_messages(
+        return reading.list_messages(
             router.context["account"].account_id,
             status=status,
             to=to,

@@ -1,0 +1,143 @@
+"""Reading messages (GET /messages, GET /messages/{id}) and cancelling a held one (DELETE).
+
+Apart from the send path (smsgw.messages.service) so SendFunction never loads the webhook domain
+(`requests` and the signer: ≈60 ms of cold start) that a message's callback history needs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ulid import ULID
+
+from smsgw import scheduler
+from smsgw.core.errors import BadRequest, Conflict, NotFound
+from smsgw.core.ids import message_id_of
+from smsgw.messages import pricing, repository
+from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView
+from smsgw.observability import logger
+from smsgw.pagination import decode_cursor, encode_cursor
+from smsgw.webhooks import service as webhooks
+
+MAX_PAGE = 100
+
+
+def _view(item: dict[str, Any]) -> MessageView:
+    carrier_parts = item.get("carrier_parts") or []
+    parts = [
+        MessagePart(
+            message_id=part_id,
+            carrier_message_id=carrier_parts[n]["carrier_message_id"] if n < len(carrier_parts) else None,
+            network=carrier_parts[n].get("network") or None if n < len(carrier_parts) else None,
+            price=carrier_parts[n].get("price") or None if n < len(carrier_parts) else None,
+        )
+        for n, part_id in enumerate(item.get("part_ids") or [item["message_id"]])
+    ]
+    return MessageView(
+        message_id=item["message_id"],
+        status=item["status"],
+        from_=item["from"],
+        to=item["to"],
+        type=item.get("sms_type", "text"),
+        text=None if item.get("redact_text") else item.get("text"),
+        client_ref=(item.get("params") or {}).get("client-ref"),
+        parts=parts,
+        price=pricing.money(item["price"]),
+        currency=item.get("currency", "EUR"),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        submitted_at=item.get("submitted_at"),
+        send_at=item.get("send_at"),
+        schedule_id=item.get("schedule_id"),
+        attempts=int(item.get("attempts", 0)),
+        last_error=item.get("last_error"),
+        dead_lettered_at=item.get("dead_lettered_at"),
+        events=[MessageEvent(**event) for event in item.get("events") or []],
+    )
+
+
+def get_message(account_id: str, message_or_part_id: str) -> MessageView:
+    """Only the owner sees a message; for anyone else it does not exist (404, never 403)."""
+    item = repository.get_message(message_id_of(message_or_part_id))
+    if item is None or item["account_id"] != account_id:
+        raise NotFound(f"no message {message_or_part_id}")
+    return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
+
+
+def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
+    """Cancel a scheduled message and delete its schedule. Cancelling twice answers the same; a message
+    already handed to dispatch (queued, sent, failed) cannot be called back: 409."""
+    message_id = message_id_of(message_or_part_id)
+    item = repository.get_message(message_id, consistent=True)
+    if item is None or item["account_id"] != account_id:
+        raise NotFound(f"no message {message_or_part_id}")
+    if item["status"] == repository.SCHEDULED:
+        cancelled = repository.cancel(message_id, datetime.now(UTC).isoformat(timespec="milliseconds"))
+        if cancelled is not None:
+            item = cancelled
+            logger.info("scheduled message cancelled", extra={"message_id": message_id})
+        else:  # its time came meanwhile
+            item = repository.get_message(message_id, consistent=True) or item
+    if item["status"] == repository.CANCELLED:
+        # Also on a repeated DELETE: the schedule may have survived a failed delete before.
+        scheduler.delete(scheduler.one_time_name(message_id))
+        return _view(item)
+    raise Conflict(
+        f"message {message_or_part_id} is {item['status']}, not scheduled: only a message that waits for "
+        "its send time can be cancelled"
+    )
+
+
+_ULID_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ULID_END = datetime.max.replace(tzinfo=UTC)
+
+
+def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
+    if value is None:
+        return "Z" * 26 if upper else "0" * 26
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{field} must be an ISO 8601 date-time, e.g. 2026-11-25T08:00:00Z", field) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    # Message ids are ULIDs: their time is 48 bits of milliseconds since 1970 (until the year 10889).
+    if not _ULID_EPOCH <= moment <= _ULID_END:
+        raise BadRequest(f"{field} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z", field)
+    prefix = str(ULID.from_timestamp(moment.timestamp()))[:10]  # the 48-bit millisecond time
+    return prefix + ("Z" * 16 if upper else "0" * 16)
+
+
+def list_messages(
+    account_id: str,
+    *,
+    status: str | None = None,
+    to: str | None = None,
+    sender: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    schedule_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> MessagePage:
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", "limit")
+    filters = {
+        name: value
+        for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))
+        if value
+    }
+    lowest_id = _ulid_bound(since, "since", upper=False)
+    highest_id = _ulid_bound(until, "until", upper=True)
+    if lowest_id > highest_id:
+        raise BadRequest("until is before since: no message can match", "until")
+    items, next_key = repository.query_account_messages(
+        account_id,
+        limit=limit,
+        start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG", (lowest_id, highest_id)),
+        lowest_id=lowest_id,
+        highest_id=highest_id,
+        filters=filters,
+    )
+    return MessagePage(messages=[_view(item) for item in items], next_cursor=encode_cursor(next_key))
