@@ -44,9 +44,9 @@ from smsgw.core.errors import (
     Unauthorized,
 )
 from smsgw.core.lifecycle import SCHEDULED
+from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 from smsgw.numbers.errors import NumbersApiError
 from smsgw.observability import logger
-from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
