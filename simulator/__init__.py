@@ -2,7 +2,7 @@
 
 `simulator.protocol` holds the wire protocol as pure functions (parameters, authentication,
 signatures, part splitting, response bodies, receipt and inbound fields, the number pool);
-`simulator.server` holds the HTTP server, its state and the `/_sim/*` control API;
+`simulator.server` starts the server and wires its parts (config, state, routes: see its docstring);
 `simulator.receipts` sends the webhooks (delivery receipts, inbound messages) in the background. Run it with `python -m simulator --port 0`, or in-process with
 `simulator.server.start_simulator(...)`. Standard library only, so it runs on any interpreter.
 """
