@@ -89,21 +89,9 @@ def _create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
 
 def reset_caches() -> None:
     """Forget cached clients, settings and per-container caches (as a new Lambda container would)."""
-    from smsgw.accounts import service as accounts
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
-    reset_clients()
-    accounts.forget_caches()
-    for module, attribute in (
-        ("smsgw.messages.service", "_idempotent_accept"),
-        ("smsgw.numbers.service", "_carrier_for"),
-        ("smsgw.dispatch.service", "_carrier"),
-    ):
-        cached = getattr(sys.modules.get(module), attribute, None)
-        if cached is not None:
-            cached.cache_clear()
-    if (vonage_auth := sys.modules.get("smsgw.accounts.vonage_auth")) is not None:
-        vonage_auth.forget_caches()
+    forget_all()
 
 
 @contextmanager

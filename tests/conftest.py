@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -175,20 +174,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 
 def _reset() -> None:
-    from smsgw.accounts import service as accounts
-    from smsgw.db import reset_clients
+    """Every client, the settings and every cache of the layer, forgotten (smsgw.core.memo)."""
+    from smsgw.core.memo import forget_all
 
-    reset_clients()
-    accounts.forget_caches()
-    # Only modules a test imported hold caches worth clearing.
-    if (messages := sys.modules.get("smsgw.messages.service")) is not None:
-        messages._idempotent_accept.cache_clear()
-    if (vonage_auth := sys.modules.get("smsgw.accounts.vonage_auth")) is not None:
-        vonage_auth.forget_caches()
-    if (numbers := sys.modules.get("smsgw.numbers.service")) is not None:
-        numbers._carrier_for.cache_clear()
-    if (dispatch := sys.modules.get("smsgw.dispatch.service")) is not None:
-        dispatch._carrier.cache_clear()
+    forget_all()
 
 
 @pytest.fixture
@@ -215,8 +204,7 @@ def simulator() -> Iterator[Any]:
 @pytest.fixture
 def carrier_env(aws: Aws, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Dispatch pointed at the simulator, with its credentials in (moto) Secrets Manager."""
-    from smsgw.db import reset_clients
-    from smsgw.dispatch import service
+    from smsgw.core.memo import forget_all
 
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="smsgw/carrier",
@@ -232,8 +220,7 @@ def carrier_env(aws: Aws, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> An
     monkeypatch.setenv("CARRIER_BASE_URL", simulator.url)
     monkeypatch.setenv("CARRIER_SECRET_NAME", "smsgw/carrier")
     monkeypatch.setenv("DISPATCH_MAX_RECEIVES", "3")
-    reset_clients()
-    service._carrier.cache_clear()
+    forget_all()
     return simulator
 
 
@@ -332,10 +319,10 @@ class Clock:
 @pytest.fixture
 def callbacks_allowed(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     """The test receiver listens on 127.0.0.1, which only an operator allow-list permits."""
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
+    forget_all()
 
 
 @pytest.fixture

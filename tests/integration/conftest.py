@@ -10,10 +10,10 @@ import pytest
 @pytest.fixture
 def env(aws: Any, carrier_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Signed carrier webhooks, callbacks to a local receiver allowed."""
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
+    forget_all()
     return aws
 
 

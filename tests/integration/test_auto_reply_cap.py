@@ -35,10 +35,10 @@ def test_help_floods_from_one_recipient_get_three_replies_a_day(env, owner, rece
 
 
 def test_help_from_many_recipients_is_capped_per_number(env, owner, receiver, monkeypatch):
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("AUTO_REPLY_MAX_PER_NUMBER_PER_DAY", "2")
-    reset_clients()
+    forget_all()
     own(owner.account_id, PHONE, receiver.url)
     recipients = [f"44770090057{n}" for n in range(4)]
     for n, recipient in enumerate(recipients):

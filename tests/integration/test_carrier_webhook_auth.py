@@ -31,14 +31,14 @@ DLR = {
 
 def use_carrier_secret(monkeypatch: pytest.MonkeyPatch, secret: dict[str, str]) -> None:
     """A carrier secret under a fresh name (Powertools caches secrets by name for 5 minutes)."""
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     name = f"smsgw/carrier-{uuid.uuid4().hex[:8]}"
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name=name, SecretString=json.dumps(secret)
     )
     monkeypatch.setenv("CARRIER_SECRET_NAME", name)
-    reset_clients()
+    forget_all()
 
 
 def call(
@@ -85,10 +85,10 @@ def test_no_carrier_secret_at_all_refuses_too(aws, path, method, params):
 
 @pytest.mark.parametrize(("path", "method", "params"), ROUTES)
 def test_the_operator_may_opt_out_explicitly(aws, monkeypatch, path, method, params):
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("ALLOW_UNSIGNED_CARRIER_WEBHOOKS", "true")
-    reset_clients()
+    forget_all()
     status, body = call(path, method, params)
     assert status == 200, body
     assert written(aws) != []
@@ -157,11 +157,9 @@ def test_dispatch_gives_the_carrier_a_receipt_url_with_the_token(aws, account, c
         monkeypatch, {"api_key": "simkey01", "api_secret": "simsecret", "webhook_token": TOKEN}
     )
     monkeypatch.setenv("CARRIER_RECEIPT_URL", "https://gw.example.com/v1/carrier/dlr")
-    from smsgw.db import reset_clients
-    from smsgw.dispatch import service
+    from smsgw.core.memo import forget_all
 
-    reset_clients()
-    service._carrier.cache_clear()
+    forget_all()
     accept(account, text="Hello")
     assert dispatch(receive_batch(aws)) == {"batchItemFailures": []}
     [submission] = sim_messages(carrier_env)

@@ -215,11 +215,11 @@ def test_a_burst_is_paced_under_the_carrier_limit_and_every_message_arrives_once
     import requests
 
     from smsgw.accounts import service as accounts
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     account = accounts.create_account("bulk", balance="100", senders=["ACME"], rate_limit_per_second=1000)
     monkeypatch.setenv("CARRIER_RATE_PER_SECOND", "38")  # a little headroom for network jitter
-    reset_clients()
+    forget_all()
     configure(carrier_env, rate_per_second=40)
     ids = {accept(account, text=f"burst {n}") for n in range(120)}
     sqs = boto3.client("sqs", region_name=REGION)

@@ -83,9 +83,9 @@ def test_without_a_receipt_within_the_window_it_is_resubmitted_and_says_so(
     carrier = AnswerLost()
     assert dispatch_with(carrier, message_id) == "unconfirmed"
     monkeypatch.setenv("DISPATCH_RECONCILE_SECONDS", "0")
-    from smsgw.config import get_settings
+    from smsgw.core.memo import forget_all
 
-    get_settings.cache_clear()
+    forget_all()
     carrier.lose_answers = False
     assert dispatch_with(carrier, message_id) == "submitted"
     assert len(sim_messages(carrier_env)) == 2  # the first one reached the carrier after all

@@ -15,6 +15,7 @@ from standardwebhooks import Webhook
 from local.testing import poll
 from smsgw.accounts import service as accounts
 from smsgw.carrier.vonage import sign_params
+from smsgw.core.memo import forget_all
 from tests.conftest import (
     CARRIER_SIGNATURE_METHOD,
     CARRIER_SIGNATURE_SECRET,
@@ -123,10 +124,10 @@ def test_a_long_reply_in_shuffled_parts_with_a_duplicate_is_delivered_once_compl
 
 
 def test_an_incomplete_set_is_forwarded_after_the_timeout_flagged(env, owner, receiver, monkeypatch):
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("INBOUND_CONCAT_TIMEOUT_SECONDS", "1")
-    reset_clients()
+    forget_all()
     register(owner.account_id, PHONE, receiver.url)
     parts = parts_of("abcdefghijklmno", ref="9")  # 3 parts; the middle one never comes
     assert inbound(parts[0])[1]["result"] == "part"
@@ -274,7 +275,7 @@ def test_the_account_lists_its_inbound_and_sees_deliveries(env, owner, receiver)
 def test_help_is_answered_at_once_even_in_quiet_hours(env, owner, receiver):
     own(owner.account_id, PHONE, receiver.url)
     accounts.set_quiet_hours(owner.account_id, "00:00", "23:59")  # quiet (nearly) all day
-    accounts.forget_caches()
+    forget_all()
     recipient = "447700900556"
     inbound({"msisdn": recipient, "to": PHONE, "messageId": "h-1", "text": "HELP"})
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from simulator.server import start_simulator
+from smsgw.core.memo import forget_all
 from tests.conftest import (
     REGION,
     LambdaContext,
@@ -91,12 +92,12 @@ def sim(carrier_env, monkeypatch):
     """The simulator behind the numbers service (Vonage protocol, credentials from moto's Secrets Manager)."""
     from smsgw.numbers import service
 
-    service._carrier_for.cache_clear()
+    forget_all()
     spy = SpyCarrier(service._carrier())
     monkeypatch.setattr(service, "_carrier", lambda: spy)
     carrier_env.spy = spy
     yield carrier_env
-    service._carrier_for.cache_clear()
+    forget_all()
 
 
 def sim_numbers(sim) -> list[dict[str, Any]]:
@@ -201,12 +202,12 @@ def test_register_refuses_a_host_name_resolving_to_a_private_address(aws, acme, 
 
 
 def test_plain_http_is_allowed_only_for_the_operators_hosts(aws, acme, monkeypatch):
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     local = {"to": PHONE, "callback_url": "http://127.0.0.1:8787/in"}
     assert call("POST", REGISTER, acme.account_id, form=local)["statusCode"] == 400
     monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1,localhost")
-    reset_clients()
+    forget_all()
     assert call("POST", REGISTER, acme.account_id, form=local)["statusCode"] == 202
 
 
@@ -221,7 +222,7 @@ def test_register_is_rate_limited_and_refused_for_a_disabled_account(aws, monkey
     assert second["statusCode"] == 429
     assert response_header(second, "Retry-After") == "1"
     service.set_disabled(limited.account_id, True)
-    service.forget_caches()  # the clock is frozen here: the account read would never age
+    forget_all()  # the clock is frozen here: the account read would never age
     disabled = call("POST", REGISTER, limited.account_id, form={**fields, "to": "31612345670"})
     assert disabled["statusCode"] == 403
     assert numbers_items(aws) == []
@@ -428,20 +429,18 @@ def test_a_failing_carrier_is_502_and_nothing_is_stored(aws, sim, acme):
 
 
 def test_an_unreachable_carrier_is_502(aws, carrier_env, acme, monkeypatch):
-    from smsgw.db import reset_clients
-    from smsgw.numbers import service
+    from smsgw.core.memo import forget_all
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         monkeypatch.setenv("CARRIER_BASE_URL", f"http://127.0.0.1:{probe.getsockname()[1]}")
-    reset_clients()
-    service._carrier_for.cache_clear()
+    forget_all()
     search = call("GET", SEARCH, acme.account_id, query={"country": "GB"})
     bought = buy(acme.account_id)
     assert (search["statusCode"], bought["statusCode"]) == (502, 502)
     assert "carrier failed" in bought["json"]["error-code-label"]
     assert numbers_items(aws) == []
-    service._carrier_for.cache_clear()
+    forget_all()
 
 
 @pytest.mark.parametrize(
@@ -541,8 +540,7 @@ def test_another_accounts_numbers_are_not_listed(aws, sim, acme, rival):
 
 
 def test_numbers_through_kpns_phone_numbers_api(aws, acme, monkeypatch):
-    from smsgw.db import reset_clients
-    from smsgw.numbers import service
+    from smsgw.core.memo import forget_all
 
     with start_simulator(kpn_client_id="kpn-client", kpn_client_secret="kpn-secret") as kpn:
         boto3.client("secretsmanager", region_name=REGION).create_secret(
@@ -552,8 +550,7 @@ def test_numbers_through_kpns_phone_numbers_api(aws, acme, monkeypatch):
         monkeypatch.setenv("CARRIER_PROVIDER", "kpn")
         monkeypatch.setenv("CARRIER_BASE_URL", kpn.url)
         monkeypatch.setenv("CARRIER_SECRET_NAME", "smsgw/kpn")
-        reset_clients()
-        service._carrier_for.cache_clear()
+        forget_all()
         try:
             found = call(
                 "GET", SEARCH, acme.account_id, query={"country": "NL", "type": "landline", "size": "1"}
@@ -567,7 +564,7 @@ def test_numbers_through_kpns_phone_numbers_api(aws, acme, monkeypatch):
             assert cancel["json"] == SUCCESS
             assert requests.get(f"{kpn.url}/_sim/numbers", timeout=5).json()["numbers"] == []
         finally:
-            service._carrier_for.cache_clear()
+            forget_all()
 
 
 # --- the API description ------------------------------------------------------------------------------------------

@@ -100,10 +100,10 @@ def test_a_run_the_balance_cannot_pay_for_creates_nothing_and_pauses_the_schedul
 
 
 def test_pausing_after_several_unpaid_runs_and_resuming(aws, account, monkeypatch):
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("SCHEDULE_PAUSE_AFTER_UNPAID_RUNS", "2")
-    reset_clients()
+    forget_all()
     set_balance(aws, account.account_id, "0.01")  # less than one message
     status, created = call(account, "POST", "/schedules", {**DAILY, "recipients": recipients(2)})
     schedule_id = created["schedule_id"]

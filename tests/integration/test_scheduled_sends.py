@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
+from smsgw.core.memo import forget_all
 from tests.conftest import REGION, LambdaContext, api_event, load_handler, sqs_event
 from tests.integration.test_dispatch import dispatch, message, sim_messages
 from tests.integration.test_status_callbacks import deliver_webhooks
@@ -259,7 +260,7 @@ def test_quiet_hours_hold_a_send_until_the_window_ends_unless_urgent(aws, accoun
         (london + timedelta(hours=2)).strftime("%H:%M"),
     )
     accounts.set_quiet_hours(account.account_id, start, end)
-    accounts.forget_caches()
+    forget_all()
 
     response = send(account)
     assert response["statusCode"] == 202
@@ -277,5 +278,5 @@ def test_quiet_hours_hold_a_send_until_the_window_ends_unless_urgent(aws, accoun
     assert send(account, urgent="maybe")["statusCode"] == 400
 
     accounts.set_quiet_hours(account.account_id, None, None)
-    accounts.forget_caches()
+    forget_all()
     assert send(account)["statusCode"] == 200

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from smsgw.carrier.vonage import sign_params
+from smsgw.core.memo import forget_all
 from tests.conftest import LambdaContext, api_event, b64, load_handler, response_header
 from tests.e2e.vonage_tls import FrontRequest, FrontResponse, TlsFront
 
@@ -23,11 +24,9 @@ GB_PRICE = Decimal("0.042")  # the rate card's price for 44…
 
 @pytest.fixture(autouse=True)
 def _fresh_auth_caches() -> Iterator[None]:
-    from smsgw.accounts import vonage_auth
-
-    vonage_auth.forget_caches()
+    forget_all()
     yield
-    vonage_auth.forget_caches()
+    forget_all()
 
 
 @pytest.fixture

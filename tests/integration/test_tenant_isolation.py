@@ -34,10 +34,10 @@ PHONE_A, PHONE_B = "31612345678", "31687654321"
 
 @pytest.fixture
 def tenants(aws, carrier_env, monkeypatch):
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     monkeypatch.setenv("GATEWAY_NUMBERS", f"+{GATEWAY_NUMBER}")
-    reset_clients()
+    forget_all()
     a = accounts.create_account("tenant-a", balance="10", senders=["ALPHA"], rate_limit_per_second=1000)
     b = accounts.create_account("tenant-b", balance="10", rate_limit_per_second=1000)
     return a, b

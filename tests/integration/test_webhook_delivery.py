@@ -50,7 +50,7 @@ class Env:
 
 @pytest.fixture
 def env(aws, monkeypatch) -> Env:
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
     sqs = boto3.client("sqs", region_name=REGION)
     dlq = sqs.create_queue(QueueName="webhook-dlq")["QueueUrl"]
@@ -60,7 +60,7 @@ def env(aws, monkeypatch) -> Env:
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue)
     monkeypatch.setenv("WEBHOOK_DLQ_URL", dlq)
     monkeypatch.setenv("CALLBACK_ALLOW_HTTP_HOSTS", "127.0.0.1")
-    reset_clients()
+    forget_all()
     return Env(queue, dlq)
 
 
@@ -157,9 +157,9 @@ def test_past_the_horizon_a_delivery_fails_is_dead_lettered_and_replay_delivers_
     account, env, receiver, clock, monkeypatch
 ):
     monkeypatch.setenv("WEBHOOK_RETRY_HORIZON_SECONDS", "60")
-    from smsgw.db import reset_clients
+    from smsgw.core.memo import forget_all
 
-    reset_clients()  # settings are read once: read them again with this horizon
+    forget_all()  # settings are read once: read them again with this horizon
     receiver.status = 503
     delivery_id = enqueue(account, receiver.url)
     settle(env, clock, Deliverer(clock=clock))

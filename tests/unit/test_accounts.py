@@ -9,6 +9,7 @@ import pytest
 
 from smsgw.accounts import repository, service
 from smsgw.core.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from smsgw.core.memo import forget_all
 
 
 def test_create_account_stores_only_hashes_of_secrets(aws, account):
@@ -70,7 +71,7 @@ def test_token_refused(aws, account, client_id, secret, grant, error):
 def test_disabled_account_gets_no_token_and_is_forbidden(aws, account):
     token = service.issue_token(account.client_id, account.client_secret, "client_credentials")
     service.set_disabled(account.account_id, True)
-    service.forget_caches()
+    forget_all()
     with pytest.raises(Unauthorized, match="disabled"):
         service.issue_token(account.client_id, account.client_secret, "client_credentials")
     principal = service.authenticate(f"Bearer {token.access_token}")

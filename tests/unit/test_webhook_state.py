@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from smsgw.db import reset_clients
+from smsgw.core.memo import forget_all
 from smsgw.webhooks import queue, repository, service
 from smsgw.webhooks.retry import RetryPolicy
 from smsgw.webhooks.service import Deliverer, RetryLater
@@ -63,7 +63,7 @@ def queues(aws, monkeypatch) -> Queues:
     url = sqs.create_queue(QueueName="webhook", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", url)
     monkeypatch.setenv("WEBHOOK_DLQ_URL", dlq)
-    reset_clients()  # settings are read once: read them again with these queues
+    forget_all()  # settings are read once: read them again with these queues
     return Queues(url, dlq)
 
 

@@ -20,7 +20,7 @@ import boto3
 
 from smsgw.accounts import service
 from smsgw.core.errors import BadRequest, SmsgwError
-from smsgw.db import reset_clients
+from smsgw.core.memo import forget_all
 from smsgw.webhooks import cli as webhooks_cli
 
 
@@ -81,7 +81,7 @@ def _configure(args: argparse.Namespace) -> None:
         table = outputs["TableName"]
     os.environ["TABLE_NAME"] = table
 
-    reset_clients()
+    forget_all()
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:

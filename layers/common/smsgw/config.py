@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from smsgw.core.memo import per_process
 
 
 class Settings(BaseModel):
@@ -131,6 +132,6 @@ class Settings(BaseModel):
         return value
 
 
-@cache
+@per_process
 def get_settings() -> Settings:
     return Settings.model_validate(dict(os.environ))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import boto3
@@ -12,11 +11,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from smsgw.config import get_settings
+from smsgw.core.memo import per_process
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
 
 
-@cache
+@per_process
 def dynamodb() -> Any:
     return boto3.resource("dynamodb", config=_CLIENT_CONFIG)
 
@@ -25,7 +25,7 @@ def table() -> Any:
     return _table(get_settings().table_name)
 
 
-@cache
+@per_process
 def _table(name: str) -> Any:
     return dynamodb().Table(name)
 
@@ -35,12 +35,12 @@ def dynamodb_client() -> Any:
     return dynamodb().meta.client
 
 
-@cache
+@per_process
 def sqs() -> Any:
     return boto3.client("sqs", config=_CLIENT_CONFIG)
 
 
-@cache
+@per_process
 def scheduler() -> Any:
     return boto3.client("scheduler", config=_CLIENT_CONFIG)
 
@@ -90,9 +90,3 @@ def item_size(item: Mapping[str, Any]) -> int:
         return len(str(value).encode())
 
     return sum(size(name) + size(value) for name, value in item.items())
-
-
-def reset_clients() -> None:
-    """Forget cached clients and settings (tests switch environments between cases)."""
-    for cached in (dynamodb, _table, sqs, scheduler, get_settings):
-        cached.cache_clear()

@@ -24,6 +24,7 @@ from smsgw.accounts.models import (
 from smsgw.carrier.signing import SIGNATURE_METHODS
 from smsgw.config import get_settings
 from smsgw.core.errors import AccountDisabled, BadRequest, NotFound, RateLimited, Unauthorized
+from smsgw.core.memo import remembered
 from smsgw.core.quiet_hours import QuietHours
 from smsgw.urlsafety import check_callback_url
 
@@ -32,7 +33,7 @@ from smsgw.urlsafety import check_callback_url
 # token pass; it is short anyway. Whether the account is disabled is decided by the routers
 # (`active_account`), never from a cached authorizer answer.
 TOKEN_CACHE_SECONDS = 5
-_token_cache: dict[str, tuple[float, Principal]] = {}
+_token_cache: dict[str, tuple[float, Principal]] = remembered({})
 _TOKEN_CACHE_MAX = 10_000
 
 
@@ -255,7 +256,7 @@ def active_account(principal: Principal) -> Account:
     return account
 
 
-_account_cache: dict[str, tuple[float, Account]] = {}
+_account_cache: dict[str, tuple[float, Account]] = remembered({})
 _ACCOUNT_CACHE_MAX = 10_000
 # How old an account read may be: disabling an account (and any other settings change) reaches every
 # warm function within this many seconds. One GetItem per account per container per 5 s.
@@ -285,8 +286,3 @@ def enforce_rate_limit(account: Account, now: float | None = None) -> None:
             f"more than {account.rate_limit_per_second} requests per second for this account; retry after 1 s",
             retry_after=1,
         )
-
-
-def forget_caches() -> None:
-    _token_cache.clear()
-    _account_cache.clear()

@@ -37,6 +37,7 @@ from smsgw.accounts.models import Account
 from smsgw.carrier.signing import sign_params
 from smsgw.config import get_settings
 from smsgw.core.errors import SendRefused, Unauthorized
+from smsgw.core.memo import remembered
 
 AuthMode = Literal["secret", "basic", "signature"]
 AccountLookup = Callable[[str], Account | None]
@@ -261,7 +262,7 @@ def authenticate(
 # --- with DynamoDB ---------------------------------------------------------------------------------
 
 # api_key → account_id never changes for an account: remember found ones in the warm Lambda.
-_account_ids: dict[str, str] = {}
+_account_ids: dict[str, str] = remembered({})
 _ACCOUNT_IDS_MAX = 10_000
 
 
@@ -331,7 +332,3 @@ def single_use(caller: VonageCaller, idempotency_key: str | None, now: float | N
         if claimed:
             vonage_repository.release_signature(account_id, caller.sig)
         raise
-
-
-def forget_caches() -> None:
-    _account_ids.clear()

@@ -19,7 +19,6 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -40,6 +39,7 @@ from smsgw.carrier.signature import carrier_webhook_url
 from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
+from smsgw.core.memo import per_process
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
@@ -66,7 +66,7 @@ def backoff_seconds(receive_count: int) -> int:
     return max(1, int(base * random.uniform(0.8, 1.2)))
 
 
-@cache
+@per_process
 def _carrier() -> Carrier:
     settings = get_settings()
     return make_carrier(settings.carrier_provider, settings.carrier_base_url, carrier_credentials())

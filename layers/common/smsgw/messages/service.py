@@ -10,7 +10,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -42,6 +42,7 @@ from smsgw.core.errors import (
     ServiceUnavailable,
 )
 from smsgw.core.ids import part_ids
+from smsgw.core.memo import per_process
 from smsgw.faults import crash_point
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import SendResponse, SentPart
@@ -333,7 +334,7 @@ def _hold(
     return _answer(held, remaining)
 
 
-@cache
+@per_process
 def _idempotency_config() -> IdempotencyConfig:
     return IdempotencyConfig(
         event_key_jmespath="[account.account_id, idempotency_key]",
@@ -343,7 +344,7 @@ def _idempotency_config() -> IdempotencyConfig:
     )
 
 
-@cache
+@per_process
 def _idempotent_accept() -> Any:
     store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
     return idempotent_function(

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from smsgw.accounts.models import Account
@@ -28,6 +27,7 @@ from smsgw.config import get_settings
 from smsgw.core.addresses import parse_destination
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest, Forbidden, RateLimited
+from smsgw.core.memo import per_process
 from smsgw.numbers import params as p
 from smsgw.numbers import repository
 from smsgw.numbers.errors import NumbersApiError, invalid, not_available, not_found
@@ -350,7 +350,7 @@ def update_number(account_id: str, params: Mapping[str, str], resolve: Resolver 
         raise not_found(msisdn)  # cancelled meanwhile
 
 
-@cache
+@per_process
 def _carrier_for(provider: str, base_url: str, secret_name: str) -> NumbersCarrier:
     # Imported on first use: 64–87 ms of NumbersFunction's cold start (measured 2026-12-03, after the
     # routes are loaded) that /sms/register and the owned-number routes never need.

@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from smsgw.core.errors import BadRequest
-from smsgw.db import reset_clients
+from smsgw.core.memo import forget_all
 from smsgw.webhooks import service
 
 
@@ -74,4 +74,4 @@ def _point_at_queue(args: argparse.Namespace) -> None:
             )
     os.environ["WEBHOOK_QUEUE_URL"] = url
 
-    reset_clients()  # settings are cached: read them again with the queue set
+    forget_all()  # settings are cached: read them again with the queue set
