@@ -29,6 +29,8 @@ from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.ids import message_id_of, part_ids
+from smsgw.core.lifecycle import Status
+from smsgw.core.message import Event, Message
 from smsgw.errors import (
     AccountDisabled,
     BadRequest,
@@ -79,32 +81,55 @@ def _reply_route(account: Account, sender: str) -> str:
 
 
 def new_message(
-    account: Account, send: ValidatedSend, message_id: str, now: datetime, status: str = repository.QUEUED
-) -> dict[str, Any]:
-    """The stored form of an accepted send, priced from the rate card."""
+    account: Account,
+    send: ValidatedSend,
+    message_id: str,
+    now: datetime,
+    status: Status = Status.QUEUED,
+    *,
+    send_at: str | None = None,
+    held_for: str | None = None,
+    schedule_id: str | None = None,
+    last_error: str | None = None,
+    purpose: str | None = None,
+    redact_text: bool = False,
+) -> Message:
+    """An accepted send as it is stored, priced from the rate card; its timeline starts at `status`.
+
+    `send_at`/`held_for`/`schedule_id`: a message held for later (status `scheduled`); `last_error`:
+    why it starts `failed` (a schedule's recipient who opted out); `purpose`/`redact_text`: a
+    verification code, whose text its account never sees."""
     unit_price = pricing.price_per_part(send.destination.country)
     at = now.isoformat(timespec="milliseconds")
-    return {
-        "message_id": message_id,
-        "account_id": account.account_id,
-        "from": send.sender,
-        "to": send.destination.msisdn,
-        "country": send.destination.country,
-        "text": send.text,
-        "sms_type": send.type,
-        "params": dict(send.params),
-        "parts": send.segmentation.parts,
-        "part_ids": part_ids(message_id, send.segmentation.parts),
-        "encoding": send.segmentation.encoding,
-        "unit_price": unit_price,
-        "price": unit_price * send.segmentation.parts,
-        "currency": account.currency,
-        "status": status,
-        "attempts": 0,
-        "created_at": at,
-        "updated_at": at,
-        "expires_at": int(now.timestamp()) + get_settings().message_retention_days * 86_400,
-    }
+    parts = send.segmentation.parts
+    return Message(
+        message_id=message_id,
+        account_id=account.account_id,
+        sender=send.sender,
+        to=send.destination.msisdn,
+        country=send.destination.country,
+        text=send.text,
+        sms_type=send.type,
+        params=dict(send.params),
+        parts=parts,
+        part_ids=tuple(part_ids(message_id, parts)),
+        encoding=send.segmentation.encoding,
+        unit_price=unit_price,
+        price=unit_price * parts,
+        currency=account.currency,
+        created_at=at,
+        expires_at=int(now.timestamp()) + get_settings().message_retention_days * 86_400,
+        purpose=purpose,
+        redact_text=redact_text,
+        status=status,
+        updated_at=at,
+        attempts=0,
+        events=(Event(at=at, status=status),),
+        last_error=last_error,
+        send_at=send_at,
+        held_for=held_for,
+        schedule_id=schedule_id,
+    )
 
 
 def _urgent(value: str | None) -> bool:
@@ -163,11 +188,20 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
     now = datetime.now(UTC)
     held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
-    message = new_message(account, send, str(ULID()), now)
-    parts, price = message["parts"], message["price"]
-    message_id = message["message_id"]
     if held is not None:
-        return _hold(account, message, *held, reply_route=reply_route)
+        moment, reason = held
+        scheduled = new_message(
+            account,
+            send,
+            str(ULID()),
+            now,
+            Status.SCHEDULED,
+            send_at=moment.isoformat(timespec="seconds"),
+            held_for=reason,
+        )
+        return _hold(account, scheduled, moment, reply_route=reply_route)
+    message = new_message(account, send, str(ULID()), now)
+    parts, price, message_id = message.parts, message.price, message.message_id
     if reply_route is not None:
         # Before the charge: a crash after it must not lose the reply route (an unused one is harmless:
         # it sends the account's own number's replies to its own callback).
@@ -199,7 +233,7 @@ def _enabled_account(account_id: str) -> Account:
     return current
 
 
-def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, request_hash: str) -> Decimal:
+def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_hash: str) -> Decimal:
     """Queue the message for dispatch, then charge and store it; returns the balance before the charge.
 
     Enqueue first: a function that dies between the two leaves a record for a message that does not
@@ -208,7 +242,7 @@ def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, re
     dispatch drops), repository.KeyUsed (the Idempotency-Key accepted a message already), or
     BadRequest (that key with another body).
     """
-    account_id, message_id, price = message["account_id"], message["message_id"], message["price"]
+    account_id, message_id, price = message.account_id, message.message_id, message.price
     # The transaction checks again; this keeps refused sends (disabled, low balance) out of the queue.
     balance = _enabled_account(account_id).balance
     if balance < price:
@@ -251,20 +285,18 @@ def send_verification_code(account: Account, to: str, text: str) -> str:
             f"{send.destination.msisdn} replied STOP to {sender}: no verification code can be sent to it",
             "to",
         )
-    message = {
-        **new_message(account, send, str(ULID()), datetime.now(UTC)),
-        "purpose": "verification",
-        "redact_text": True,
-    }
+    message = new_message(
+        account, send, str(ULID()), datetime.now(UTC), purpose="verification", redact_text=True
+    )
     try:
         _enqueue_and_charge(message, None, "")
     except InsufficientBalance:
         raise PreconditionFailed(
-            f"the balance does not cover the verification SMS ({pricing.money(message['price'])}); top up first",
+            f"the balance does not cover the verification SMS ({pricing.money(message.price)}); top up first",
             "to",
         ) from None
-    logger.info("verification code sent", extra={"message_id": message["message_id"], "to": mask_number(to)})
-    return str(message["message_id"])
+    logger.info("verification code sent", extra={"message_id": message.message_id, "to": mask_number(to)})
+    return message.message_id
 
 
 def _hash(text: str) -> str:
@@ -273,28 +305,28 @@ def _hash(text: str) -> str:
 
 def _answer_again(account: Account, message_id: str, idempotency_key: str) -> dict[str, Any]:
     """A retry whose Idempotency-Key already accepted a message (the first call died before answering)."""
-    first = repository.get_message(message_id, consistent=True)
+    first = repository.load(message_id, consistent=True)
     if first is None:  # the key item outlived its message (retention): nothing to answer with
         raise Conflict(f"Idempotency-Key {idempotency_key!r} was used for a message that no longer exists")
     logger.info("idempotency key reused after a failed call", extra={"message_id": message_id})
     return _answer(first, accounts_repository.get_balance(account.account_id))
 
 
-def _answer(message: dict[str, Any], remaining: Decimal) -> dict[str, Any]:
-    held = message["status"] == repository.SCHEDULED
+def _answer(message: Message, remaining: Decimal) -> dict[str, Any]:
+    held = message.status == Status.SCHEDULED
     response = SendResponse(
-        message_count=str(message["parts"]),
+        message_count=str(message.parts),
         messages=[
             SentPart(
-                to=message["to"],
+                to=message.to,
                 message_id=part_id,
                 remaining_balance=pricing.money(remaining),
-                message_price=pricing.money(message["unit_price"]),
-                client_ref=message["params"].get("client-ref"),
-                message_status=repository.SCHEDULED if held else None,
-                send_at=message["send_at"] if held else None,
+                message_price=pricing.money(message.unit_price),
+                client_ref=message.client_ref,
+                message_status=Status.SCHEDULED.value if held else None,
+                send_at=message.send_at if held else None,
             )
-            for part_id in message["part_ids"]
+            for part_id in message.part_ids
         ],
     )
     return response.model_dump(by_alias=True, exclude_none=True)
@@ -306,42 +338,34 @@ def http_status(body: dict[str, Any]) -> int:
     return 202 if messages and messages[0].get("message-status") == repository.SCHEDULED else 200
 
 
-def _hold(
-    account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
-) -> dict[str, Any]:
-    """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
+def _hold(account: Account, message: Message, send_at: datetime, reply_route: str | None) -> dict[str, Any]:
+    """Store the `scheduled` message and create its one-time schedule; charged when it is sent."""
     remaining = _enabled_account(account.account_id).balance
-    if remaining < message["price"]:
+    if remaining < message.price:
         raise NexmoRejection(
             "9",
             f"Partner Quota Violation: the balance ({pricing.money(remaining)}) does not cover this message "
-            f"({pricing.money(message['price'])}); it is charged when it is sent, top up before then",
+            f"({pricing.money(message.price)}); it is charged when it is sent, top up before then",
             None,
             http_status=200,
         )
-    held = {
-        **message,
-        "status": repository.SCHEDULED,
-        "send_at": send_at.isoformat(timespec="seconds"),
-        "held_for": reason,
-    }
-    repository.store_scheduled(held)
+    repository.store_scheduled(message)
     try:
-        scheduler.create_one_time(message["message_id"], send_at)
+        scheduler.create_one_time(message.message_id, send_at)
     except Exception:
         logger.exception(
-            "schedule not created; forgetting the message", extra={"message_id": message["message_id"]}
+            "schedule not created; forgetting the message", extra={"message_id": message.message_id}
         )
-        repository.forget_scheduled(message["message_id"])
+        repository.forget_scheduled(message.message_id)
         raise ServiceUnavailable("the scheduler is unavailable; nothing was stored, retry shortly") from None
     if reply_route is not None:
-        inbound.record_conversation(message["to"], message["from"], account.account_id, reply_route)
+        inbound.record_conversation(message.to, message.sender, account.account_id, reply_route)
     logger.info(
         "message scheduled",
-        extra={"message_id": message["message_id"], "send_at": held["send_at"], "reason": reason},
+        extra={"message_id": message.message_id, "send_at": message.send_at, "reason": message.held_for},
     )
     metrics.add_metric(name="MessagesScheduled", unit="Count", value=1)
-    return _answer(held, remaining)
+    return _answer(message, remaining)
 
 
 @cache
@@ -402,71 +426,73 @@ def accept_send(
 MAX_PAGE = 100
 
 
-def _view(item: dict[str, Any]) -> MessageView:
-    carrier_parts = item.get("carrier_parts") or []
+def _view(message: Message) -> MessageView:
+    carrier_parts = message.carrier_parts or ()
     parts = [
         MessagePart(
             message_id=part_id,
-            carrier_message_id=carrier_parts[n]["carrier_message_id"] if n < len(carrier_parts) else None,
-            network=carrier_parts[n].get("network") or None if n < len(carrier_parts) else None,
-            price=carrier_parts[n].get("price") or None if n < len(carrier_parts) else None,
+            carrier_message_id=carrier_parts[n].carrier_message_id if n < len(carrier_parts) else None,
+            network=carrier_parts[n].network or None if n < len(carrier_parts) else None,
+            price=carrier_parts[n].price or None if n < len(carrier_parts) else None,
         )
-        for n, part_id in enumerate(item.get("part_ids") or [item["message_id"]])
+        for n, part_id in enumerate(message.part_ids)
     ]
     return MessageView(
-        message_id=item["message_id"],
-        status=item["status"],
-        from_=item["from"],
-        to=item["to"],
-        type=item.get("sms_type", "text"),
-        text=None if item.get("redact_text") else item.get("text"),
-        client_ref=(item.get("params") or {}).get("client-ref"),
+        message_id=message.message_id,
+        status=message.status.value,
+        from_=message.sender,
+        to=message.to,
+        type=message.sms_type,
+        text=None if message.redact_text else message.text,
+        client_ref=message.client_ref,
         parts=parts,
-        price=pricing.money(item["price"]),
-        currency=item.get("currency", "EUR"),
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-        submitted_at=item.get("submitted_at"),
-        send_at=item.get("send_at"),
-        schedule_id=item.get("schedule_id"),
-        attempts=int(item.get("attempts", 0)),
-        last_error=item.get("last_error"),
-        dead_lettered_at=item.get("dead_lettered_at"),
-        events=[MessageEvent(**event) for event in item.get("events") or []],
+        price=pricing.money(message.price),
+        currency=message.currency,
+        created_at=message.created_at,
+        updated_at=message.updated_at,
+        submitted_at=message.submitted_at,
+        send_at=message.send_at,
+        schedule_id=message.schedule_id,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        dead_lettered_at=message.dead_lettered_at,
+        events=[
+            MessageEvent(at=event.at, status=event.status, detail=event.detail) for event in message.events
+        ],
     )
 
 
 def get_message(account_id: str, message_or_part_id: str) -> MessageView:
     """Only the owner sees a message; for anyone else it does not exist (404, never 403)."""
-    item = repository.get_message(message_id_of(message_or_part_id))
-    if item is None or item["account_id"] != account_id:
+    message = repository.load(message_id_of(message_or_part_id))
+    if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_or_part_id}")
     # Imported here: the send path (same module) never needs the webhook sender at cold start.
     from smsgw.webhooks import service as webhooks
 
-    return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
+    return _view(message).model_copy(update={"callbacks": webhooks.deliveries_for(message.message_id)})
 
 
 def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
     """Cancel a scheduled message and delete its schedule. Cancelling twice answers the same; a message
     already handed to dispatch (queued, sent, failed) cannot be called back: 409."""
     message_id = message_id_of(message_or_part_id)
-    item = repository.get_message(message_id, consistent=True)
-    if item is None or item["account_id"] != account_id:
+    message = repository.load(message_id, consistent=True)
+    if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_or_part_id}")
-    if item["status"] == repository.SCHEDULED:
+    if message.status == Status.SCHEDULED:
         cancelled = repository.cancel(message_id, datetime.now(UTC).isoformat(timespec="milliseconds"))
         if cancelled is not None:
-            item = cancelled
+            message = cancelled
             logger.info("scheduled message cancelled", extra={"message_id": message_id})
         else:  # its time came meanwhile
-            item = repository.get_message(message_id, consistent=True) or item
-    if item["status"] == repository.CANCELLED:
+            message = repository.load(message_id, consistent=True) or message
+    if message.status == Status.CANCELLED:
         # Also on a repeated DELETE: the schedule may have survived a failed delete before.
         scheduler.delete(scheduler.one_time_name(message_id))
-        return _view(item)
+        return _view(message)
     raise Conflict(
-        f"message {message_or_part_id} is {item['status']}, not scheduled: only a message that waits for "
+        f"message {message_or_part_id} is {message.status}, not scheduled: only a message that waits for "
         "its send time can be cancelled"
     )
 
@@ -514,7 +540,7 @@ def list_messages(
     highest_id = _ulid_bound(until, "until", upper=True)
     if lowest_id > highest_id:
         raise BadRequest("until is before since: no message can match", "until")
-    items, next_key = repository.query_account_messages(
+    found, next_key = repository.query_account_messages(
         account_id,
         limit=limit,
         start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG", (lowest_id, highest_id)),
@@ -522,4 +548,4 @@ def list_messages(
         highest_id=highest_id,
         filters=filters,
     )
-    return MessagePage(messages=[_view(item) for item in items], next_cursor=encode_cursor(next_key))
+    return MessagePage(messages=[_view(message) for message in found], next_cursor=encode_cursor(next_key))
