@@ -181,7 +181,7 @@ def test_a_record_that_overtakes_its_message_looks_again_and_sends_it_once_store
     message = new_message(
         accounts.cached_account(account.account_id), send, "01JEARLY00000000000000000A", datetime.now(UTC)
     )
-    repository.accept(message, message["price"])
+    repository.accept(message, message.price)
     boto3.client("sqs", region_name=REGION).delete_message(
         QueueUrl=aws.send_queue_url, ReceiptHandle=first["Records"][0]["receiptHandle"]
     )

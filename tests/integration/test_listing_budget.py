@@ -32,6 +32,8 @@ def calls(aws) -> Counter:
 def store_messages(account_id: str, recipients: list[str]) -> list[str]:
     """Stored messages (oldest first), as the send path stores them; returns their ids."""
     from smsgw import db
+    from smsgw.core.lifecycle import Status
+    from smsgw.core.message import Event, Message
     from smsgw.messages import repository
 
     ids = []
@@ -39,20 +41,28 @@ def store_messages(account_id: str, recipients: list[str]) -> list[str]:
         for n, to in enumerate(recipients):
             message_id = str(ULID.from_timestamp(1_800_000_000 + n))
             at = "2027-01-15T08:00:00.000+00:00"
-            message = {
-                "message_id": message_id,
-                "account_id": account_id,
-                "from": "ACME",
-                "to": to,
-                "text": f"m{n}",
-                "part_ids": [message_id],
-                "parts": 1,
-                "price": Decimal("0.042"),
-                "status": "queued",
-                "created_at": at,
-                "updated_at": at,
-            }
-            batch.put_item(Item=repository._message_item(message))
+            message = Message(
+                message_id=message_id,
+                account_id=account_id,
+                sender="ACME",
+                to=to,
+                country="GB",
+                text=f"m{n}",
+                sms_type="text",
+                params={},
+                parts=1,
+                part_ids=(message_id,),
+                encoding="GSM-7",
+                unit_price=Decimal("0.042"),
+                price=Decimal("0.042"),
+                currency="EUR",
+                created_at=at,
+                expires_at=1_900_000_000,
+                status=Status.QUEUED,
+                updated_at=at,
+                events=(Event(at=at, status=Status.QUEUED),),
+            )
+            batch.put_item(Item=repository.to_item(message))
             ids.append(message_id)
     return ids
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,3 +46,17 @@ def test_receipts_in_any_order_end_at_the_highest_rank_seen(receipts):
         if lifecycle.allowed(status, target):
             status = target
     assert lifecycle.RANK[status] == max(lifecycle.RANK[r] for r in [lifecycle.SUBMITTED, *receipts])
+
+
+def test_the_statuses_are_one_enum_whose_members_are_their_strings():
+    assert set(lifecycle.Status) == lifecycle.ALL
+    assert lifecycle.QUEUED is lifecycle.Status.QUEUED
+    assert lifecycle.Status.DELIVERED == "delivered"
+    assert f"{lifecycle.Status.DELIVERED}" == "delivered"
+    assert json.dumps({"status": lifecycle.Status.FAILED}) == '{"status": "failed"}'
+    # Plain strings (as read from DynamoDB) find their entries in the tables.
+    assert lifecycle.RANK["buffered"] == 2
+    assert "cancelled" in lifecycle.FINAL
+    assert lifecycle.allowed("submitted", "delivered")
+    assert not lifecycle.allowed("delivered", "submitted")
+    assert not lifecycle.allowed("no-such-status", "queued")

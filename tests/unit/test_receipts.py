@@ -10,6 +10,8 @@ import pytest
 
 from smsgw.carrier.vonage import sign_params
 from smsgw.core.errors import BadRequest, Unauthorized
+from smsgw.core.lifecycle import Status
+from smsgw.core.message import Event, Message
 from smsgw.messages import repository as messages
 from smsgw.receipts import service
 from smsgw.receipts.models import DeliveryReceipt
@@ -20,22 +22,28 @@ def submitted_message(account_id: str, parts: int = 2, message_id: str = "01MSG"
     now = "2026-11-25T10:00:00.000+00:00"
     ids = [message_id] if parts == 1 else [f"{message_id}-{n}" for n in range(1, parts + 1)]
     messages.accept(
-        {
-            "message_id": message_id,
-            "account_id": account_id,
-            "from": "ACME",
-            "to": "447700900000",
-            "text": "hi",
-            "params": {},
-            "parts": parts,
-            "part_ids": ids,
-            "price": Decimal("0.1"),
-            "status": "queued",
-            "created_at": now,
-            "updated_at": now,
-            "part_status": {},
-            "expires_at": int(time.time()) + 3600,
-        },
+        Message(
+            message_id=message_id,
+            account_id=account_id,
+            sender="ACME",
+            to="447700900000",
+            country="GB",
+            text="hi",
+            sms_type="text",
+            params={},
+            parts=parts,
+            part_ids=tuple(ids),
+            encoding="GSM-7",
+            unit_price=Decimal("0.1") / parts,
+            price=Decimal("0.1"),
+            currency="EUR",
+            status=Status.QUEUED,
+            created_at=now,
+            updated_at=now,
+            events=(Event(at=now, status=Status.QUEUED),),
+            part_status={},
+            expires_at=int(time.time()) + 3600,
+        ),
         Decimal("0.1"),
     )
     assert messages.claim(message_id, int(time.time()), int(time.time()) + 60, now)

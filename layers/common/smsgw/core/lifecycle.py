@@ -9,26 +9,54 @@ ours, so any layer may use it.
         └► cancelled └─────────┘ (released: throttled, transient error, reconciling)
     scheduled | submitting ─► failed (unpaid at send time, rejected by the carrier)
 
-Receipt statuses (submitted and after) carry a rank; a part or message only moves to a higher rank.
+`Status` names them (a StrEnum: each member is its own string); the module-level names below are the
+same members and the sets of them. Receipt statuses (submitted and after) carry a rank; a part or
+message only moves to a higher rank.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
-SCHEDULED: Final = "scheduled"  # send_at or quiet hours: stored, not yet charged or queued
-QUEUED: Final = "queued"  # charged, waiting for dispatch
-SUBMITTING: Final = "submitting"  # claimed by a dispatcher (leased)
-SUBMITTED: Final = "submitted"  # the carrier took it
-CANCELLED: Final = "cancelled"
-FAILED: Final = "failed"
+
+class Status(StrEnum):
+    """A message's status. A StrEnum: each member is its value (`Status.QUEUED == "queued"`), so it is
+    stored, compared, logged and serialised as the plain string."""
+
+    SCHEDULED = "scheduled"  # send_at or quiet hours: stored, not yet charged or queued
+    QUEUED = "queued"  # charged, waiting for dispatch
+    SUBMITTING = "submitting"  # claimed by a dispatcher (leased)
+    SUBMITTED = "submitted"  # the carrier took it
+    ACCEPTED = "accepted"  # receipts from here on
+    BUFFERED = "buffered"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+    FAILED = "failed"  # also: unpaid at its send time, rejected by the carrier
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+SCHEDULED: Final = Status.SCHEDULED
+QUEUED: Final = Status.QUEUED
+SUBMITTING: Final = Status.SUBMITTING
+SUBMITTED: Final = Status.SUBMITTED
+CANCELLED: Final = Status.CANCELLED
+FAILED: Final = Status.FAILED
 
 # What receipts report, by rank (a part or a message only ever moves to a higher rank).
-INTERMEDIATE: Final = {"accepted": 1, "buffered": 2}
-FINAL_RECEIPT: Final = ("delivered", "expired", "failed", "rejected", "unknown")
-RANK: Final = {SUBMITTED: 0, **INTERMEDIATE, **dict.fromkeys(FINAL_RECEIPT, 3)}
+INTERMEDIATE: Final[dict[Status, int]] = {Status.ACCEPTED: 1, Status.BUFFERED: 2}
+FINAL_RECEIPT: Final = (Status.DELIVERED, Status.EXPIRED, Status.FAILED, Status.REJECTED, Status.UNKNOWN)
+RANK: Final[dict[Status, int]] = {SUBMITTED: 0, **INTERMEDIATE, **dict.fromkeys(FINAL_RECEIPT, 3)}
 # When parts end differently, the message takes the worst outcome.
-FINAL_SEVERITY: Final = {"delivered": 0, "unknown": 1, "expired": 2, "failed": 3, "rejected": 4}
+FINAL_SEVERITY: Final[dict[Status, int]] = {
+    Status.DELIVERED: 0,
+    Status.UNKNOWN: 1,
+    Status.EXPIRED: 2,
+    Status.FAILED: 3,
+    Status.REJECTED: 4,
+}
 
 # Before the carrier: dispatch may (still) act on the message.
 BEFORE_CARRIER: Final = frozenset({SCHEDULED, QUEUED, SUBMITTING})
@@ -38,7 +66,7 @@ HANDED_OVER: Final = frozenset(RANK) | {CANCELLED, FAILED}
 FINAL: Final = frozenset(FINAL_RECEIPT) | {CANCELLED, FAILED}
 ALL: Final = BEFORE_CARRIER | HANDED_OVER
 
-TRANSITIONS: Final = {
+TRANSITIONS: Final[dict[Status, frozenset[Status]]] = {
     SCHEDULED: frozenset({SUBMITTING, CANCELLED, FAILED}),
     QUEUED: frozenset({SUBMITTING}),
     SUBMITTING: frozenset({QUEUED, SUBMITTED, FAILED, SUBMITTING}),  # SUBMITTING: a lease taken over
@@ -52,8 +80,8 @@ TRANSITIONS: Final = {
 
 
 def allowed(source: str, target: str) -> bool:
-    """May a message move from `source` to `target`?"""
-    return target in TRANSITIONS.get(source, frozenset())
+    """May a message move from `source` to `target`? (Plain strings compare equal to their Status.)"""
+    return source in ALL and target in TRANSITIONS[Status(source)]
 
 
 def is_final(status: str) -> bool:

@@ -40,6 +40,7 @@ from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
 from smsgw.core.memo import per_process
+from smsgw.core.message import Message
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
@@ -72,21 +73,17 @@ def _carrier() -> Carrier:
     return make_carrier(settings.carrier_provider, settings.carrier_base_url, carrier_credentials())
 
 
-def _submission(message: dict[str, Any]) -> Submission:
+def _submission(message: Message) -> Submission:
     # The client's `callback` is where *we* report status; the carrier reports receipts to us.
-    params = {key: str(value) for key, value in (message.get("params") or {}).items() if key != "callback"}
+    params = {key: str(value) for key, value in message.params.items() if key != "callback"}
     receipt_url = get_settings().carrier_receipt_url
     if receipt_url:
         params["callback"] = carrier_webhook_url(receipt_url)  # with the webhook token, if any
     # The carrier echoes client-ref in every receipt: our id lets a receipt confirm a submission whose
     # answer was lost (reconciliation). The client's own client-ref stays in our API and callbacks.
-    params["client-ref"] = message["message_id"]
+    params["client-ref"] = message.message_id
     return Submission(
-        sender=message["from"],
-        to=message["to"],
-        text=message.get("text"),
-        type=message.get("sms_type", "text"),
-        params=params,
+        sender=message.sender, to=message.to, text=message.text, type=message.sms_type, params=params
     )
 
 
@@ -103,32 +100,35 @@ def _defer(message_id: str, seconds: float, reason: str) -> None:
     metrics.add_metric(name="DispatchDeferred", unit="Count", value=1)
 
 
-def _unconfirmed_since(claimed: dict[str, Any]) -> float | None:
+def _unconfirmed_since(claimed: Message) -> float | None:
     """When an earlier submission of this message may have reached the carrier without us knowing:
     an invocation that died holding it (we take over its lease), or one that got no answer."""
-    if claimed.get("claimed_from") == messages.SUBMITTING:
-        previous_lease = int(claimed.get("previous_lease") or 0)
+    if claimed.claimed_from == messages.SUBMITTING:
+        previous_lease = claimed.previous_lease or 0
         return float(previous_lease - get_settings().dispatch_lease_seconds)
-    since = claimed.get("unconfirmed_since")
+    since = claimed.unconfirmed_since
     return datetime.fromisoformat(since).timestamp() if since else None
 
 
-def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
+# _reconcile found no receipt for an unconfirmed submission within the window: submit again.
+RESUBMIT = "resubmit"
+
+
+def _reconcile(claimed: Message, now: float) -> str | None:
     """Before submitting again after an ambiguous outcome, ask the carrier's receipts: the carrier
     echoes our message id as `client-ref` in each. A receipt came → the carrier has it: record it as
     submitted, never resubmit. None yet → wait for one (bounded); still none after the window →
-    resubmit (None: go on), and the message's timeline says which path was taken."""
-    message_id = claimed["message_id"]
-    confirmed = sorted(claimed.get("carrier_confirmed") or ())
+    resubmit (RESUBMIT). None: nothing was ambiguous, go on. The message's timeline says which path
+    was taken."""
+    message_id = claimed.message_id
+    confirmed = sorted(claimed.carrier_confirmed)
     if confirmed:  # whatever we were told before: a receipt proves the carrier has it
-        parts = [
-            {"carrier_message_id": c, "network": "", "price": ""} for c in confirmed[: int(claimed["parts"])]
-        ]
+        parts = [{"carrier_message_id": c, "network": "", "price": ""} for c in confirmed[: claimed.parts]]
         messages.mark_submitted(
             message_id,
             now_iso(),
             parts,
-            int(claimed["expires_at"]),
+            claimed.expires_at,
             "reconciled: the carrier's receipt shows it accepted the earlier submission; not resubmitted",
         )
         metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
@@ -152,23 +152,23 @@ def _reconcile(claimed: dict[str, Any], now: float) -> str | None:
         return "reconciling"
     logger.warning("no receipt for an unconfirmed submission; resubmitting", extra={"message_id": message_id})
     metrics.add_metric(name="DispatchResubmittedUnconfirmed", unit="Count", value=1)
-    claimed["resubmit"] = True
-    return None
+    return RESUBMIT
 
 
-def _unconfirmed(claimed: dict[str, Any], detail: str) -> str:
+def _unconfirmed(claimed: Message, detail: str) -> str:
     """No answer from the carrier (it may have accepted): wait for its receipt instead of resubmitting."""
     at = now_iso()
-    messages.release(claimed["message_id"], at, detail, unconfirmed_since=at, event="unconfirmed")
-    queues.enqueue_dispatch(claimed["message_id"], delay_seconds=RECONCILE_POLL_SECONDS)
+    messages.release(claimed.message_id, at, detail, unconfirmed_since=at, event="unconfirmed")
+    queues.enqueue_dispatch(claimed.message_id, delay_seconds=RECONCILE_POLL_SECONDS)
     metrics.add_metric(name="DispatchUnconfirmed", unit="Count", value=1)
     return "unconfirmed"
 
 
-def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> dict[str, Any] | str:
+def _claim_scheduled(message: Message, now: float, lease_until: int) -> Message | str:
     """A scheduled message's time has come: charge and claim it, or say why not (an outcome)."""
-    message_id = message["message_id"]
-    due = datetime.fromisoformat(message["send_at"]).timestamp()
+    message_id = message.message_id
+    # Every scheduled message has its send_at; one without would be due now.
+    due = datetime.fromisoformat(message.send_at).timestamp() if message.send_at else now
     if due > now + 1:
         # Never early, whatever the scheduler's precision: look again at the due time.
         queues.enqueue_dispatch(message_id, delay_seconds=min(int(due - now) + 1, 900))
@@ -179,11 +179,11 @@ def _claim_scheduled(message: dict[str, Any], now: float, lease_until: int) -> d
     except messages.ClaimRefused as refused:
         if refused.reason == "not_scheduled":
             return "duplicate"  # cancelled meanwhile, or claimed by a duplicate delivery
-    account = accounts.get_account(message["account_id"], consistent=True)
+    account = accounts.get_account(message.account_id, consistent=True)
     reason = (
         "the account is disabled; nothing was sent or charged"
         if account is None or account.disabled
-        else f"insufficient balance at the send time (needed {message['price']} {message.get('currency', '')}"
+        else f"insufficient balance at the send time (needed {message.price} {message.currency}"
         f", had {account.balance}); nothing was sent or charged"
     )
     failed = messages.fail_scheduled(message_id, at, reason)
@@ -228,21 +228,21 @@ def dispatch_one(
     now = time.time()
     lease_until = int(now) + settings.dispatch_lease_seconds
     claimed = messages.claim(message_id, int(now), lease_until, now_iso())
-    current = None if claimed is not None else messages.get_message(message_id, consistent=True)
-    if current is not None and current["status"] == messages.QUEUED:
+    current = None if claimed is not None else messages.load(message_id, consistent=True)
+    if current is not None and current.status == messages.QUEUED:
         # Stored (the send path enqueues first) or released between the claim and the read: claim again.
         claimed = messages.claim(message_id, int(now), lease_until, now_iso())
-        current = None if claimed is not None else messages.get_message(message_id, consistent=True)
+        current = None if claimed is not None else messages.load(message_id, consistent=True)
     if claimed is None:
         if current is None:
             return _not_stored_yet(message_id, now, sent_at)
-        if current["status"] in lifecycle.HANDED_OVER:
-            if not lifecycle.is_final(current["status"]):
+        if current.status in lifecycle.HANDED_OVER:
+            if not lifecycle.is_final(current.status):
                 # A replay after an invocation died applying the receipts that waited for these ids:
                 # they are still waiting (deleted only once applied); applying again is idempotent.
-                receipts.apply_pending([p["carrier_message_id"] for p in current.get("carrier_parts") or []])
+                receipts.apply_pending(current.carrier_message_ids())
             return "duplicate"
-        if current["status"] != messages.SCHEDULED:
+        if current.status != messages.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.
             queues.postpone(receipt_handle, settings.dispatch_lease_seconds)
             raise RetryLater(f"message {message_id} is being submitted by another invocation")
@@ -252,7 +252,7 @@ def dispatch_one(
         claimed = scheduled
 
     reconciled = _reconcile(claimed, now)
-    if reconciled is not None:
+    if reconciled is not None and reconciled != RESUBMIT:
         return reconciled
 
     paced_rate = settings.carrier_rate_per_second * (1 - settings.carrier_rate_headroom)
@@ -300,8 +300,8 @@ def dispatch_one(
 
     crash_point("dispatch.after_submit", message_id)
     parts = _parts(result.parts)
-    how = "resubmitted: no receipt came for an unconfirmed submission" if claimed.get("resubmit") else None
-    messages.mark_submitted(message_id, now_iso(), parts, int(claimed["expires_at"]), how)
+    how = "resubmitted: no receipt came for an unconfirmed submission" if reconciled == RESUBMIT else None
+    messages.mark_submitted(message_id, now_iso(), parts, claimed.expires_at, how)
     metrics.add_metric(name="MessagesSubmitted", unit="Count", value=1)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])

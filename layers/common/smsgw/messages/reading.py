@@ -7,13 +7,14 @@ Apart from the send path (smsgw.messages.service) so SendFunction never loads th
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from ulid import ULID
 
 from smsgw import scheduler
 from smsgw.core.errors import BadRequest, Conflict, NotFound
 from smsgw.core.ids import message_id_of
+from smsgw.core.lifecycle import Status
+from smsgw.core.message import Message
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView
 from smsgw.observability import logger
@@ -23,68 +24,70 @@ from smsgw.webhooks import service as webhooks
 MAX_PAGE = 100
 
 
-def _view(item: dict[str, Any]) -> MessageView:
-    carrier_parts = item.get("carrier_parts") or []
+def _view(message: Message) -> MessageView:
+    carrier_parts = message.carrier_parts or ()
     parts = [
         MessagePart(
             message_id=part_id,
-            carrier_message_id=carrier_parts[n]["carrier_message_id"] if n < len(carrier_parts) else None,
-            network=carrier_parts[n].get("network") or None if n < len(carrier_parts) else None,
-            price=carrier_parts[n].get("price") or None if n < len(carrier_parts) else None,
+            carrier_message_id=carrier_parts[n].carrier_message_id if n < len(carrier_parts) else None,
+            network=carrier_parts[n].network or None if n < len(carrier_parts) else None,
+            price=carrier_parts[n].price or None if n < len(carrier_parts) else None,
         )
-        for n, part_id in enumerate(item.get("part_ids") or [item["message_id"]])
+        for n, part_id in enumerate(message.part_ids)
     ]
     return MessageView(
-        message_id=item["message_id"],
-        status=item["status"],
-        from_=item["from"],
-        to=item["to"],
-        type=item.get("sms_type", "text"),
-        text=None if item.get("redact_text") else item.get("text"),
-        client_ref=(item.get("params") or {}).get("client-ref"),
+        message_id=message.message_id,
+        status=message.status.value,
+        from_=message.sender,
+        to=message.to,
+        type=message.sms_type,
+        text=None if message.redact_text else message.text,
+        client_ref=message.client_ref,
         parts=parts,
-        price=pricing.money(item["price"]),
-        currency=item.get("currency", "EUR"),
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-        submitted_at=item.get("submitted_at"),
-        send_at=item.get("send_at"),
-        schedule_id=item.get("schedule_id"),
-        attempts=int(item.get("attempts", 0)),
-        last_error=item.get("last_error"),
-        dead_lettered_at=item.get("dead_lettered_at"),
-        events=[MessageEvent(**event) for event in item.get("events") or []],
+        price=pricing.money(message.price),
+        currency=message.currency,
+        created_at=message.created_at,
+        updated_at=message.updated_at,
+        submitted_at=message.submitted_at,
+        send_at=message.send_at,
+        schedule_id=message.schedule_id,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        dead_lettered_at=message.dead_lettered_at,
+        events=[
+            MessageEvent(at=event.at, status=event.status, detail=event.detail) for event in message.events
+        ],
     )
 
 
 def get_message(account_id: str, message_or_part_id: str) -> MessageView:
     """Only the owner sees a message; for anyone else it does not exist (404, never 403)."""
-    item = repository.get_message(message_id_of(message_or_part_id))
-    if item is None or item["account_id"] != account_id:
+    message = repository.load(message_id_of(message_or_part_id))
+    if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_or_part_id}")
-    return _view(item).model_copy(update={"callbacks": webhooks.deliveries_for(item["message_id"])})
+    return _view(message).model_copy(update={"callbacks": webhooks.deliveries_for(message.message_id)})
 
 
 def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
     """Cancel a scheduled message and delete its schedule. Cancelling twice answers the same; a message
     already handed to dispatch (queued, sent, failed) cannot be called back: 409."""
     message_id = message_id_of(message_or_part_id)
-    item = repository.get_message(message_id, consistent=True)
-    if item is None or item["account_id"] != account_id:
+    message = repository.load(message_id, consistent=True)
+    if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_or_part_id}")
-    if item["status"] == repository.SCHEDULED:
+    if message.status == Status.SCHEDULED:
         cancelled = repository.cancel(message_id, datetime.now(UTC).isoformat(timespec="milliseconds"))
         if cancelled is not None:
-            item = cancelled
+            message = cancelled
             logger.info("scheduled message cancelled", extra={"message_id": message_id})
         else:  # its time came meanwhile
-            item = repository.get_message(message_id, consistent=True) or item
-    if item["status"] == repository.CANCELLED:
+            message = repository.load(message_id, consistent=True) or message
+    if message.status == Status.CANCELLED:
         # Also on a repeated DELETE: the schedule may have survived a failed delete before.
         scheduler.delete(scheduler.one_time_name(message_id))
-        return _view(item)
+        return _view(message)
     raise Conflict(
-        f"message {message_or_part_id} is {item['status']}, not scheduled: only a message that waits for "
+        f"message {message_or_part_id} is {message.status}, not scheduled: only a message that waits for "
         "its send time can be cancelled"
     )
 
@@ -132,7 +135,7 @@ def list_messages(
     highest_id = _ulid_bound(until, "until", upper=True)
     if lowest_id > highest_id:
         raise BadRequest("until is before since: no message can match", "until")
-    items, next_key = repository.query_account_messages(
+    found, next_key = repository.query_account_messages(
         account_id,
         limit=limit,
         start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG", (lowest_id, highest_id)),
@@ -140,4 +143,4 @@ def list_messages(
         highest_id=highest_id,
         filters=filters,
     )
-    return MessagePage(messages=[_view(item) for item in items], next_cursor=encode_cursor(next_key))
+    return MessagePage(messages=[_view(message) for message in found], next_cursor=encode_cursor(next_key))

@@ -7,6 +7,8 @@ Keys (see docs/data-model.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +17,9 @@ from botocore.exceptions import ClientError
 from smsgw import db
 from smsgw.accounts.repository import account_key, get_account
 from smsgw.core.errors import AccountDisabled, InsufficientBalance
-from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
+from smsgw.core.ids import part_ids
+from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING, Status
+from smsgw.core.message import CarrierPart, Event, Message
 
 __all__ = ["CANCELLED", "FAILED", "QUEUED", "SCHEDULED", "SUBMITTED", "SUBMITTING"]
 
@@ -39,15 +43,146 @@ def _event(at: str, status: str, detail: str | None = None) -> dict[str, str]:
     return event
 
 
-def _message_item(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **message_key(message["message_id"]),
+def _event_item(event: Event) -> dict[str, str]:
+    return _event(event.at, event.status, event.detail)
+
+
+# Attributes a message item has besides the message's own fields.
+_ITEM_KEYS = ("pk", "sk", "type", "gsi1pk", "gsi1sk")
+
+
+def to_item(message: Message) -> dict[str, Any]:
+    """The message's DynamoDB item (the one place a Message becomes an item; docs/data-model.md).
+
+    The fields every accepted send has are always written (`text` as NULL for binary); the others only
+    when set, as the conditional updates below add them."""
+    item: dict[str, Any] = {
+        **message_key(message.message_id),
         "type": "message",
-        "gsi1pk": f"ACCOUNT#{message['account_id']}#MSG",
-        "gsi1sk": message["message_id"],
-        "events": [_event(message["created_at"], message["status"])],
-        **message,
+        "gsi1pk": f"ACCOUNT#{message.account_id}#MSG",
+        "gsi1sk": message.message_id,
+        "events": [_event_item(event) for event in message.events],
+        "message_id": message.message_id,
+        "account_id": message.account_id,
+        "from": message.sender,
+        "to": message.to,
+        "country": message.country,
+        "text": message.text,
+        "sms_type": message.sms_type,
+        "params": dict(message.params),
+        "parts": message.parts,
+        "part_ids": list(message.part_ids),
+        "encoding": message.encoding,
+        "unit_price": message.unit_price,
+        "price": message.price,
+        "currency": message.currency,
+        "status": message.status.value,
+        "attempts": message.attempts,
+        "created_at": message.created_at,
+        "updated_at": message.updated_at,
+        "expires_at": message.expires_at,
     }
+    optional: dict[str, Any] = {
+        "purpose": message.purpose,
+        "redact_text": True if message.redact_text else None,
+        "last_error": message.last_error,
+        "send_at": message.send_at,
+        "held_for": message.held_for,
+        "schedule_id": message.schedule_id,
+        "charged_at": message.charged_at,
+        "cancelled_at": message.cancelled_at,
+        "lease_until": message.lease_until,
+        "claimed_from": message.claimed_from.value if message.claimed_from is not None else None,
+        "previous_lease": message.previous_lease,
+        "unconfirmed_since": message.unconfirmed_since,
+        "dead_lettered_at": message.dead_lettered_at,
+        "submitted_at": message.submitted_at,
+        "carrier_parts": (
+            [_carrier_part_item(part) for part in message.carrier_parts]
+            if message.carrier_parts is not None
+            else None
+        ),
+        "carrier_confirmed": set(message.carrier_confirmed) or None,  # a string set is never empty
+        "status_rank": message.status_rank,
+        "part_status": (
+            {part: dict(status) for part, status in message.part_status.items()}
+            if message.part_status is not None
+            else None
+        ),
+    }
+    item.update({name: value for name, value in optional.items() if value is not None})
+    return item
+
+
+def _carrier_part_item(part: CarrierPart) -> dict[str, str]:
+    return {"carrier_message_id": part.carrier_message_id, "network": part.network, "price": part.price}
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def from_item(item: Mapping[str, Any]) -> Message:
+    """The Message a stored item holds (numbers come back from DynamoDB as Decimal). Defaults only
+    where readers always had one (items written before those fields existed)."""
+    message_id = str(item["message_id"])
+    parts = int(item.get("parts", 1))
+    carrier_parts = item.get("carrier_parts")
+    claimed_from = item.get("claimed_from")
+    return Message(
+        message_id=message_id,
+        account_id=str(item["account_id"]),
+        sender=str(item["from"]),
+        to=str(item["to"]),
+        country=str(item["country"]),
+        text=item.get("text"),
+        sms_type=str(item.get("sms_type", "text")),
+        params={str(k): str(v) for k, v in (item.get("params") or {}).items()},
+        parts=parts,
+        part_ids=tuple(item.get("part_ids") or part_ids(message_id, parts)),
+        encoding=str(item["encoding"]),
+        unit_price=Decimal(str(item["unit_price"])),
+        price=Decimal(str(item["price"])),
+        currency=str(item.get("currency", "EUR")),
+        created_at=str(item["created_at"]),
+        expires_at=int(item["expires_at"]),
+        purpose=item.get("purpose"),
+        redact_text=bool(item.get("redact_text", False)),
+        status=Status(item["status"]),
+        updated_at=str(item["updated_at"]),
+        attempts=int(item.get("attempts", 0)),
+        events=tuple(
+            Event(at=event["at"], status=event["status"], detail=event.get("detail"))
+            for event in item.get("events") or ()
+        ),
+        last_error=item.get("last_error"),
+        send_at=item.get("send_at"),
+        held_for=item.get("held_for"),
+        schedule_id=item.get("schedule_id"),
+        charged_at=item.get("charged_at"),
+        cancelled_at=item.get("cancelled_at"),
+        lease_until=_int(item.get("lease_until")),
+        claimed_from=Status(claimed_from) if claimed_from is not None else None,
+        previous_lease=_int(item.get("previous_lease")),
+        unconfirmed_since=item.get("unconfirmed_since"),
+        dead_lettered_at=item.get("dead_lettered_at"),
+        submitted_at=item.get("submitted_at"),
+        carrier_parts=(
+            tuple(
+                CarrierPart(
+                    carrier_message_id=part["carrier_message_id"],
+                    network=part.get("network", ""),
+                    price=part.get("price", ""),
+                )
+                for part in carrier_parts
+            )
+            if carrier_parts is not None
+            else None
+        ),
+        carrier_confirmed=frozenset(item.get("carrier_confirmed") or ()),
+        status_rank=_int(item.get("status_rank")),
+        part_status=item.get("part_status"),
+    )
 
 
 def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
@@ -85,7 +220,7 @@ class KeyUsed(Exception):
 
 
 def accept(
-    message: dict[str, Any],
+    message: Message,
     price: Decimal,
     key_hash: str | None = None,
     key_expires_at: int = 0,
@@ -98,8 +233,8 @@ def accept(
     so a retry after the function died (Powertools' record still "in progress" or expired) cannot
     accept a second message: KeyUsed names the first.
     """
-    account_id = message["account_id"]
-    item = _message_item(message)
+    account_id = message.account_id
+    item = to_item(message)
     writes: list[dict[str, Any]] = [
         _charge(account_id, price),
         {
@@ -117,7 +252,7 @@ def accept(
                     "TableName": db.table().name,
                     "Item": {
                         **idempotency_key_item(account_id, key_hash),
-                        "message_id": message["message_id"],
+                        "message_id": message.message_id,
                         "request_hash": request_hash,
                         "expires_at": key_expires_at,
                     },
@@ -137,10 +272,10 @@ def accept(
         raise
 
 
-def store_scheduled(message: dict[str, Any]) -> bool:
+def store_scheduled(message: Message) -> bool:
     """Store a scheduled message (not charged); False when this id exists already (a repeated run)."""
     try:
-        db.table().put_item(Item=_message_item(message), ConditionExpression="attribute_not_exists(pk)")
+        db.table().put_item(Item=to_item(message), ConditionExpression="attribute_not_exists(pk)")
     except ClientError as error:
         if db.condition_failed(error):
             return False
@@ -158,14 +293,13 @@ def forget_scheduled(message_id: str) -> None:
     )
 
 
-def claim_scheduled(message: dict[str, Any], lease_until: int, at: str) -> dict[str, Any]:
+def claim_scheduled(message: Message, lease_until: int, at: str) -> Message:
     """scheduled → submitting and charge the account, in one transaction; returns the claimed message.
 
     Raises ClaimRefused("not_scheduled") when it is no longer scheduled (cancelled, or claimed by a
     duplicate delivery), ClaimRefused("unpaid") when the balance is too low or the account disabled.
     """
-    message_id = message["message_id"]
-    price = Decimal(str(message["price"]))
+    message_id = message.message_id
     try:
         db.dynamodb_client().transact_write_items(
             TransactItems=[
@@ -191,7 +325,7 @@ def claim_scheduled(message: dict[str, Any], lease_until: int, at: str) -> dict[
                         },
                     }
                 },
-                _charge(message["account_id"], price),
+                _charge(message.account_id, message.price),
             ]
         )
     except ClientError as error:
@@ -200,18 +334,25 @@ def claim_scheduled(message: dict[str, Any], lease_until: int, at: str) -> dict[
         if db.transaction_condition_failed(error, 1):
             raise ClaimRefused("unpaid") from None
         raise
-    return {**message, "status": SUBMITTING, "lease_until": lease_until, "updated_at": at, "charged_at": at}
+    return replace(message, status=SUBMITTING, lease_until=lease_until, updated_at=at, charged_at=at)
 
 
 def get_message(message_id: str, consistent: bool = False) -> dict[str, Any] | None:
+    """The stored item as it is (for tests and tools that look at the item itself); `load` reads a Message."""
     return db.table().get_item(Key=message_key(message_id), ConsistentRead=consistent).get("Item")
 
 
-def _update(message_id: str, **kwargs: Any) -> dict[str, Any] | None:
-    return db.update_if(message_key(message_id), **kwargs)
+def load(message_id: str, consistent: bool = False) -> Message | None:
+    item = get_message(message_id, consistent)
+    return from_item(item) if item is not None else None
 
 
-def claim(message_id: str, now: int, lease_until: int, at: str) -> dict[str, Any] | None:
+def _update(message_id: str, **kwargs: Any) -> Message | None:
+    item = db.update_if(message_key(message_id), **kwargs)
+    return from_item(item) if item is not None else None
+
+
+def claim(message_id: str, now: int, lease_until: int, at: str) -> Message | None:
     """queued → submitting, or take over a submitting message whose lease ran out (its Lambda died)."""
     return _update(
         message_id,
@@ -334,7 +475,7 @@ def mark_submitted(
     return True
 
 
-def confirm_carrier_id(message_id: str, carrier_message_id: str) -> dict[str, Any] | None:
+def confirm_carrier_id(message_id: str, carrier_message_id: str) -> Message | None:
     """A receipt names this message (its client-ref) and a carrier id we never recorded: the carrier
     has the message although its answer never reached us. Remembered for dispatch's reconciliation;
     the message as it is now, or None when it is not ours (no such message)."""
@@ -392,7 +533,7 @@ def find_by_carrier_id(carrier_message_id: str) -> tuple[str, int] | None:
     return (item["message_id"], int(item["part"])) if item else None
 
 
-def set_part_status(message_id: str, part: int, status: dict[str, Any], rank: int) -> dict[str, Any] | None:
+def set_part_status(message_id: str, part: int, status: dict[str, Any], rank: int) -> Message | None:
     """Record a part's carrier status if it moves forward; returns the whole message, or None when the
     receipt is a duplicate or arrived out of order (a later status is already recorded)."""
     return _update(
@@ -434,7 +575,7 @@ def _transition(
     detail: str | None = None,
     also_set: dict[str, Any] | None = None,
     remove: str = "",
-) -> dict[str, Any] | None:
+) -> Message | None:
     """source → target with an event on the timeline (and `detail` as last_error when given); the
     message as it is now, or None when it was no longer in `source`."""
     also = dict(also_set or {})
@@ -457,12 +598,12 @@ def _transition(
     )
 
 
-def fail_scheduled(message_id: str, at: str, error: str) -> dict[str, Any] | None:
+def fail_scheduled(message_id: str, at: str, error: str) -> Message | None:
     """scheduled → failed (it could not be paid for at its send time); None if it is no longer scheduled."""
     return _transition(message_id, SCHEDULED, FAILED, at, detail=error)
 
 
-def cancel(message_id: str, at: str) -> dict[str, Any] | None:
+def cancel(message_id: str, at: str) -> Message | None:
     """scheduled → cancelled; None if it is no longer scheduled (already sent, failed or cancelled)."""
     return _transition(message_id, SCHEDULED, CANCELLED, at, also_set={"cancelled_at": at})
 
@@ -495,7 +636,7 @@ def query_account_messages(
     lowest_id: str,
     highest_id: str,
     filters: dict[str, str],
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[Message], dict[str, Any] | None]:
     """Newest first, one index query; `filters` (attribute → value) are applied by DynamoDB.
 
     DynamoDB applies `Limit` before the filter, so a filtered page can come back short: this reads on
@@ -542,7 +683,7 @@ def query_account_messages(
         if len(items) > limit:
             # More matched than the page holds: continue right after the last one returned.
             items = items[:limit]
-            return items, {name: items[-1][name] for name in _INDEX_KEY}
+            return [from_item(item) for item in items], {name: items[-1][name] for name in _INDEX_KEY}
         if not key or len(items) >= limit or evaluated >= READ_BUDGET_ITEMS:
             break
-    return items, key
+    return [from_item(item) for item in items], key

@@ -42,7 +42,9 @@ from smsgw.core.errors import (
     ServiceUnavailable,
 )
 from smsgw.core.ids import part_ids
+from smsgw.core.lifecycle import Status
 from smsgw.core.memo import per_process
+from smsgw.core.message import Event, Message
 from smsgw.faults import crash_point
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import SendResponse, SentPart
@@ -80,32 +82,55 @@ def _reply_route(account: Account, sender: str) -> str:
 
 
 def new_message(
-    account: Account, send: ValidatedSend, message_id: str, now: datetime, status: str = repository.QUEUED
-) -> dict[str, Any]:
-    """The stored form of an accepted send, priced from the rate card."""
+    account: Account,
+    send: ValidatedSend,
+    message_id: str,
+    now: datetime,
+    status: Status = Status.QUEUED,
+    *,
+    send_at: str | None = None,
+    held_for: str | None = None,
+    schedule_id: str | None = None,
+    last_error: str | None = None,
+    purpose: str | None = None,
+    redact_text: bool = False,
+) -> Message:
+    """An accepted send as it is stored, priced from the rate card; its timeline starts at `status`.
+
+    `send_at`/`held_for`/`schedule_id`: a message held for later (status `scheduled`); `last_error`:
+    why it starts `failed` (a schedule's recipient who opted out); `purpose`/`redact_text`: a
+    verification code, whose text its account never sees."""
     unit_price = pricing.price_per_part(send.destination.country)
     at = now.isoformat(timespec="milliseconds")
-    return {
-        "message_id": message_id,
-        "account_id": account.account_id,
-        "from": send.sender,
-        "to": send.destination.msisdn,
-        "country": send.destination.country,
-        "text": send.text,
-        "sms_type": send.type,
-        "params": dict(send.params),
-        "parts": send.segmentation.parts,
-        "part_ids": part_ids(message_id, send.segmentation.parts),
-        "encoding": send.segmentation.encoding,
-        "unit_price": unit_price,
-        "price": unit_price * send.segmentation.parts,
-        "currency": account.currency,
-        "status": status,
-        "attempts": 0,
-        "created_at": at,
-        "updated_at": at,
-        "expires_at": int(now.timestamp()) + get_settings().message_retention_days * 86_400,
-    }
+    parts = send.segmentation.parts
+    return Message(
+        message_id=message_id,
+        account_id=account.account_id,
+        sender=send.sender,
+        to=send.destination.msisdn,
+        country=send.destination.country,
+        text=send.text,
+        sms_type=send.type,
+        params=dict(send.params),
+        parts=parts,
+        part_ids=tuple(part_ids(message_id, parts)),
+        encoding=send.segmentation.encoding,
+        unit_price=unit_price,
+        price=unit_price * parts,
+        currency=account.currency,
+        created_at=at,
+        expires_at=int(now.timestamp()) + get_settings().message_retention_days * 86_400,
+        purpose=purpose,
+        redact_text=redact_text,
+        status=status,
+        updated_at=at,
+        attempts=0,
+        events=(Event(at=at, status=status),),
+        last_error=last_error,
+        send_at=send_at,
+        held_for=held_for,
+        schedule_id=schedule_id,
+    )
 
 
 def _urgent(value: str | None) -> bool:
@@ -163,11 +188,20 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
     now = datetime.now(UTC)
     held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
-    message = new_message(account, send, str(ULID()), now)
-    parts, price = message["parts"], message["price"]
-    message_id = message["message_id"]
     if held is not None:
-        return _hold(account, message, *held, reply_route=reply_route)
+        moment, reason = held
+        scheduled = new_message(
+            account,
+            send,
+            str(ULID()),
+            now,
+            Status.SCHEDULED,
+            send_at=moment.isoformat(timespec="seconds"),
+            held_for=reason,
+        )
+        return _hold(account, scheduled, moment, reply_route=reply_route)
+    message = new_message(account, send, str(ULID()), now)
+    parts, price, message_id = message.parts, message.price, message.message_id
     if reply_route is not None:
         # Before the charge: a crash after it must not lose the reply route (an unused one is harmless:
         # it sends the account's own number's replies to its own callback).
@@ -197,7 +231,7 @@ def _enabled_account(account_id: str) -> Account:
     return current
 
 
-def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, request_hash: str) -> Decimal:
+def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_hash: str) -> Decimal:
     """Queue the message for dispatch, then charge and store it; returns the balance before the charge.
 
     Enqueue first: a function that dies between the two leaves a record for a message that does not
@@ -206,7 +240,7 @@ def _enqueue_and_charge(message: dict[str, Any], idempotency_key: str | None, re
     dispatch drops), repository.KeyUsed (the Idempotency-Key accepted a message already), or
     BadRequest (that key with another body).
     """
-    account_id, message_id, price = message["account_id"], message["message_id"], message["price"]
+    account_id, message_id, price = message.account_id, message.message_id, message.price
     # The transaction checks again; this keeps refused sends (disabled, low balance) out of the queue.
     balance = _enabled_account(account_id).balance
     if balance < price:
@@ -249,20 +283,18 @@ def send_verification_code(account: Account, to: str, text: str) -> str:
             f"{send.destination.msisdn} replied STOP to {sender}: no verification code can be sent to it",
             "to",
         )
-    message = {
-        **new_message(account, send, str(ULID()), datetime.now(UTC)),
-        "purpose": "verification",
-        "redact_text": True,
-    }
+    message = new_message(
+        account, send, str(ULID()), datetime.now(UTC), purpose="verification", redact_text=True
+    )
     try:
         _enqueue_and_charge(message, None, "")
     except InsufficientBalance:
         raise PreconditionFailed(
-            f"the balance does not cover the verification SMS ({pricing.money(message['price'])}); top up first",
+            f"the balance does not cover the verification SMS ({pricing.money(message.price)}); top up first",
             "to",
         ) from None
-    logger.info("verification code sent", extra={"message_id": message["message_id"], "to": mask_number(to)})
-    return str(message["message_id"])
+    logger.info("verification code sent", extra={"message_id": message.message_id, "to": mask_number(to)})
+    return message.message_id
 
 
 def _hash(text: str) -> str:
@@ -271,67 +303,59 @@ def _hash(text: str) -> str:
 
 def _answer_again(account: Account, message_id: str, idempotency_key: str) -> dict[str, Any]:
     """A retry whose Idempotency-Key already accepted a message (the first call died before answering)."""
-    first = repository.get_message(message_id, consistent=True)
+    first = repository.load(message_id, consistent=True)
     if first is None:  # the key item outlived its message (retention): nothing to answer with
         raise Conflict(f"Idempotency-Key {idempotency_key!r} was used for a message that no longer exists")
     logger.info("idempotency key reused after a failed call", extra={"message_id": message_id})
     return _answer(first, accounts_repository.get_balance(account.account_id))
 
 
-def _answer(message: dict[str, Any], remaining: Decimal) -> dict[str, Any]:
-    held = message["status"] == repository.SCHEDULED
+def _answer(message: Message, remaining: Decimal) -> dict[str, Any]:
+    held = message.status == Status.SCHEDULED
     response = SendResponse(
-        message_count=str(message["parts"]),
+        message_count=str(message.parts),
         messages=[
             SentPart(
-                to=message["to"],
+                to=message.to,
                 message_id=part_id,
                 remaining_balance=pricing.money(remaining),
-                message_price=pricing.money(message["unit_price"]),
-                client_ref=message["params"].get("client-ref"),
-                message_status=repository.SCHEDULED if held else None,
-                send_at=message["send_at"] if held else None,
+                message_price=pricing.money(message.unit_price),
+                client_ref=message.client_ref,
+                message_status=Status.SCHEDULED.value if held else None,
+                send_at=message.send_at if held else None,
             )
-            for part_id in message["part_ids"]
+            for part_id in message.part_ids
         ],
     )
     return response.model_dump(by_alias=True, exclude_none=True)
 
 
-def _hold(
-    account: Account, message: dict[str, Any], send_at: datetime, reason: str, reply_route: str | None
-) -> dict[str, Any]:
-    """Store the message `scheduled` and create its one-time schedule; charged when it is sent."""
+def _hold(account: Account, message: Message, send_at: datetime, reply_route: str | None) -> dict[str, Any]:
+    """Store the `scheduled` message and create its one-time schedule; charged when it is sent."""
     remaining = _enabled_account(account.account_id).balance
-    if remaining < message["price"]:
+    if remaining < message.price:
         raise SendRefused(
             PARTNER_QUOTA,
             f"Partner Quota Violation: the balance ({pricing.money(remaining)}) does not cover this message "
-            f"({pricing.money(message['price'])}); it is charged when it is sent, top up before then",
+            f"({pricing.money(message.price)}); it is charged when it is sent, top up before then",
         )
-    held = {
-        **message,
-        "status": repository.SCHEDULED,
-        "send_at": send_at.isoformat(timespec="seconds"),
-        "held_for": reason,
-    }
-    repository.store_scheduled(held)
+    repository.store_scheduled(message)
     try:
-        scheduler.create_one_time(message["message_id"], send_at)
+        scheduler.create_one_time(message.message_id, send_at)
     except Exception:
         logger.exception(
-            "schedule not created; forgetting the message", extra={"message_id": message["message_id"]}
+            "schedule not created; forgetting the message", extra={"message_id": message.message_id}
         )
-        repository.forget_scheduled(message["message_id"])
+        repository.forget_scheduled(message.message_id)
         raise ServiceUnavailable("the scheduler is unavailable; nothing was stored, retry shortly") from None
     if reply_route is not None:
-        optouts.record_conversation(message["to"], message["from"], account.account_id, reply_route)
+        optouts.record_conversation(message.to, message.sender, account.account_id, reply_route)
     logger.info(
         "message scheduled",
-        extra={"message_id": message["message_id"], "send_at": held["send_at"], "reason": reason},
+        extra={"message_id": message.message_id, "send_at": message.send_at, "reason": message.held_for},
     )
     metrics.add_metric(name="MessagesScheduled", unit="Count", value=1)
-    return _answer(held, remaining)
+    return _answer(message, remaining)
 
 
 @per_process

@@ -5,7 +5,7 @@ from typing import Any
 
 # Status ranks (a part or message only ever moves to a higher rank): the one lifecycle's.
 from smsgw.core.lifecycle import FINAL_RECEIPT as FINAL
-from smsgw.core.lifecycle import FINAL_SEVERITY, INTERMEDIATE, RANK
+from smsgw.core.lifecycle import FINAL_SEVERITY, INTERMEDIATE, RANK, Status
 
 __all__ = ["FINAL", "FINAL_SEVERITY", "INTERMEDIATE", "RANK", "DeliveryReceipt"]
 
@@ -15,7 +15,7 @@ class DeliveryReceipt:
     """A carrier DLR (Vonage's fields, contract §3), one per SMS part."""
 
     carrier_message_id: str
-    status: str
+    status: Status
     err_code: str
     network_code: str
     price: str
@@ -50,7 +50,7 @@ class DeliveryReceipt:
     def from_item(cls, item: dict[str, Any]) -> DeliveryReceipt:
         return cls(
             carrier_message_id=item["messageId"],
-            status=item["status"],
+            status=Status(item["status"]),
             err_code=item.get("err-code", ""),
             network_code=item.get("network-code", ""),
             price=item.get("price", ""),

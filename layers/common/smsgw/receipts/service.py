@@ -18,7 +18,9 @@ from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_web
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest
-from smsgw.core.ids import is_message_id, part_ids
+from smsgw.core.ids import is_message_id
+from smsgw.core.lifecycle import Status
+from smsgw.core.message import Message
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
 from smsgw.observability import logger, metrics
@@ -39,8 +41,10 @@ def parse(params: Mapping[str, str]) -> DeliveryReceipt:
     if not carrier_message_id:
         raise BadRequest("messageId is required", "messageId")
     status = (params.get("status") or "").lower()
-    if status not in RANK or status == "submitted":
-        raise BadRequest(f"status must be one of {', '.join(sorted(set(RANK) - {'submitted'}))}", "status")
+    if status not in RANK or status == Status.SUBMITTED:
+        raise BadRequest(
+            f"status must be one of {', '.join(sorted(set(RANK) - {Status.SUBMITTED}))}", "status"
+        )
     return DeliveryReceipt.from_item({**params, "messageId": carrier_message_id, "status": status})
 
 
@@ -83,19 +87,20 @@ def _confirm(receipt: DeliveryReceipt) -> None:
     if not is_message_id(receipt.client_ref or ""):
         return
     message = messages.confirm_carrier_id(receipt.client_ref, receipt.carrier_message_id)
-    if message is None or message.get("status") in lifecycle.BEFORE_CARRIER:
+    if message is None or message.status in lifecycle.BEFORE_CARRIER:
         return  # dispatch reconciles it on its next attempt
     for _ in range(3):
-        known = list(message.get("carrier_parts") or [])
-        if any(p.get("carrier_message_id") == receipt.carrier_message_id for p in known):
-            return
-        if len(known) >= int(message.get("parts", 1)):
+        known = message.carrier_message_ids()
+        if receipt.carrier_message_id in known or len(known) >= message.parts:
             return
         if messages.attach_carrier_part(
-            receipt.client_ref, receipt.carrier_message_id, len(known), int(message["expires_at"])
+            receipt.client_ref, receipt.carrier_message_id, len(known), message.expires_at
         ):
             return
-        message = messages.get_message(receipt.client_ref, consistent=True) or {}
+        reread = messages.load(receipt.client_ref, consistent=True)
+        if reread is None:  # gone meanwhile (retention): nothing to attach to
+            return
+        message = reread
 
 
 def apply_pending(carrier_message_ids: list[str]) -> None:
@@ -108,18 +113,16 @@ def apply_pending(carrier_message_ids: list[str]) -> None:
         if found is None:  # not ours (yet): leave it waiting, its TTL ends it
             continue
         while items:
-            for item in sorted(items, key=lambda i: RANK.get(i.get("status", ""), 0)):
+            for item in sorted(items, key=lambda i: RANK.get(Status(i.get("status", Status.SUBMITTED)), 0)):
                 _apply_to(found[0], found[1], DeliveryReceipt.from_item(item))
             if repository.drop_pending(carrier_message_id, len(items)):
                 break
             items = repository.pending_for(carrier_message_id)
 
 
-def message_status(message: dict[str, Any]) -> tuple[str, str | None]:
+def message_status(message: Message) -> tuple[Status, str | None]:
     """A message is as far as its least advanced part; once all parts are final, the worst outcome."""
-    parts = int(message.get("parts", 1))
-    states = message.get("part_status") or {}
-    statuses = [str((states.get(str(n)) or {}).get("status", "submitted")) for n in range(1, parts + 1)]
+    statuses = [Status(status) for status in message.part_statuses()]
     if all(status in FINAL for status in statuses):
         worst = max(statuses, key=lambda s: FINAL_SEVERITY[s])
         failing = [f"part {n}: {s}" for n, s in enumerate(statuses, start=1) if s != "delivered"]
@@ -135,9 +138,8 @@ def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
         # The carrier resends a receipt we did not acknowledge: if what follows the part's status (the
         # message's status, the callback) was never done (a failure after the status write), do it now;
         # both are idempotent (a rank condition, the callback's dedupe key).
-        message = messages.get_message(message_id, consistent=True)
-        stored = ((message or {}).get("part_status") or {}).get(str(part)) or {}
-        if message is None or stored.get("status") != receipt.status:
+        message = messages.load(message_id, consistent=True)
+        if message is None or message.part_status_of(part) != receipt.status:
             return "duplicate"
         outcome = "duplicate"
     else:
@@ -149,39 +151,38 @@ def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
 
 
 def notify(
-    message: dict[str, Any],
+    message: Message,
     message_status: str,
     at: str,
     part: int | None = None,
     receipt: DeliveryReceipt | None = None,
 ) -> str | None:
     """A signed status callback for this change, to the message's `callback` or the account's status URL."""
-    account = accounts.cached_account(message["account_id"])
-    url = (message.get("params") or {}).get("callback") or account.status_url
+    account = accounts.cached_account(message.account_id)
+    url = message.callback or account.status_url
     if not url:
         return None
-    ids = message.get("part_ids") or part_ids(message["message_id"], int(message.get("parts", 1)))
-    part_id = ids[part - 1] if part else None
+    part_id = message.part_ids[part - 1] if part else None
     status = receipt.status if receipt else message_status
     payload: dict[str, Any] = {
         "type": STATUS_EVENT,
-        "message_id": message["message_id"],
+        "message_id": message.message_id,
         "part_id": part_id,
         "part": part,
-        "parts": int(message.get("parts", 1)),
+        "parts": message.parts,
         "status": status,
         "message_status": message_status,
-        "to": message["to"],
-        "from": message["from"],
-        "client-ref": (message.get("params") or {}).get("client-ref"),
+        "to": message.to,
+        "from": message.sender,
+        "client-ref": message.client_ref,
         "carrier": receipt.carrier_fields() if receipt else None,
         "timestamp": at,
     }
     return webhooks.enqueue(
-        account_id=message["account_id"],
+        account_id=message.account_id,
         url=url,
         event_type=STATUS_EVENT,
         payload=payload,
-        subject_id=message["message_id"],
-        dedupe_key=f"status:{part_id or message['message_id']}:{status}",
+        subject_id=message.message_id,
+        dedupe_key=f"status:{part_id or message.message_id}:{status}",
     )

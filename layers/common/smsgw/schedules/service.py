@@ -1,6 +1,6 @@
 """Recurring schedules: create, read, change, pause/resume, delete — and run them.
 
-A schedule is stored here and mirrored as one EventBridge Scheduler schedule (smsgw.schedules.scheduler)
+A schedule is stored here and mirrored as one EventBridge Scheduler schedule (smsgw.scheduler)
 that puts `{"schedule_id", "scheduled_time"}` on the schedule-run queue at every run. A run turns every
 recipient into an ordinary message, `scheduled` until dispatch charges and sends it. Runs are
 idempotent: a message's id is derived from (schedule, run time, recipient), so a run delivered twice
@@ -27,6 +27,7 @@ from smsgw.accounts import repository as accounts_repository
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.errors import BadRequest, Conflict, InvalidField, LimitReached, NotFound, ServiceUnavailable
+from smsgw.core.message import Message
 from smsgw.messages import pricing
 from smsgw.messages import repository as messages_repository
 from smsgw.messages.params import validate_send
@@ -459,17 +460,17 @@ def run_message_id(schedule_id: str, run_at: datetime, to: str) -> str:
     return str(ULID.from_bytes(milliseconds.to_bytes(6, "big") + digest[:10]))
 
 
-def _unpaid(account_id: str, messages: list[dict[str, Any]]) -> str | None:
+def _unpaid(account_id: str, messages: list[Message]) -> str | None:
     """Why the run cannot be paid for as a whole (read consistently), or None when it can.
 
     A repeated delivery of a run that already stored its messages (the first is stored first) is
     never refused: they are charged one by one by dispatch, which may already have begun.
     """
-    price = sum((m["price"] for m in messages if m["status"] == messages_repository.SCHEDULED), Decimal(0))
+    price = sum((m.price for m in messages if m.status == messages_repository.SCHEDULED), Decimal(0))
     account = accounts_repository.get_account(account_id, consistent=True)
     if account is not None and not account.disabled and account.balance >= price:
         return None
-    if messages and messages_repository.get_message(messages[0]["message_id"], consistent=True) is not None:
+    if messages and messages_repository.load(messages[0].message_id, consistent=True) is not None:
         return None
     if account is None or account.disabled:
         return "the account is disabled; no message was created or charged"
@@ -535,32 +536,36 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
         if callback:
             fields["callback"] = callback
         send = validate_send(fields, check_url=check_url)
-        message = new_message(
-            account,
-            send,
-            run_message_id(schedule_id, run_at, values["to"]),
-            now,
-            messages_repository.SCHEDULED,
+        opted_out = optouts.is_opted_out(send.sender, send.destination.msisdn)
+        messages.append(
+            new_message(
+                account,
+                send,
+                run_message_id(schedule_id, run_at, values["to"]),
+                now,
+                messages_repository.FAILED if opted_out else messages_repository.SCHEDULED,
+                send_at=_iso(run_at),
+                held_for="schedule",
+                schedule_id=schedule_id,
+                last_error=(
+                    f"{send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or charged"
+                    if opted_out
+                    else None
+                ),
+            )
         )
-        message |= {"send_at": _iso(run_at), "schedule_id": schedule_id, "held_for": "schedule"}
-        if optouts.is_opted_out(send.sender, send.destination.msisdn):
-            message |= {
-                "status": messages_repository.FAILED,
-                "last_error": f"{send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or charged",
-            }
-        messages.append(message)
     unpaid = _unpaid(account.account_id, messages)
     if unpaid is not None:
         return _skip_unpaid_run(schedule, run_at, unpaid)
     to_dispatch = []
     for message in messages:
         if messages_repository.store_scheduled(message):
-            if message["status"] == messages_repository.SCHEDULED:
-                to_dispatch.append(message["message_id"])
+            if message.status == messages_repository.SCHEDULED:
+                to_dispatch.append(message.message_id)
         else:  # stored by an earlier delivery of this run: hand it over again if it still waits
-            existing = messages_repository.get_message(message["message_id"], consistent=True)
-            if existing is not None and existing["status"] == messages_repository.SCHEDULED:
-                to_dispatch.append(message["message_id"])
+            existing = messages_repository.load(message.message_id, consistent=True)
+            if existing is not None and existing.status == messages_repository.SCHEDULED:
+                to_dispatch.append(message.message_id)
     # One SendMessage each: SendMessageBatch would save requests, but the local emulator authorizes it
     # as its own IAM action (AWS as sqs:SendMessage); runs are small and SQS requests cheap.
     for message_id in to_dispatch:
