@@ -1,5 +1,5 @@
 """NumbersFunction through API Gateway events under moto: KPN's /sms/register, the Phone Numbers API against
-the real carrier simulator, and `route_for` / `may_send_from` for the inbound intake and the send path."""
+the real carrier simulator, and `route_for` / `holds_number` for the inbound intake and the send path."""
 
 from __future__ import annotations
 
@@ -235,24 +235,24 @@ def test_wrong_method_on_register_is_405(aws, acme):
     assert response_header(response, "Allow") == "POST"
 
 
-# --- route_for / may_send_from ------------------------------------------------------------------------------------
+# --- route_for / holds_number ------------------------------------------------------------------------------------
 
 
-def test_route_for_and_may_send_from_a_registered_phone(aws, acme, rival):
-    from smsgw.numbers.service import NumberRoute, may_send_from, route_for
+def test_route_for_and_holds_number_a_registered_phone(aws, acme, rival):
+    from smsgw.numbers.service import NumberRoute, holds_number, route_for
 
     assert route_for(PHONE) is None
-    assert may_send_from(acme.account_id, PHONE) is False
+    assert holds_number(acme.account_id, PHONE) is False
     register_phone(acme.account_id, PHONE, HOOK)
     expected = NumberRoute(msisdn=PHONE, account_id=acme.account_id, kind="registered", callback_url=HOOK)
     assert route_for(PHONE) == expected
     assert route_for(f" +{PHONE} ") == expected
     assert route_for("ACME") is None
-    assert may_send_from(acme.account_id, PHONE) is True
-    assert may_send_from(acme.account_id, "+" + PHONE) is True
-    assert may_send_from(rival.account_id, PHONE) is False
-    assert may_send_from(acme.account_id, "ACME") is False
-    assert may_send_from(acme.account_id, "31612345679") is False
+    assert holds_number(acme.account_id, PHONE) is True
+    assert holds_number(acme.account_id, "+" + PHONE) is True
+    assert holds_number(rival.account_id, PHONE) is False
+    assert holds_number(acme.account_id, "ACME") is False
+    assert holds_number(acme.account_id, "31612345679") is False
 
 
 # --- Phone Numbers API against the simulator ---------------------------------------------------------------------
@@ -275,7 +275,7 @@ def test_search_answers_the_carriers_numbers_for_sale(sim, acme):
 
 
 def test_buy_list_update_cancel(aws, sim, acme):
-    from smsgw.numbers.service import may_send_from, route_for
+    from smsgw.numbers.service import holds_number, route_for
 
     bought = buy(acme.account_id)
     assert (bought["statusCode"], bought["json"]) == (200, SUCCESS)
@@ -285,7 +285,7 @@ def test_buy_list_update_cancel(aws, sim, acme):
     assert [n["msisdn"] for n in sim_numbers(sim)] == [GB_MOBILE]
     assert route_for(GB_MOBILE).kind == "owned"
     assert route_for(GB_MOBILE).callback_url is None
-    assert may_send_from(acme.account_id, GB_MOBILE)
+    assert holds_number(acme.account_id, GB_MOBILE)
 
     listed = call("GET", OWNED, acme.account_id)
     assert listed["json"] == {

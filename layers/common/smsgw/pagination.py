@@ -23,6 +23,17 @@ _MAX_KEY_BYTES = 1024
 _MAX_CURSOR_CHARS = 2048
 
 
+# Every listing's page size: 1 to MAX_PAGE items (the routes document it; services check it again).
+MAX_PAGE = 100
+
+
+def check_limit(limit: int) -> int:
+    """The one page-size check of every listing: 400 naming `limit` outside 1..MAX_PAGE."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", "limit")
+    return limit
+
+
 def _refused() -> BadRequest:
     return BadRequest("cursor is not one this API returned; start again without it", "cursor")
 

@@ -33,7 +33,7 @@ from smsgw.messages import service as messages
 from smsgw.numbers import service as numbers
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts
-from smsgw.pagination import decode_cursor, encode_cursor
+from smsgw.pagination import check_limit, decode_cursor, encode_cursor
 from smsgw.webhooks import service as webhooks
 
 INBOUND_EVENT = "message.inbound"
@@ -373,8 +373,7 @@ def get_inbound(account_id: str, inbound_id: str) -> InboundView:
 
 
 def list_inbound(account_id: str, limit: int = 50, cursor: str | None = None) -> InboundPage:
-    if not 1 <= limit <= 100:
-        raise BadRequest("limit must be between 1 and 100", "limit")
+    check_limit(limit)
     index_pk = f"ACCOUNT#{account_id}#INBOUND"
     start_key = decode_cursor(cursor, index_pk)
     items, next_key = repository.query_inbound(index_pk, limit=limit, start_key=start_key)

@@ -18,10 +18,8 @@ from smsgw.core.message import Message
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView
 from smsgw.observability import logger
-from smsgw.pagination import decode_cursor, encode_cursor
+from smsgw.pagination import check_limit, decode_cursor, encode_cursor
 from smsgw.webhooks import service as webhooks
-
-MAX_PAGE = 100
 
 
 def _view(message: Message) -> MessageView:
@@ -124,8 +122,7 @@ def list_messages(
     limit: int = 50,
     cursor: str | None = None,
 ) -> MessagePage:
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", "limit")
+    check_limit(limit)
     filters = {
         name: value
         for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))

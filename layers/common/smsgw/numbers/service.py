@@ -1,5 +1,5 @@
 """Phone numbers: KPN's demo `register`, the Phone Numbers API (update, list, search, buy, cancel), and
-who a number belongs to (`route_for`, `may_send_from`) for the inbound intake and the send path.
+who a number belongs to (`route_for`, `holds_number`) for the inbound intake and the send path.
 
 A number is one item (see `repository`): `registered` (a phone an account registered with
 `/sms/register`: SMS *from* it reach the callback; the account may send *from* it) or `owned` (a
@@ -89,9 +89,9 @@ def route_for(msisdn: str) -> NumberRoute | None:
     )
 
 
-def may_send_from(account_id: str, sender: str) -> bool:
-    """True when `sender` is a number `account_id` registered or owns (an alphanumeric sender never is)."""
-    route = route_for(sender)
+def holds_number(account_id: str, number: str) -> bool:
+    """True when `number` is one `account_id` registered or owns (an alphanumeric sender never is)."""
+    route = route_for(number)
     return route is not None and route.account_id == account_id
 
 

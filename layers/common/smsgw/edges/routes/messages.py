@@ -21,6 +21,7 @@ from smsgw.messages.models import (
     SendRequest,
     SendResponse,
 )
+from smsgw.pagination import MAX_PAGE
 
 SEND_PATH = "/communication/nexmo/sms/send"
 
@@ -170,7 +171,7 @@ def messages_router() -> Router:
         since: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
         until: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
         schedule_id: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=reading.MAX_PAGE)] = 50,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query()] = None,
     ) -> MessagePage:
         return reading.list_messages(
