@@ -116,9 +116,10 @@ WHY = {
     "smsgw.inbound.service": "the inbound domain's service (carrier signatures, reassembly); the send path "
     "needs only smsgw.optouts",
     "smsgw.carrier": "the carrier package (its clients, and requests, load lazily since the first bench run)",
-    "smsgw.numbers.service": "route_for / may_send_from for the sender check (its carrier client loads lazily)",
-    "smsgw.schedules": "the Scheduler client for send_at (the expressions parser is no longer imported)",
-    "smsgw.webhooks": "status callbacks",
+    "smsgw.numbers.service": "the one sender check, sender_allowed (its carrier client loads lazily)",
+    "smsgw.scheduler": "the Scheduler client for send_at and quiet hours",
+    "smsgw.schedules": "recurring schedules: no longer imported by the send path",
+    "smsgw.webhooks": "status callbacks: no longer imported by the send path (reading messages is apart)",
 }
 
 
@@ -161,6 +162,7 @@ def run(quick: bool = False) -> Section:
         "smsgw.inbound.service",
         "smsgw.carrier",
         "smsgw.numbers.service",
+        "smsgw.scheduler",
         "smsgw.schedules",
         "smsgw.webhooks",
     ]
