@@ -3,10 +3,11 @@
 from typing import Any
 
 from smsgw.observability import logger, metrics
-from smsgw.schedules.service import process_runs
+from smsgw.schedules.entry import run_record
+from smsgw.sqs_batch import process_batch
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_runs(event, context)
+    return process_batch(event, context, run_record)
