@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from smsgw.schedules.entry import run_record
 from smsgw.sqs_batch import DEFAULT_BUDGET_MS, RecordInfo, process_batch
 from tests.conftest import LambdaContext
 
@@ -116,3 +117,17 @@ def test_a_failed_record_is_logged_with_why(caplog: pytest.LogCaptureFixture) ->
         "m-1",
         "RuntimeError: carrier down",
     )
+
+
+def test_a_schedule_run_record_that_fails_is_reported_and_logged_with_its_schedule(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A record without a schedule fails on its own (and is logged as such, not with a second error)."""
+    result = process_batch(
+        event(record("run-1", {"scheduled_time": "2026-11-25T07:00:00Z"})), None, run_record
+    )
+    assert result == {"batchItemFailures": [{"itemIdentifier": "run-1"}]}
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("schedule run failed")]
+    assert logged.schedule_id is None
+    assert logged.exc_info is not None
+    assert logged.exc_info[0] is KeyError

@@ -20,7 +20,7 @@ def run_record(body: dict[str, Any], record: RecordInfo) -> str:
     except Exception:
         # Logged here with the schedule (the batch only reports the record); SQS retries the run.
         logger.exception(
-            "schedule run failed; it will be retried", extra={"schedule_id": body["schedule_id"]}
+            "schedule run failed; it will be retried", extra={"schedule_id": body.get("schedule_id")}
         )
         raise
     logger.info("schedule run", extra={"schedule_id": body["schedule_id"], "outcome": outcome})
