@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from smsgw.edges.records.schedules import run_record
+from smsgw.edges.sqs_batch import process_batch
 from smsgw.observability import logger, metrics
-from smsgw.schedules.service import process_runs
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_runs(event, context)
+    return process_batch(event, context, run_record)

@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from smsgw.edges.records.webhooks import delivery_handler
+from smsgw.edges.sqs_batch import process_batch
 from smsgw.observability import logger, metrics
-from smsgw.webhooks.service import process_batch
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_batch(event, context)
+    return process_batch(event, context, delivery_handler())

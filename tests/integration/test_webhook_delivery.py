@@ -18,8 +18,10 @@ import pytest
 from standardwebhooks import Webhook
 
 from smsgw.core.errors import BadRequest, NotFound
+from smsgw.edges.records.webhooks import delivery_handler
+from smsgw.edges.sqs_batch import process_batch
 from smsgw.webhooks import cli, service
-from smsgw.webhooks.service import Deliverer
+from smsgw.webhooks.delivery import Deliverer
 from smsgw.webhooks.transport import HttpTransport, signed_headers
 from tests.conftest import REGION, Clock, LambdaContext, load_handler, sqs_event
 
@@ -81,7 +83,7 @@ def settle(env: Env, clock: Clock, worker: Deliverer, subject: str = "MSG1", rou
     for _ in range(rounds):
         event = env.receive()
         if event["Records"]:
-            result = service.process_batch(event, LambdaContext(), deliverer=worker)
+            result = process_batch(event, LambdaContext(), delivery_handler(worker))
             assert result["batchItemFailures"] == []
             env.acknowledge(event, result)
             outcomes.append("record")

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from ulid import ULID
 
-from smsgw.schedules.service import render, run_message_id, run_time
+from smsgw.schedules.run import run_message_id, run_time
+from smsgw.schedules.validation import render
 
 QUEUED = datetime(2026, 11, 25, 8, 0, 41, 123_000, tzinfo=UTC)
 

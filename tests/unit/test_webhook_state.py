@@ -12,8 +12,8 @@ import pytest
 
 from smsgw.core.memo import forget_all
 from smsgw.webhooks import queue, repository, service
+from smsgw.webhooks.delivery import Deliverer, RetryLater
 from smsgw.webhooks.retry import RetryPolicy
-from smsgw.webhooks.service import Deliverer, RetryLater
 from smsgw.webhooks.transport import Response
 from tests.conftest import REGION, Clock
 

@@ -8,7 +8,7 @@ schedule dead-letter queue, so nothing is lost silently.
   target the send queue with `{"message_id": …}`;
 - recurring schedules: cron/rate in the schedule's time zone, target the schedule-run queue with
   `{"schedule_id": …, "scheduled_time": "<aws.scheduler.scheduled-time>"}`: Scheduler fills in the
-  run's time, which makes every run's messages idempotent (see schedules/service.py).
+  run's time, which makes every run's messages idempotent (see schedules/run.py).
 """
 
 from __future__ import annotations

@@ -13,16 +13,12 @@ Outcomes per record:
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from smsgw import queues
 from smsgw.accounts import repository as accounts
@@ -306,31 +302,3 @@ def dispatch_one(
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])
     return "submitted"
-
-
-def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SQS batch with partial failures: only the records that must be retried are reported."""
-    # Report every failed record (even all of them) instead of failing the invocation: a failed
-    # invocation would retry the whole batch, including records that were submitted.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    budget_ms = context.get_remaining_time_in_millis() if context is not None else 60_000
-    deadline = time.time() + budget_ms / 1000
-
-    def handle(record: SQSRecord) -> str:
-        body = json.loads(record.body)
-        message_id = body["message_id"]
-        receive_count = int(record.attributes.approximate_receive_count or 1)
-        sent = body.get("first_sent_at") or record.attributes.sent_timestamp
-        outcome = dispatch_one(
-            message_id,
-            receive_count,
-            record.receipt_handle,
-            deadline,
-            sent_at=float(sent) / 1000 if sent else None,
-        )
-        logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
-        return outcome
-
-    return dict(
-        process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
-    )

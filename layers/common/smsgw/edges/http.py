@@ -190,7 +190,7 @@ def _field_of(error: dict[str, Any]) -> str:
 
 
 class BodyValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, reading the body with smsgw's one parser (smsgw.request_body)
+    """Powertools' request validation, reading the body with smsgw's one parser (smsgw.edges.request_body)
     instead of its own: multipart forms, charsets, size and nesting limits, 4xx instead of 5xx."""
 
     def _get_body(self, app: Any) -> dict[str, Any]:
@@ -198,7 +198,7 @@ class BodyValidation(OpenAPIRequestValidationMiddleware):
 
 
 def event_body(app: BaseRouter) -> dict[str, Any]:
-    """The current request's body: a JSON object or a form's fields (see smsgw.request_body)."""
+    """The current request's body: a JSON object or a form's fields (see smsgw.edges.request_body)."""
     event = app.current_event
     return parse_body(event.headers or {}, event.body, bool(event.is_base64_encoded))
 

@@ -10,7 +10,6 @@ the customer is asynchronous (the webhook queue), so the carrier gets its 200 at
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -378,18 +377,3 @@ def list_inbound(account_id: str, limit: int = 50, cursor: str | None = None) ->
     start_key = decode_cursor(cursor, index_pk)
     items, next_key = repository.query_inbound(index_pk, limit=limit, start_key=start_key)
     return InboundPage(inbound=[_view(item) for item in items], next_cursor=encode_cursor(next_key))
-
-
-def process_reassembly_checks(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """InboundQueue records (delayed by the reassembly timeout): forward incomplete sets as they are."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    def handle(record: SQSRecord) -> bool:
-        body = json.loads(record.body)
-        return check_incomplete(body["msisdn"], body["to"], body["ref"])
-
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(
-        process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
-    )

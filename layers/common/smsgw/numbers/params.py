@@ -4,7 +4,7 @@ Every function takes the wire value (a string, or None when absent) and returns 
 value, or raises `NumbersApiError` 400 naming the parameter (`errors.invalid`). The rules:
 
 - `country`: ISO 3166-1 alpha-2, any case (stored upper-case), a region `phonenumbers` knows.
-- `msisdn`: the E.164 rules of `messages.addresses.parse_destination` (digits, optional leading
+- `msisdn`: the E.164 rules of `core.addresses.parse_destination` (digits, optional leading
   ``+``, 7–15 digits, a known calling code, a possible length), and a number *of* `country`
   (its calling code is the country's).
 - `pattern`: 1–15 digits. `search_pattern`: 0 starts with (default), 1 contains, 2 ends with.

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.errors import ErrorResponse
 from smsgw.edges.http import ApiRouter, account_route_guard
+from smsgw.pagination import MAX_PAGE
 from smsgw.schedules import service
 from smsgw.schedules.models import SchedulePage, ScheduleRequest, ScheduleUpdate, ScheduleView
 
@@ -87,7 +88,7 @@ def schedules_router() -> Router:
         responses={200: {"description": "A page of schedules"}, **_AUTH_ERRORS},
     )
     def list_schedules(
-        limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query()] = None,
     ) -> SchedulePage:
         return service.list_schedules(router.context["account"].account_id, limit, cursor)

@@ -1,0 +1,24 @@
+"""DispatchFunction's record handler (an edge): a send-queue record → `dispatch_one`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsgw.dispatch.service import dispatch_one
+from smsgw.edges.sqs_batch import RecordInfo
+from smsgw.observability import logger
+
+
+def dispatch_record(body: dict[str, Any], record: RecordInfo) -> str:
+    """`{"message_id"[, "first_sent_at" (ms)]}`: a look-again record carries its first record's time."""
+    message_id = body["message_id"]
+    first_sent_ms = body.get("first_sent_at")
+    outcome = dispatch_one(
+        message_id,
+        record.receive_count,
+        record.receipt_handle,
+        record.deadline,
+        sent_at=float(first_sent_ms) / 1000 if first_sent_ms else record.sent_at,
+    )
+    logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
+    return outcome

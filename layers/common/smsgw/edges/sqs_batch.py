@@ -1,0 +1,81 @@
+"""The SQS batch entry every queue-driven function shares (an edge: domains never import it).
+
+`process_batch(event, context, handle)` runs `handle(body, record)` on each record of an SQS event
+and returns the partial batch response (`{"batchItemFailures": [...]}`): a record whose handler
+raises is reported, SQS delivers it again (after the queue's visibility timeout, or the delay the
+handler set on it), and after the queue's maxReceiveCount it moves to the dead-letter queue. The
+other records are acknowledged. The functions' event source mappings set ReportBatchItemFailures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from smsgw.observability import logger
+
+# Without a Lambda context (a direct call), a batch may take this long.
+DEFAULT_BUDGET_MS = 60_000
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """What a handler may need of its SQS record besides the body."""
+
+    message_id: str
+    receive_count: int  # 1 on the first delivery
+    receipt_handle: str  # to change the record's visibility (a retry's backoff)
+    sent_at: float | None  # when SQS received the record (seconds since the epoch), if it says
+    deadline: float  # time.time() when the invocation runs out of time
+
+    def seconds_left(self) -> float:
+        return self.deadline - time.time()
+
+
+RecordHandler = Callable[[dict[str, Any], RecordInfo], object]
+
+
+def process_batch(event: dict[str, Any], context: Any, handle: RecordHandler) -> dict[str, Any]:
+    """Run `handle` on each record (its body parsed as a JSON object); returns the partial batch
+    response naming every record whose handler (or body) failed."""
+    budget_ms = context.get_remaining_time_in_millis() if context is not None else DEFAULT_BUDGET_MS
+    deadline = time.time() + budget_ms / 1000
+
+    def handle_record(record: SQSRecord) -> object:
+        try:
+            body = json.loads(record.body)
+            if not isinstance(body, dict):
+                raise ValueError("the record's body is not a JSON object")
+            # SQS always sets both; a hand-made event (tests, `sam local invoke`) may not.
+            sent = record.attributes.get("SentTimestamp")
+            info = RecordInfo(
+                message_id=record.message_id,
+                receive_count=int(record.attributes.get("ApproximateReceiveCount") or 1),
+                receipt_handle=record.receipt_handle,
+                sent_at=int(sent) / 1000 if sent else None,
+                deadline=deadline,
+            )
+            return handle(body, info)
+        except Exception as error:
+            # The batch processor only reports the record; say here why it comes back.
+            logger.warning(
+                "SQS record failed; it will be delivered again",
+                extra={"sqs_message_id": record.message_id, "error": f"{type(error).__name__}: {error}"},
+            )
+            raise
+
+    # Report every failed record, even when all of them failed, instead of failing the invocation:
+    # a failed invocation makes SQS deliver the whole batch again, records already handled included
+    # (a message submitted twice), and without backoff; failed records are retried one by one.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(
+        process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
+    )
