@@ -263,6 +263,16 @@ _ACCOUNT_CACHE_MAX = 10_000
 ACCOUNT_CACHE_SECONDS = 5
 
 
+def get_account(account_id: str, consistent: bool = False) -> Account | None:
+    """The account as stored (`consistent`: as of now, e.g. before charging), None when there is none."""
+    return repository.get_account(account_id, consistent=consistent)
+
+
+def balance(account_id: str) -> Decimal:
+    """The account's balance as of now."""
+    return repository.get_balance(account_id)
+
+
 def cached_account(account_id: str) -> Account:
     """The account, read at most ACCOUNT_CACHE_SECONDS ago; the balance is never read from here."""
     now = _seconds()

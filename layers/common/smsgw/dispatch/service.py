@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smsgw import queues
-from smsgw.accounts import repository as accounts
+from smsgw.accounts import service as accounts
 from smsgw.carrier.base import (
     Carrier,
     CarrierError,

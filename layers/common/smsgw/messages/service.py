@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from ulid import ULID
 
 from smsgw import queues, scheduler
-from smsgw.accounts import repository as accounts_repository
+from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.errors import (
@@ -225,7 +225,7 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
 
 def _enabled_account(account_id: str) -> Account:
     """The account as it is now (consistent read): AccountDisabled when it is disabled or gone."""
-    current = accounts_repository.get_account(account_id, consistent=True)
+    current = accounts.get_account(account_id, consistent=True)
     if current is None or current.disabled:
         raise AccountDisabled()
     return current
@@ -307,7 +307,7 @@ def _answer_again(account: Account, message_id: str, idempotency_key: str) -> di
     if first is None:  # the key item outlived its message (retention): nothing to answer with
         raise Conflict(f"Idempotency-Key {idempotency_key!r} was used for a message that no longer exists")
     logger.info("idempotency key reused after a failed call", extra={"message_id": message_id})
-    return _answer(first, accounts_repository.get_balance(account.account_id))
+    return _answer(first, accounts.balance(account.account_id))
 
 
 def _answer(message: Message, remaining: Decimal) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from ulid import ULID
 
 from smsgw import queues
-from smsgw.accounts import repository as accounts_repository
+from smsgw.accounts import service as accounts
 from smsgw.config import get_settings
 from smsgw.core import clock
 from smsgw.core.errors import BadRequest
@@ -58,7 +58,7 @@ def _unpaid(account_id: str, messages: list[Message]) -> str | None:
     never refused: they are charged one by one by dispatch, which may already have begun.
     """
     price = sum((m.price for m in messages if m.status == messages_repository.SCHEDULED), Decimal(0))
-    account = accounts_repository.get_account(account_id, consistent=True)
+    account = accounts.get_account(account_id, consistent=True)
     if account is not None and not account.disabled and account.balance >= price:
         return None
     if messages and messages_repository.load(messages[0].message_id, consistent=True) is not None:
@@ -108,7 +108,7 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
         return "deleted"
     if schedule["paused"]:
         return "paused"
-    account = accounts_repository.get_account(schedule["account_id"])
+    account = accounts.get_account(schedule["account_id"])
     if account is None:
         return "no account"
     run_at = run_time(scheduled_time, sent_at)

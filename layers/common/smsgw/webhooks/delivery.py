@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from smsgw.accounts.repository import get_account
+from smsgw.accounts.service import get_account
 from smsgw.config import get_settings
 from smsgw.core.errors import InvalidField, NotFound
 from smsgw.observability import logger, metrics
