@@ -239,7 +239,7 @@ def test_wrong_method_on_register_is_405(aws, acme):
 
 
 def test_route_for_and_holds_number_a_registered_phone(aws, acme, rival):
-    from smsgw.numbers.service import NumberRoute, holds_number, route_for
+    from smsgw.numbers.routing import NumberRoute, holds_number, route_for
 
     assert route_for(PHONE) is None
     assert holds_number(acme.account_id, PHONE) is False
@@ -275,7 +275,7 @@ def test_search_answers_the_carriers_numbers_for_sale(sim, acme):
 
 
 def test_buy_list_update_cancel(aws, sim, acme):
-    from smsgw.numbers.service import holds_number, route_for
+    from smsgw.numbers.routing import holds_number, route_for
 
     bought = buy(acme.account_id)
     assert (bought["statusCode"], bought["json"]) == (200, SUCCESS)

@@ -182,9 +182,9 @@ def test_an_expired_code_is_refused(aws, tenants, monkeypatch):
     _, b = tenants
     register(b.account_id, to=PHONE_B, callback_url=HOOK_B)
     code = code_sent_to(PHONE_B)
-    from smsgw.numbers import service
+    from smsgw.numbers import register as registration
 
-    monkeypatch.setattr(service.time, "time", lambda: 4_000_000_000.0)
+    monkeypatch.setattr(registration.time, "time", lambda: 4_000_000_000.0)
     expired = register(b.account_id, to=PHONE_B, callback_url=HOOK_B, code=code)
     assert (expired["status"], expired["field"]) == (400, "code")
     assert "expired" in expired["error"]

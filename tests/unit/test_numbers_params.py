@@ -6,7 +6,7 @@ import pytest
 
 from smsgw.core.errors import BadRequest, InvalidField
 from smsgw.edges.http import http_status
-from smsgw.numbers import params, repository, service
+from smsgw.numbers import params, register, repository, service
 from smsgw.numbers.errors import NumbersApiError
 
 PUBLIC = "93.184.215.14"
@@ -60,7 +60,7 @@ def refused(call, field: str) -> NumbersApiError:
 )
 def test_register_refuses_a_bad_to(no_store, to):
     with pytest.raises(InvalidField) as caught:
-        service.register_callback(
+        register.register_callback(
             "acc", {"to": to, "callback_url": "https://example.com/in"}, resolve=public_resolver
         )
     assert caught.value.field == "to"
@@ -89,7 +89,7 @@ def test_register_refuses_a_bad_to(no_store, to):
 )
 def test_register_refuses_an_unsafe_callback_url(no_store, url):
     with pytest.raises(InvalidField) as caught:
-        service.register_callback("acc", {"to": "31612345678", "callback_url": url}, resolve=public_resolver)
+        register.register_callback("acc", {"to": "31612345678", "callback_url": url}, resolve=public_resolver)
     assert caught.value.field == "callback_url"
 
 
@@ -102,7 +102,7 @@ def test_register_refuses_a_host_name_that_resolves_to_a_private_address(no_stor
         return [PUBLIC, private]  # one bad address is enough
 
     with pytest.raises(InvalidField) as caught:
-        service.register_callback(
+        register.register_callback(
             "acc", {"to": "31612345678", "callback_url": "https://hooks.example.com/in"}, resolve=resolver
         )
     assert caught.value.field == "callback_url"
@@ -111,7 +111,7 @@ def test_register_refuses_a_host_name_that_resolves_to_a_private_address(no_stor
 
 def test_register_refuses_an_unknown_parameter_by_name(no_store):
     with pytest.raises(BadRequest) as caught:
-        service.register_callback(
+        register.register_callback(
             "acc", {"to": "31612345678", "callback_url": "https://example.com/in", "callback": "x"}
         )
     assert caught.value.field == "callback"
@@ -121,12 +121,12 @@ def test_register_of_a_phone_the_account_holds_passes_valid_input_to_the_reposit
     calls: list[tuple] = []
     monkeypatch.setattr(repository, "register", lambda *args: calls.append(args) or False)
     monkeypatch.setattr(repository, "get_number", lambda *a, **k: {"account_id": "acc", "kind": "registered"})
-    outcome = service.register_callback(
+    outcome = register.register_callback(
         "acc",
         {"to": " +31612345678 ", "callback_url": "https://hooks.example.com/in"},
         resolve=public_resolver,
     )
-    assert outcome is service.RegisterOutcome.REPLACED
+    assert outcome is register.RegisterOutcome.REPLACED
     [(account, msisdn, country, url, _now)] = calls
     assert (account, msisdn, country, url) == ("acc", "31612345678", "NL", "https://hooks.example.com/in")
 
@@ -135,13 +135,13 @@ def test_register_of_a_new_phone_sends_it_a_code_and_stores_no_number(no_store, 
     started: list[dict] = []
     monkeypatch.setattr(repository, "start_verification", lambda *args, **kwargs: started.append(kwargs))
     sent: list[tuple[str, str]] = []
-    outcome = service.register_callback(
+    outcome = register.register_callback(
         "acc",
         {"to": "+31612345678", "callback_url": "https://hooks.example.com/in"},
         resolve=public_resolver,
         send_code=lambda msisdn, text: sent.append((msisdn, text)),
     )
-    assert outcome is service.RegisterOutcome.CODE_SENT
+    assert outcome is register.RegisterOutcome.CODE_SENT
     [(msisdn, text)] = sent
     assert msisdn == "31612345678"
     code = next(word for word in text.replace(".", " ").split() if word.isdigit() and len(word) == 6)

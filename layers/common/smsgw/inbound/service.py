@@ -29,7 +29,7 @@ from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
 from smsgw.messages import service as messages
-from smsgw.numbers import service as numbers
+from smsgw.numbers import routing as numbers
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor

@@ -51,7 +51,7 @@ from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.quiet_hours import QuietHours, release_time
 from smsgw.messages.send_at import parse_send_at, pop_send_at
-from smsgw.numbers import service as numbers
+from smsgw.numbers import routing as numbers
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts
 from smsgw.urlsafety import check_callback_url

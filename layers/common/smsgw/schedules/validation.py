@@ -12,7 +12,7 @@ from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.errors import BadRequest, InvalidField
 from smsgw.messages.params import validate_send
-from smsgw.numbers import service as numbers
+from smsgw.numbers import routing as numbers
 from smsgw.schedules.expressions import parse_expression, validate_timezone
 from smsgw.schedules.models import MAX_NAME, MAX_RECIPIENTS
 from smsgw.urlsafety import check_callback_url

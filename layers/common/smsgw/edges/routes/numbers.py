@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from smsgw.core.errors import ErrorResponse
 from smsgw.edges.http import ApiRouter, Wire, kpn_route_guard
 from smsgw.messages import service as messages
+from smsgw.numbers import register as registration
 from smsgw.numbers import service
 from smsgw.numbers.models import (
     CODE_SENT_MESSAGE,
@@ -123,15 +124,15 @@ def numbers_router() -> Router:
     )
     def register(request: Annotated[RegisterRequest, Body(media_type=content_types.APPLICATION_JSON)]):
         account = router.context["account"]
-        outcome = service.register_callback(
+        outcome = registration.register_callback(
             account.account_id,
             request.wire_fields(),
             send_code=lambda msisdn, text: messages.send_verification_code(account, msisdn, text),
         )
-        if outcome is service.RegisterOutcome.CODE_SENT:
+        if outcome is registration.RegisterOutcome.CODE_SENT:
             to = request.wire_fields().get("to", "").strip().removeprefix("+")
             return _json(202, {"message": CODE_SENT_MESSAGE.format(to=to)})
-        created = outcome is service.RegisterOutcome.CREATED
+        created = outcome is registration.RegisterOutcome.CREATED
         return _json(201 if created else 200, {"message": REGISTERED_MESSAGE})
 
     @router.post(
