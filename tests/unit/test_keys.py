@@ -24,14 +24,26 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
     (keys.pacer, ("kpn",), {"pk": "PACER#kpn", "sk": "PACER"}),
     (keys.schedule, ("s1",), {"pk": "SCHEDULE#s1", "sk": "SCHEDULE"}),
     (keys.webhook_delivery, ("m1", "d1"), {"pk": "SUBJECT#m1", "sk": "WEBHOOK#d1"}),
-    (keys.webhook_dedupe, ("a1", "status:m1:delivered"), {"pk": "WEBHOOK_DEDUPE#a1#status:m1:delivered", "sk": "WEBHOOK_DEDUPE"}),
+    (
+        keys.webhook_dedupe,
+        ("a1", "status:m1:delivered"),
+        {"pk": "WEBHOOK_DEDUPE#a1#status:m1:delivered", "sk": "WEBHOOK_DEDUPE"},
+    ),
     (keys.webhook_lookup, ("d1",), {"pk": "WEBHOOK#d1", "sk": "LOOKUP"}),
     (keys.number, ("447700900001",), {"pk": "NUMBER#447700900001", "sk": "NUMBER"}),
     (keys.verification, ("a1", "447700900001"), {"pk": "VERIFY#a1#447700900001", "sk": "VERIFY"}),
     (keys.inbound_part, ("c1",), {"pk": "INBOUND_PART#c1", "sk": "PART"}),
     (keys.concat_set, ("447700900001", "4915", "r1"), {"pk": "CONCAT#447700900001#4915#r1", "sk": "SET"}),
-    (keys.concat_part, ("447700900001", "4915", "r1", 2), {"pk": "CONCAT#447700900001#4915#r1", "sk": "PART#002"}),
-    (keys.concat_part, ("447700900001", "4915", "r1", 12), {"pk": "CONCAT#447700900001#4915#r1", "sk": "PART#012"}),
+    (
+        keys.concat_part,
+        ("447700900001", "4915", "r1", 2),
+        {"pk": "CONCAT#447700900001#4915#r1", "sk": "PART#002"},
+    ),
+    (
+        keys.concat_part,
+        ("447700900001", "4915", "r1", 12),
+        {"pk": "CONCAT#447700900001#4915#r1", "sk": "PART#012"},
+    ),
     (keys.inbound, ("i1",), {"pk": "INBOUND#i1", "sk": "INBOUND"}),
     (keys.auto_reply_sent, ("i1",), {"pk": "AUTOREPLY#i1", "sk": "SENT"}),
     (
@@ -39,7 +51,11 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
         ("4915", "447700900001", "2024-05-01"),
         {"pk": "AUTOREPLY#4915#447700900001#2024-05-01", "sk": "COUNT"},
     ),
-    (keys.auto_reply_number_count, ("4915", "2024-05-01"), {"pk": "AUTOREPLY#4915#2024-05-01", "sk": "COUNT"}),
+    (
+        keys.auto_reply_number_count,
+        ("4915", "2024-05-01"),
+        {"pk": "AUTOREPLY#4915#2024-05-01", "sk": "COUNT"},
+    ),
     (keys.conversation, ("447700900001", "4915"), {"pk": "CONVO#447700900001#4915", "sk": "CONVO"}),
     (keys.opt_out, ("4915", "447700900001"), {"pk": "OPTOUT#4915#447700900001", "sk": "OPTOUT"}),
 ]
@@ -65,12 +81,16 @@ CONSTANTS = {
 }
 
 
-@pytest.mark.parametrize(("function", "args", "expected"), ITEM_KEYS, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize(
+    ("function", "args", "expected"), ITEM_KEYS, ids=lambda v: getattr(v, "__name__", None)
+)
 def test_item_key(function, args, expected):
     assert function(*args) == expected
 
 
-@pytest.mark.parametrize(("function", "args", "expected"), INDEX_VALUES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize(
+    ("function", "args", "expected"), INDEX_VALUES, ids=lambda v: getattr(v, "__name__", None)
+)
 def test_index_value(function, args, expected):
     assert function(*args) == expected
 
@@ -95,13 +115,14 @@ def test_every_format_in_the_module_is_pinned_here():
 
 def test_every_key_function_says_which_item_it_is():
     for function, _, _ in ITEM_KEYS + INDEX_VALUES:
-        assert function.__doc__ and "\n" not in function.__doc__.strip()
+        assert function.__doc__, function.__name__
+        assert "\n" not in function.__doc__.strip(), function.__name__
 
 
 def test_the_data_model_documents_every_pk_kind():
     """docs/data-model.md and the module's table name every partition kind the code writes."""
     doc = (Path(__file__).parents[2] / "docs" / "data-model.md").read_text()
-    for function, args, expected in ITEM_KEYS:
+    for function, _, expected in ITEM_KEYS:
         kind = expected["pk"].split("#", 1)[0] + "#"
         assert f"`{kind}" in doc, (function.__name__, kind)
         assert kind in (keys.__doc__ or ""), (function.__name__, kind)
