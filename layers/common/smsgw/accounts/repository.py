@@ -1,6 +1,6 @@
 """DynamoDB access for accounts, credential lookups, tokens and rate-limit windows.
 
-Keys (see docs/data-model.md):
+Keys (smsgw.keys; docs/data-model.md):
   ACCOUNT#<id> / ACCOUNT      the account (balance, limits, hashed secrets)
   CLIENT#<client_id> / CLIENT lookup → account_id
   APIKEY#<api_key> / APIKEY   lookup → account_id
@@ -15,14 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
+from smsgw import db, keys
 from smsgw.accounts.models import Account, Principal
-
-ACCOUNT_SK = "ACCOUNT"
-
-
-def account_key(account_id: str) -> dict[str, str]:
-    return {"pk": f"ACCOUNT#{account_id}", "sk": ACCOUNT_SK}
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -34,7 +28,7 @@ def _conditional_failed(error: ClientError) -> bool:
 
 def insert_account(account: Account) -> None:
     """Account plus its two lookup items, all or nothing; refuses to overwrite anything."""
-    item = {**account_key(account.account_id), "type": "account", **account.model_dump()}
+    item = {**keys.account(account.account_id), "type": "account", **account.model_dump()}
     item["senders"] = list(account.senders)
     absent = "attribute_not_exists(pk)"
     db.dynamodb_client().transact_write_items(
@@ -43,22 +37,14 @@ def insert_account(account: Account) -> None:
             {
                 "Put": {
                     "TableName": db.table().name,
-                    "Item": {
-                        "pk": f"CLIENT#{account.client_id}",
-                        "sk": "CLIENT",
-                        "account_id": account.account_id,
-                    },
+                    "Item": {**keys.client(account.client_id), "account_id": account.account_id},
                     "ConditionExpression": absent,
                 }
             },
             {
                 "Put": {
                     "TableName": db.table().name,
-                    "Item": {
-                        "pk": f"APIKEY#{account.api_key}",
-                        "sk": "APIKEY",
-                        "account_id": account.account_id,
-                    },
+                    "Item": {**keys.api_key(account.api_key), "account_id": account.account_id},
                     "ConditionExpression": absent,
                 }
             },
@@ -74,21 +60,21 @@ def _to_account(item: dict[str, Any]) -> Account:
 
 
 def get_account(account_id: str, consistent: bool = False) -> Account | None:
-    item = db.table().get_item(Key=account_key(account_id), ConsistentRead=consistent).get("Item")
+    item = db.table().get_item(Key=keys.account(account_id), ConsistentRead=consistent).get("Item")
     return _to_account(item) if item else None
 
 
-def _lookup(pk: str, sk: str) -> str | None:
-    item = db.table().get_item(Key={"pk": pk, "sk": sk}).get("Item")
+def _lookup(key: dict[str, str]) -> str | None:
+    item = db.table().get_item(Key=key).get("Item")
     return item["account_id"] if item else None
 
 
 def account_id_for_client(client_id: str) -> str | None:
-    return _lookup(f"CLIENT#{client_id}", "CLIENT")
+    return _lookup(keys.client(client_id))
 
 
 def account_id_for_api_key(api_key: str) -> str | None:
-    return _lookup(f"APIKEY#{api_key}", "APIKEY")
+    return _lookup(keys.api_key(api_key))
 
 
 def list_accounts() -> list[Account]:
@@ -111,7 +97,7 @@ def list_accounts() -> list[Account]:
 def set_disabled(account_id: str, disabled: bool) -> bool:
     try:
         db.table().update_item(
-            Key=account_key(account_id),
+            Key=keys.account(account_id),
             UpdateExpression="SET disabled = :d",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":d": disabled},
@@ -132,7 +118,7 @@ def set_quiet_hours(account_id: str, window: dict[str, str] | None) -> bool:
     )
     try:
         db.table().update_item(
-            Key=account_key(account_id), ConditionExpression="attribute_exists(pk)", **update
+            Key=keys.account(account_id), ConditionExpression="attribute_exists(pk)", **update
         )
     except ClientError as error:
         if _conditional_failed(error):
@@ -144,7 +130,7 @@ def set_quiet_hours(account_id: str, window: dict[str, str] | None) -> bool:
 def add_balance(account_id: str, amount: Decimal) -> Decimal | None:
     try:
         result = db.table().update_item(
-            Key=account_key(account_id),
+            Key=keys.account(account_id),
             UpdateExpression="ADD balance :a",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":a": amount},
@@ -160,7 +146,7 @@ def add_balance(account_id: str, amount: Decimal) -> Decimal | None:
 def get_balance(account_id: str) -> Decimal:
     item = (
         db.table()
-        .get_item(Key=account_key(account_id), ConsistentRead=True, ProjectionExpression="balance")
+        .get_item(Key=keys.account(account_id), ConsistentRead=True, ProjectionExpression="balance")
         .get("Item")
     )
     return Decimal(item["balance"]) if item else Decimal(0)
@@ -169,8 +155,7 @@ def get_balance(account_id: str) -> Decimal:
 def put_token(token_hash: str, principal: Principal) -> None:
     db.table().put_item(
         Item={
-            "pk": f"TOKEN#{token_hash}",
-            "sk": "TOKEN",
+            **keys.token(token_hash),
             "type": "token",
             "account_id": principal.account_id,
             "expires_at": principal.expires_at,
@@ -179,7 +164,7 @@ def put_token(token_hash: str, principal: Principal) -> None:
 
 
 def get_token(token_hash: str) -> tuple[str, int] | None:
-    item = db.table().get_item(Key={"pk": f"TOKEN#{token_hash}", "sk": "TOKEN"}).get("Item")
+    item = db.table().get_item(Key=keys.token(token_hash)).get("Item")
     return (item["account_id"], int(item["expires_at"])) if item else None
 
 
@@ -187,7 +172,7 @@ def count_request(account_id: str, second: int, limit: int) -> bool:
     """Count one request in the account's window for `second`; False when the limit is already reached."""
     try:
         db.table().update_item(
-            Key={"pk": f"RATE#{account_id}#{second}", "sk": "RATE"},
+            Key=keys.rate_window(account_id, second),
             UpdateExpression="ADD hits :one SET expires_at = :ttl",
             ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
             ExpressionAttributeValues={":one": 1, ":limit": limit, ":ttl": second + 120},

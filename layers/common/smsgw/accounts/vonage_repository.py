@@ -1,6 +1,6 @@
 """DynamoDB access for signed `/sms/json` requests: the signatures already used (replay protection).
 
-Keys (see docs/data-model.md):
+Keys (smsgw.keys; docs/data-model.md):
   VSIG#<account_id>#<sig> / VSIG   a signature seen in its time window: `idempotency_key_hash` (the
                                    Idempotency-Key it came with, if any), `expires_at` (TTL)
 
@@ -13,13 +13,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
-
-SIGNATURE_SK = "VSIG"
-
-
-def signature_key(account_id: str, sig: str) -> dict[str, str]:
-    return {"pk": f"VSIG#{account_id}#{sig}", "sk": SIGNATURE_SK}
+from smsgw import db, keys
 
 
 def claim_signature(
@@ -28,7 +22,7 @@ def claim_signature(
     """Record `sig` as used. Returns (True, None) when this call recorded it, or (False, the
     Idempotency-Key hash stored with it) when an unexpired record already exists."""
     item: dict[str, object] = {
-        **signature_key(account_id, sig),
+        **keys.signature(account_id, sig),
         "type": "vonage_signature",
         "account_id": account_id,
         "expires_at": expires_at,
@@ -53,4 +47,4 @@ def claim_signature(
 
 def release_signature(account_id: str, sig: str) -> None:
     """Forget `sig` (its request was refused, so an identical retry may run)."""
-    db.table().delete_item(Key=signature_key(account_id, sig))
+    db.table().delete_item(Key=keys.signature(account_id, sig))

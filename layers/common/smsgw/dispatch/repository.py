@@ -6,13 +6,9 @@ from decimal import Decimal
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
+from smsgw import db, keys
 
 _MS = Decimal("0.001")
-
-
-def _key(pacer: str) -> dict[str, str]:
-    return {"pk": f"PACER#{pacer}", "sk": "PACER"}
 
 
 def _d(value: float) -> Decimal:
@@ -23,7 +19,7 @@ def advance_pacer(pacer: str, interval: float, now: float, latest: float) -> flo
     """tat += interval when now <= tat <= latest; returns the old tat (the reserved slot)."""
     try:
         result = db.table().update_item(
-            Key=_key(pacer),
+            Key=keys.pacer(pacer),
             UpdateExpression="SET tat = tat + :interval",
             ConditionExpression="tat BETWEEN :now AND :latest",
             ExpressionAttributeValues={":interval": _d(interval), ":now": _d(now), ":latest": _d(latest)},
@@ -40,7 +36,7 @@ def restart_pacer(pacer: str, now: float, interval: float) -> bool:
     """tat := now + interval when the pacer is idle (tat in the past or absent)."""
     try:
         db.table().update_item(
-            Key=_key(pacer),
+            Key=keys.pacer(pacer),
             UpdateExpression="SET tat = :next",
             ConditionExpression="attribute_not_exists(tat) OR tat < :now",
             ExpressionAttributeValues={":next": _d(now + interval), ":now": _d(now)},
@@ -53,5 +49,5 @@ def restart_pacer(pacer: str, now: float, interval: float) -> bool:
 
 
 def read_pacer(pacer: str) -> float | None:
-    item = db.table().get_item(Key=_key(pacer), ConsistentRead=True).get("Item")
+    item = db.table().get_item(Key=keys.pacer(pacer), ConsistentRead=True).get("Item")
     return float(item["tat"]) if item and "tat" in item else None

@@ -18,7 +18,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from smsgw import db
+from smsgw import db, keys
 
 
 def _put_new(item: dict[str, Any]) -> bool:
@@ -31,10 +31,6 @@ def _put_new(item: dict[str, Any]) -> bool:
     return True
 
 
-def _part_key(carrier_message_id: str) -> dict[str, str]:
-    return {"pk": f"INBOUND_PART#{carrier_message_id}", "sk": "PART"}
-
-
 def claim_part(
     carrier_message_id: str, inbound_id: str, now: int, lease_until: int, expires_at: int
 ) -> str | None:
@@ -43,7 +39,7 @@ def claim_part(
     recorded on first sight (so every attempt stores the same message), or None when the part is
     done or being processed right now (`part_done` tells which)."""
     item = db.update_if(
-        _part_key(carrier_message_id),
+        keys.inbound_part(carrier_message_id),
         UpdateExpression="SET inbound_id = if_not_exists(inbound_id, :id), lease_until = :lease, "
         "done = if_not_exists(done, :false), expires_at = :ttl",
         ConditionExpression="attribute_not_exists(pk) OR (done = :false AND lease_until < :now)",
@@ -59,14 +55,16 @@ def claim_part(
 
 
 def part_done(carrier_message_id: str) -> bool:
-    item = db.table().get_item(Key=_part_key(carrier_message_id), ConsistentRead=True).get("Item") or {}
+    item = (
+        db.table().get_item(Key=keys.inbound_part(carrier_message_id), ConsistentRead=True).get("Item") or {}
+    )
     return item.get("done") is not False  # True, or a mark from before marks had `done`
 
 
 def release_part(carrier_message_id: str) -> None:
     """Processing failed: the carrier's resend may take the part again at once."""
     db.update_if(
-        _part_key(carrier_message_id),
+        keys.inbound_part(carrier_message_id),
         UpdateExpression="SET lease_until = :zero",
         ConditionExpression="done = :false",
         ExpressionAttributeValues={":zero": 0, ":false": False},
@@ -76,14 +74,10 @@ def release_part(carrier_message_id: str) -> None:
 def finish_part(carrier_message_id: str) -> None:
     """The part is handled: its resends are duplicates from now on."""
     db.table().update_item(
-        Key=_part_key(carrier_message_id),
+        Key=keys.inbound_part(carrier_message_id),
         UpdateExpression="SET done = :true",
         ExpressionAttributeValues={":true": True},
     )
-
-
-def _set_pk(msisdn: str, to: str, ref: str) -> str:
-    return f"CONCAT#{msisdn}#{to}#{ref}"
 
 
 def open_set(
@@ -92,7 +86,7 @@ def open_set(
     """The set's header, created by its first part (with the inbound_id the assembled message gets)."""
     return dict(
         db.table().update_item(
-            Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
+            Key=keys.concat_set(msisdn, to, ref),
             UpdateExpression="SET #total = if_not_exists(#total, :total), "
             "first_seen = if_not_exists(first_seen, :first), finished = if_not_exists(finished, :false), "
             "inbound_id = if_not_exists(inbound_id, :id), expires_at = if_not_exists(expires_at, :ttl)",
@@ -111,7 +105,7 @@ def open_set(
 
 def set_check_scheduled(msisdn: str, to: str, ref: str) -> None:
     db.table().update_item(
-        Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
+        Key=keys.concat_set(msisdn, to, ref),
         UpdateExpression="SET check_scheduled = :true",
         ExpressionAttributeValues={":true": True},
     )
@@ -120,8 +114,7 @@ def set_check_scheduled(msisdn: str, to: str, ref: str) -> None:
 def store_part(msisdn: str, to: str, ref: str, part: int, fields: dict[str, str], expires_at: int) -> None:
     db.table().put_item(
         Item={
-            "pk": _set_pk(msisdn, to, ref),
-            "sk": f"PART#{part:03d}",
+            **keys.concat_part(msisdn, to, ref, part),
             "fields": fields,
             "expires_at": expires_at,
         }
@@ -131,16 +124,16 @@ def store_part(msisdn: str, to: str, ref: str, part: int, fields: dict[str, str]
 def set_parts(msisdn: str, to: str, ref: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The set's header and its parts (in part order), strongly consistent."""
     items = db.table().query(
-        KeyConditionExpression=Key("pk").eq(_set_pk(msisdn, to, ref)), ConsistentRead=True
+        KeyConditionExpression=Key("pk").eq(keys.concat(msisdn, to, ref)), ConsistentRead=True
     )["Items"]
-    header = next((item for item in items if item["sk"] == "SET"), None)
-    return header, [item for item in items if item["sk"].startswith("PART#")]
+    header = next((item for item in items if item["sk"] == keys.CONCAT_SET_SK), None)
+    return header, [item for item in items if item["sk"].startswith(keys.CONCAT_PART_PREFIX)]
 
 
 def finish_set(msisdn: str, to: str, ref: str) -> None:
     """The assembled message is stored and forwarded: later parts and the timeout check leave it be."""
     db.table().update_item(
-        Key={"pk": _set_pk(msisdn, to, ref), "sk": "SET"},
+        Key=keys.concat_set(msisdn, to, ref),
         UpdateExpression="SET finished = :true",
         ExpressionAttributeValues={":true": True},
     )
@@ -151,21 +144,20 @@ def put_inbound(item: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     earlier attempt did, and its item is returned)."""
     account = item.get("account_id")
     full = {
-        "pk": f"INBOUND#{item['inbound_id']}",
-        "sk": "INBOUND",
+        **keys.inbound(item["inbound_id"]),
         "type": "inbound",
-        "gsi1pk": f"ACCOUNT#{account}#INBOUND" if account else "INBOUND#UNROUTED",
+        "gsi1pk": keys.inbound_index(account) if account else keys.UNROUTED_INBOUND_INDEX,
         "gsi1sk": item["inbound_id"],
         **item,
     }
     if _put_new(full):
         return full, True
-    stored = db.table().get_item(Key={"pk": full["pk"], "sk": "INBOUND"}, ConsistentRead=True).get("Item")
+    stored = db.table().get_item(Key={"pk": full["pk"], "sk": full["sk"]}, ConsistentRead=True).get("Item")
     return (dict(stored), False) if stored else (full, True)
 
 
 def get_inbound(inbound_id: str) -> dict[str, Any] | None:
-    return db.table().get_item(Key={"pk": f"INBOUND#{inbound_id}", "sk": "INBOUND"}).get("Item")
+    return db.table().get_item(Key=keys.inbound(inbound_id)).get("Item")
 
 
 def query_inbound(
@@ -190,11 +182,11 @@ def claim_auto_reply(
     "replied" (this inbound already had its reply), "recipient_cap" or "number_cap"."""
     table = db.table().name
 
-    def counter(pk: str, cap: int) -> dict[str, Any]:
+    def counter(key: dict[str, str], cap: int) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": table,
-                "Key": {"pk": pk, "sk": "COUNT"},
+                "Key": key,
                 "UpdateExpression": "SET n = if_not_exists(n, :zero) + :one, expires_at = :ttl",
                 "ConditionExpression": "attribute_not_exists(n) OR n < :cap",
                 "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":ttl": expires_at, ":cap": cap},
@@ -207,12 +199,12 @@ def claim_auto_reply(
                 {
                     "Put": {
                         "TableName": table,
-                        "Item": {"pk": f"AUTOREPLY#{inbound_id}", "sk": "SENT", "expires_at": expires_at},
+                        "Item": {**keys.auto_reply_sent(inbound_id), "expires_at": expires_at},
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                counter(f"AUTOREPLY#{number}#{msisdn}#{day}", per_recipient),
-                counter(f"AUTOREPLY#{number}#{day}", per_number),
+                counter(keys.auto_reply_recipient_count(number, msisdn, day), per_recipient),
+                counter(keys.auto_reply_number_count(number, day), per_number),
             ]
         )
     except ClientError as error:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ulid import ULID
 
-from smsgw import queues
+from smsgw import keys, queues
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
@@ -373,7 +373,7 @@ def get_inbound(account_id: str, inbound_id: str) -> InboundView:
 
 def list_inbound(account_id: str, limit: int = 50, cursor: str | None = None) -> InboundPage:
     check_limit(limit)
-    index_pk = f"ACCOUNT#{account_id}#INBOUND"
+    index_pk = keys.inbound_index(account_id)
     start_key = decode_cursor(cursor, index_pk)
     items, next_key = repository.query_inbound(index_pk, limit=limit, start_key=start_key)
     return InboundPage(inbound=[_view(item) for item in items], next_cursor=encode_cursor(next_key))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from ulid import ULID
 
-from smsgw import scheduler
+from smsgw import keys, scheduler
 from smsgw.core.errors import BadRequest, Conflict, NotFound
 from smsgw.core.ids import message_id_of
 from smsgw.core.lifecycle import Status
@@ -135,7 +135,7 @@ def list_messages(
     found, next_key = repository.query_account_messages(
         account_id,
         limit=limit,
-        start_key=decode_cursor(cursor, f"ACCOUNT#{account_id}#MSG", (lowest_id, highest_id)),
+        start_key=decode_cursor(cursor, keys.messages_index(account_id), (lowest_id, highest_id)),
         lowest_id=lowest_id,
         highest_id=highest_id,
         filters=filters,

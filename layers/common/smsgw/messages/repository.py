@@ -1,6 +1,6 @@
 """DynamoDB access for messages. Every status change is a conditional write: never backwards, never twice.
 
-Keys (see docs/data-model.md):
+Keys (smsgw.keys; docs/data-model.md):
   MSG#<id> / MSG   the message: request, parts, price, status, events (timeline)
   GSI1: gsi1pk = ACCOUNT#<account_id>#MSG, gsi1sk = <id> (ULIDs sort by time) — the account's messages
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
-from smsgw.accounts.repository import account_key, get_account
+from smsgw import db, keys
+from smsgw.accounts.repository import get_account
 from smsgw.core.errors import AccountDisabled, InsufficientBalance
 from smsgw.core.ids import part_ids
 from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING, Status
@@ -30,10 +30,6 @@ class ClaimRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def message_key(message_id: str) -> dict[str, str]:
-    return {"pk": f"MSG#{message_id}", "sk": "MSG"}
 
 
 def _event(at: str, status: str, detail: str | None = None) -> dict[str, str]:
@@ -57,9 +53,9 @@ def to_item(message: Message) -> dict[str, Any]:
     The fields every accepted send has are always written (`text` as NULL for binary); the others only
     when set, as the conditional updates below add them."""
     item: dict[str, Any] = {
-        **message_key(message.message_id),
+        **keys.message(message.message_id),
         "type": "message",
-        "gsi1pk": f"ACCOUNT#{message.account_id}#MSG",
+        "gsi1pk": keys.messages_index(message.account_id),
         "gsi1sk": message.message_id,
         "events": [_event_item(event) for event in message.events],
         "message_id": message.message_id,
@@ -189,7 +185,7 @@ def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
     return {
         "Update": {
             "TableName": db.table().name,
-            "Key": account_key(account_id),
+            "Key": keys.account(account_id),
             "UpdateExpression": "SET balance = balance - :price",
             "ConditionExpression": "balance >= :price AND disabled = :false",
             "ExpressionAttributeValues": {":price": price, ":false": False},
@@ -203,10 +199,6 @@ def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
     if account is None or account.disabled:
         return AccountDisabled()
     return InsufficientBalance("insufficient balance for this message; top up the account")
-
-
-def idempotency_key_item(account_id: str, key_hash: str) -> dict[str, str]:
-    return {"pk": f"IDEMKEY#{account_id}#{key_hash}", "sk": "IDEMKEY"}
 
 
 class KeyUsed(Exception):
@@ -251,7 +243,7 @@ def accept(
                 "Put": {
                     "TableName": db.table().name,
                     "Item": {
-                        **idempotency_key_item(account_id, key_hash),
+                        **keys.idempotency_key(account_id, key_hash),
                         "message_id": message.message_id,
                         "request_hash": request_hash,
                         "expires_at": key_expires_at,
@@ -264,7 +256,7 @@ def accept(
         db.dynamodb_client().transact_write_items(TransactItems=writes)
     except ClientError as error:
         if key_hash is not None and db.transaction_condition_failed(error, 2):
-            used = db.table().get_item(Key=idempotency_key_item(account_id, key_hash), ConsistentRead=True)
+            used = db.table().get_item(Key=keys.idempotency_key(account_id, key_hash), ConsistentRead=True)
             first = used.get("Item") or {}
             raise KeyUsed(str(first.get("message_id", "")), str(first.get("request_hash", ""))) from None
         if db.transaction_condition_failed(error, 0):
@@ -286,7 +278,7 @@ def store_scheduled(message: Message) -> bool:
 def forget_scheduled(message_id: str) -> None:
     """Remove a scheduled message whose schedule could not be created (so nothing is half-written)."""
     db.table().delete_item(
-        Key=message_key(message_id),
+        Key=keys.message(message_id),
         ConditionExpression="#s = :scheduled",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":scheduled": SCHEDULED},
@@ -306,7 +298,7 @@ def claim_scheduled(message: Message, lease_until: int, at: str) -> Message:
                 {
                     "Update": {
                         "TableName": db.table().name,
-                        "Key": message_key(message_id),
+                        "Key": keys.message(message_id),
                         "UpdateExpression": (
                             "SET #s = :submitting, lease_until = :lease, updated_at = :at, charged_at = :at, "
                             "attempts = if_not_exists(attempts, :zero) + :one, "
@@ -339,7 +331,7 @@ def claim_scheduled(message: Message, lease_until: int, at: str) -> Message:
 
 def get_message(message_id: str, consistent: bool = False) -> dict[str, Any] | None:
     """The stored item as it is (for tests and tools that look at the item itself); `load` reads a Message."""
-    return db.table().get_item(Key=message_key(message_id), ConsistentRead=consistent).get("Item")
+    return db.table().get_item(Key=keys.message(message_id), ConsistentRead=consistent).get("Item")
 
 
 def load(message_id: str, consistent: bool = False) -> Message | None:
@@ -348,7 +340,7 @@ def load(message_id: str, consistent: bool = False) -> Message | None:
 
 
 def _update(message_id: str, **kwargs: Any) -> Message | None:
-    item = db.update_if(message_key(message_id), **kwargs)
+    item = db.update_if(keys.message(message_id), **kwargs)
     return from_item(item) if item is not None else None
 
 
@@ -413,10 +405,6 @@ def release(
     )
 
 
-def carrier_key(carrier_message_id: str) -> dict[str, str]:
-    return {"pk": f"CARRIER#{carrier_message_id}", "sk": "CARRIER"}
-
-
 def mark_submitted(
     message_id: str, at: str, parts: list[dict[str, Any]], expires_at: int, detail: str | None = None
 ) -> bool:
@@ -428,7 +416,7 @@ def mark_submitted(
             "Put": {
                 "TableName": db.table().name,
                 "Item": {
-                    **carrier_key(part["carrier_message_id"]),
+                    **keys.carrier(part["carrier_message_id"]),
                     "type": "carrier_id",
                     "message_id": message_id,
                     "part": n,
@@ -445,7 +433,7 @@ def mark_submitted(
                 {
                     "Update": {
                         "TableName": db.table().name,
-                        "Key": message_key(message_id),
+                        "Key": keys.message(message_id),
                         "UpdateExpression": (
                             "SET #s = :submitted, status_rank = :zero, carrier_parts = :parts, submitted_at = :at, "
                             "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
@@ -496,7 +484,7 @@ def attach_carrier_part(message_id: str, carrier_message_id: str, known_parts: i
                 {
                     "Update": {
                         "TableName": db.table().name,
-                        "Key": message_key(message_id),
+                        "Key": keys.message(message_id),
                         "UpdateExpression": "SET carrier_parts = list_append(carrier_parts, :part)",
                         "ConditionExpression": "size(carrier_parts) = :known AND size(carrier_parts) < parts",
                         "ExpressionAttributeValues": {
@@ -509,7 +497,7 @@ def attach_carrier_part(message_id: str, carrier_message_id: str, known_parts: i
                     "Put": {
                         "TableName": db.table().name,
                         "Item": {
-                            **carrier_key(carrier_message_id),
+                            **keys.carrier(carrier_message_id),
                             "type": "carrier_id",
                             "message_id": message_id,
                             "part": known_parts + 1,
@@ -529,7 +517,7 @@ def attach_carrier_part(message_id: str, carrier_message_id: str, known_parts: i
 
 def find_by_carrier_id(carrier_message_id: str) -> tuple[str, int] | None:
     """Which message and part (1-based) the carrier's message id belongs to."""
-    item = db.table().get_item(Key=carrier_key(carrier_message_id), ConsistentRead=True).get("Item")
+    item = db.table().get_item(Key=keys.carrier(carrier_message_id), ConsistentRead=True).get("Item")
     return (item["message_id"], int(item["part"])) if item else None
 
 
@@ -646,7 +634,7 @@ def query_account_messages(
     """
     names: dict[str, str] = {}
     values: dict[str, Any] = {
-        ":pk": f"ACCOUNT#{account_id}#MSG",
+        ":pk": keys.messages_index(account_id),
         ":lo": lowest_id,
         ":hi": highest_id,
     }

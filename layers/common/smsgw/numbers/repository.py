@@ -21,9 +21,8 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
+from smsgw import db, keys
 
-NUMBER_SK: Final = "NUMBER"
 REGISTERED: Final = "registered"
 OWNED: Final = "owned"
 
@@ -42,21 +41,9 @@ class NumberTaken(Exception):
     """The number belongs to another account."""
 
 
-def number_key(msisdn: str) -> dict[str, str]:
-    return {"pk": f"NUMBER#{msisdn}", "sk": NUMBER_SK}
-
-
-def owned_index_key(account_id: str) -> str:
-    return f"ACCOUNT#{account_id}#NUMBER"
-
-
-def registered_index_key(account_id: str) -> str:
-    return f"ACCOUNT#{account_id}#REGISTERED"
-
-
 def get_number(msisdn: str, consistent: bool = False) -> dict[str, Any] | None:
     item: dict[str, Any] | None = (
-        db.table().get_item(Key=number_key(msisdn), ConsistentRead=consistent).get("Item")
+        db.table().get_item(Key=keys.number(msisdn), ConsistentRead=consistent).get("Item")
     )
     return item
 
@@ -94,7 +81,7 @@ def _update(
             names[placeholder] = placeholder[1:]
     try:
         result = db.table().update_item(
-            Key=number_key(msisdn),
+            Key=keys.number(msisdn),
             UpdateExpression=expression,
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
@@ -131,7 +118,7 @@ def register(account_id: str, msisdn: str, country: str, callback_url: str, now:
             "kind": REGISTERED,
             "country": country,
             "created_at": now,
-            "gsi1pk": registered_index_key(account_id),
+            "gsi1pk": keys.registered_numbers_index(account_id),
             "gsi1sk": msisdn,
         },
         condition=_ABSENT_OR_MINE,
@@ -152,7 +139,7 @@ def claim_owned(account_id: str, msisdn: str, country: str, details: Mapping[str
         "account_id": account_id,
         "kind": OWNED,
         "country": country,
-        "gsi1pk": owned_index_key(account_id),
+        "gsi1pk": keys.owned_numbers_index(account_id),
         "gsi1sk": msisdn,
         "bought_at": now,
         "updated_at": now,
@@ -188,7 +175,7 @@ def release_owned(account_id: str, msisdn: str) -> bool:
     """Forget a number `account_id` owned (cancelled at the carrier); False when it was not its."""
     try:
         db.table().delete_item(
-            Key=number_key(msisdn),
+            Key=keys.number(msisdn),
             ConditionExpression="#account_id = :account AND #kind = :owned",
             ExpressionAttributeNames={"#account_id": "account_id", "#kind": "kind"},
             ExpressionAttributeValues={":account": account_id, ":owned": OWNED},
@@ -216,7 +203,7 @@ def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, 
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk" + (" AND begins_with(gsi1sk, :prefix)" if prefix else ""),
         "ExpressionAttributeValues": {
-            ":pk": owned_index_key(account_id),
+            ":pk": keys.owned_numbers_index(account_id),
             **({":prefix": prefix} if prefix else {}),
         },
     }
@@ -235,10 +222,6 @@ def owned_numbers(account_id: str, prefix: str | None = None) -> list[dict[str, 
 #   VERIFY#<account_id>#<msisdn> / VERIFY   code_hash, callback_url, country, attempts (wrong codes),
 #                                           sends (codes sent in the window), window_until, code_until,
 #                                           expires_at (TTL)
-
-
-def verification_key(account_id: str, msisdn: str) -> dict[str, str]:
-    return {"pk": f"VERIFY#{account_id}#{msisdn}", "sk": "VERIFY"}
 
 
 class TooManyCodes(Exception):
@@ -262,7 +245,7 @@ def start_verification(
     Raises TooManyCodes when `max_sends` codes were sent within the window already.
     """
     started = db.update_if(
-        verification_key(account_id, msisdn),
+        keys.verification(account_id, msisdn),
         UpdateExpression=(
             "SET code_hash = :hash, callback_url = :url, country = :country, attempts = :zero, "
             "code_until = :code_until, expires_at = :window_until, "
@@ -286,7 +269,7 @@ def start_verification(
         raise TooManyCodes(msisdn)
     # A window that ended starts again (its count with it); done apart so the condition stays simple.
     db.update_if(
-        verification_key(account_id, msisdn),
+        keys.verification(account_id, msisdn),
         UpdateExpression="SET window_until = :window_until, sends = :one",
         ConditionExpression="window_until < :now",
         ExpressionAttributeValues={":window_until": now + window_seconds, ":now": now, ":one": 1},
@@ -295,7 +278,7 @@ def start_verification(
 
 def get_verification(account_id: str, msisdn: str) -> dict[str, Any] | None:
     item: dict[str, Any] | None = (
-        db.table().get_item(Key=verification_key(account_id, msisdn), ConsistentRead=True).get("Item")
+        db.table().get_item(Key=keys.verification(account_id, msisdn), ConsistentRead=True).get("Item")
     )
     return item
 
@@ -303,7 +286,7 @@ def get_verification(account_id: str, msisdn: str) -> dict[str, Any] | None:
 def count_wrong_code(account_id: str, msisdn: str, code_hash: str, max_attempts: int) -> bool:
     """One more wrong code for this (still the same) code; False when it is burnt (too many)."""
     updated = db.update_if(
-        verification_key(account_id, msisdn),
+        keys.verification(account_id, msisdn),
         UpdateExpression="SET attempts = attempts + :one",
         ConditionExpression="code_hash = :hash AND attempts < :max",
         ExpressionAttributeValues={":one": 1, ":hash": code_hash, ":max": max_attempts},
@@ -315,7 +298,7 @@ def use_code(account_id: str, msisdn: str, code_hash: str, now: int, max_attempt
     """Spend the right code once (a second confirmation with it finds nothing); False when it is not
     the current code, expired or burnt."""
     used = db.update_if(
-        verification_key(account_id, msisdn),
+        keys.verification(account_id, msisdn),
         UpdateExpression="REMOVE code_hash, code_until",
         ConditionExpression="code_hash = :hash AND code_until >= :now AND attempts < :max",
         ExpressionAttributeValues={":hash": code_hash, ":now": now, ":max": max_attempts},

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsgw import db
+from smsgw import db, keys
 
 
 def put_conversation(msisdn: str, number: str, account_id: str, callback_url: str, expires_at: int) -> None:
     db.table().put_item(
         Item={
-            "pk": f"CONVO#{msisdn}#{number}",
-            "sk": "CONVO",
+            **keys.conversation(msisdn, number),
             "account_id": account_id,
             "callback_url": callback_url,
             "expires_at": expires_at,
@@ -24,16 +23,16 @@ def put_conversation(msisdn: str, number: str, account_id: str, callback_url: st
 
 
 def get_conversation(msisdn: str, number: str) -> dict[str, Any] | None:
-    return db.table().get_item(Key={"pk": f"CONVO#{msisdn}#{number}", "sk": "CONVO"}).get("Item")
+    return db.table().get_item(Key=keys.conversation(msisdn, number)).get("Item")
 
 
 def set_opt_out(number: str, msisdn: str, at: str) -> None:
-    db.table().put_item(Item={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT", "at": at})
+    db.table().put_item(Item={**keys.opt_out(number, msisdn), "at": at})
 
 
 def clear_opt_out(number: str, msisdn: str) -> None:
-    db.table().delete_item(Key={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT"})
+    db.table().delete_item(Key=keys.opt_out(number, msisdn))
 
 
 def is_opted_out(number: str, msisdn: str) -> bool:
-    return "Item" in db.table().get_item(Key={"pk": f"OPTOUT#{number}#{msisdn}", "sk": "OPTOUT"})
+    return "Item" in db.table().get_item(Key=keys.opt_out(number, msisdn))

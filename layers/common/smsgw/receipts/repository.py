@@ -12,16 +12,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
-
-
-def _key(carrier_message_id: str) -> dict[str, str]:
-    return {"pk": f"DLRPENDING#{carrier_message_id}", "sk": "PENDING"}
+from smsgw import db, keys
 
 
 def keep_pending(carrier_message_id: str, receipt: dict[str, Any], expires_at: int) -> None:
     db.table().update_item(
-        Key=_key(carrier_message_id),
+        Key=keys.pending_receipts(carrier_message_id),
         UpdateExpression="SET receipts = list_append(if_not_exists(receipts, :empty), :receipt), "
         "expires_at = :ttl, #t = :type",
         ExpressionAttributeNames={"#t": "type"},
@@ -40,21 +36,26 @@ def pending(carrier_message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     if not carrier_message_ids:
         return {}
     found: dict[str, list[dict[str, Any]]] = {}
-    keys = [_key(i) for i in dict.fromkeys(carrier_message_ids)]
-    for start in range(0, len(keys), 100):
+    wanted = [keys.pending_receipts(i) for i in dict.fromkeys(carrier_message_ids)]
+    for start in range(0, len(wanted), 100):
         request: dict[str, Any] = {
-            db.table().name: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            db.table().name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
         }
         while request:
             result = db.dynamodb().batch_get_item(RequestItems=request)
             for item in result["Responses"].get(db.table().name, []):
-                found[item["pk"].removeprefix("DLRPENDING#")] = list(item.get("receipts") or [])
+                found[item["pk"].removeprefix(keys.PENDING_RECEIPTS_PREFIX)] = list(
+                    item.get("receipts") or []
+                )
             request = result.get("UnprocessedKeys") or {}
     return found
 
 
 def pending_for(carrier_message_id: str) -> list[dict[str, Any]]:
-    item = db.table().get_item(Key=_key(carrier_message_id), ConsistentRead=True).get("Item") or {}
+    item = (
+        db.table().get_item(Key=keys.pending_receipts(carrier_message_id), ConsistentRead=True).get("Item")
+        or {}
+    )
     return list(item.get("receipts") or [])
 
 
@@ -63,7 +64,7 @@ def drop_pending(carrier_message_id: str, count: int) -> bool:
     False when one was kept since (or another caller removed them): read again."""
     try:
         db.table().delete_item(
-            Key=_key(carrier_message_id),
+            Key=keys.pending_receipts(carrier_message_id),
             ConditionExpression="size(receipts) = :n",
             ExpressionAttributeValues={":n": count},
         )

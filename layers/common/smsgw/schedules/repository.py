@@ -1,6 +1,6 @@
 """DynamoDB access for recurring schedules.
 
-Keys (docs/data-model.md):
+Keys (smsgw.keys; docs/data-model.md):
   SCHEDULE#<id> / SCHEDULE   the schedule: recipients, text, expression, time zone, state, run count
   GSI1: gsi1pk = ACCOUNT#<account_id>#SCHEDULE, gsi1sk = <id> (ULIDs: oldest first) — the account's schedules
 """
@@ -11,12 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
-
-
-def schedule_key(schedule_id: str) -> dict[str, str]:
-    return {"pk": f"SCHEDULE#{schedule_id}", "sk": "SCHEDULE"}
-
+from smsgw import db, keys
 
 # What a schedule's item may take, leaving room for what runs add (last_run_at, runs, version).
 MAX_SCHEDULE_BYTES = db.MAX_ITEM_BYTES - 1024
@@ -25,9 +20,9 @@ MAX_SCHEDULE_BYTES = db.MAX_ITEM_BYTES - 1024
 def new_item(schedule: dict[str, Any]) -> dict[str, Any]:
     """The item `insert` writes for a new schedule."""
     return {
-        **schedule_key(schedule["schedule_id"]),
+        **keys.schedule(schedule["schedule_id"]),
         "type": "schedule",
-        "gsi1pk": f"ACCOUNT#{schedule['account_id']}#SCHEDULE",
+        "gsi1pk": keys.schedules_index(schedule["account_id"]),
         "gsi1sk": schedule["schedule_id"],
         "version": 1,
         "runs": 0,
@@ -45,7 +40,7 @@ def insert(schedule: dict[str, Any]) -> None:
 
 
 def get(schedule_id: str, consistent: bool = False) -> dict[str, Any] | None:
-    return db.table().get_item(Key=schedule_key(schedule_id), ConsistentRead=consistent).get("Item")
+    return db.table().get_item(Key=keys.schedule(schedule_id), ConsistentRead=consistent).get("Item")
 
 
 def replace(schedule: dict[str, Any]) -> bool:
@@ -65,7 +60,7 @@ def replace(schedule: dict[str, Any]) -> bool:
 
 
 def delete(schedule_id: str) -> None:
-    db.table().delete_item(Key=schedule_key(schedule_id))
+    db.table().delete_item(Key=keys.schedule(schedule_id))
 
 
 def record_run(schedule_id: str, run_at: str) -> bool:
@@ -73,7 +68,7 @@ def record_run(schedule_id: str, run_at: str) -> bool:
     a series of unpaid ones."""
     try:
         db.table().update_item(
-            Key=schedule_key(schedule_id),
+            Key=keys.schedule(schedule_id),
             UpdateExpression="SET last_run_at = :run, unpaid_runs = :zero ADD runs :one",
             ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at < :run)",
             ExpressionAttributeValues={":run": run_at, ":one": 1, ":zero": 0},
@@ -89,7 +84,7 @@ def record_unpaid_run(schedule_id: str, run_at: str, reason: str) -> dict[str, A
     """Record a run refused as unpaid (no message created): the schedule as it is now, or None when
     this run (or a later one) was already recorded. The one write such a run costs."""
     return db.update_if(
-        schedule_key(schedule_id),
+        keys.schedule(schedule_id),
         UpdateExpression="SET last_run_at = :run, last_unpaid_at = :run, last_unpaid_reason = :reason "
         "ADD unpaid_runs :one, skipped_runs :one",
         ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at < :run)",
@@ -101,7 +96,7 @@ def pause(schedule_id: str, reason: str, at: str) -> dict[str, Any] | None:
     """Pause an active schedule and say why (a new version, so a concurrent PATCH answers 409);
     None when it is already paused or gone."""
     return db.update_if(
-        schedule_key(schedule_id),
+        keys.schedule(schedule_id),
         UpdateExpression="SET paused = :true, paused_reason = :reason, paused_at = :at, updated_at = :at "
         "ADD version :one",
         ConditionExpression="attribute_exists(pk) AND paused = :false",
@@ -118,7 +113,7 @@ def account_schedules(account_id: str) -> tuple[list[dict[str, Any]], bool]:
     kwargs: dict[str, Any] = {
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk",
-        "ExpressionAttributeValues": {":pk": f"ACCOUNT#{account_id}#SCHEDULE"},
+        "ExpressionAttributeValues": {":pk": keys.schedules_index(account_id)},
     }
     items: list[dict[str, Any]] = []
     for _ in range(MAX_ACCOUNT_QUERIES):
@@ -136,7 +131,7 @@ def query_account(
     kwargs: dict[str, Any] = {
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk",
-        "ExpressionAttributeValues": {":pk": f"ACCOUNT#{account_id}#SCHEDULE"},
+        "ExpressionAttributeValues": {":pk": keys.schedules_index(account_id)},
         "Limit": limit,
     }
     if start_key:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ulid import ULID
 
-from smsgw import scheduler
+from smsgw import keys, scheduler
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core.errors import BadRequest, Conflict, LimitReached, NotFound, ServiceUnavailable
@@ -217,7 +217,7 @@ def get_schedule(account_id: str, schedule_id: str) -> ScheduleView:
 def list_schedules(account_id: str, limit: int = 50, cursor: str | None = None) -> SchedulePage:
     check_limit(limit)
     items, next_key = repository.query_account(
-        account_id, limit, decode_cursor(cursor, f"ACCOUNT#{account_id}#SCHEDULE")
+        account_id, limit, decode_cursor(cursor, keys.schedules_index(account_id))
     )
     now = _now()
     return SchedulePage(schedules=[view(item, now) for item in items], next_cursor=encode_cursor(next_key))

@@ -1,6 +1,6 @@
 """DynamoDB access for webhook deliveries. Every state change is a conditional write.
 
-Keys (see docs/data-model.md and docs/webhooks.md):
+Keys (smsgw.keys; docs/data-model.md and docs/webhooks.md):
   SUBJECT#<subject_id> / WEBHOOK#<delivery_id>   the delivery: target, body, state, attempts[]
                                                  (one Query lists a message's deliveries, oldest first)
   WEBHOOK_DEDUPE#<account_id>#<dedupe_key> / WEBHOOK_DEDUPE   → delivery_id, subject_id
@@ -21,23 +21,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smsgw import db
+from smsgw import db, keys
 from smsgw.webhooks.models import DELIVERED, FAILED, PENDING
 
-FAILED_INDEX_PK = "WEBHOOK#FAILED"
-DELIVERY_SK_PREFIX = "WEBHOOK#"
-
-
-def delivery_key(subject_id: str, delivery_id: str) -> dict[str, str]:
-    return {"pk": f"SUBJECT#{subject_id}", "sk": f"{DELIVERY_SK_PREFIX}{delivery_id}"}
-
-
-def dedupe_key(account_id: str, key: str) -> dict[str, str]:
-    return {"pk": f"WEBHOOK_DEDUPE#{account_id}#{key}", "sk": "WEBHOOK_DEDUPE"}
-
-
-def lookup_key(delivery_id: str) -> dict[str, str]:
-    return {"pk": f"WEBHOOK#{delivery_id}", "sk": "LOOKUP"}
+FAILED_INDEX_PK = keys.FAILED_WEBHOOKS_INDEX
 
 
 def epoch(seconds: float) -> Decimal:
@@ -64,7 +51,7 @@ def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> 
                     "Put": {
                         "TableName": table,
                         "Item": {
-                            **dedupe_key(account_id, dedupe),
+                            **keys.webhook_dedupe(account_id, dedupe),
                             "type": "webhook_dedupe",
                             "delivery_id": delivery_id,
                             "subject_id": subject_id,
@@ -77,7 +64,7 @@ def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> 
                     "Put": {
                         "TableName": table,
                         "Item": {
-                            **delivery_key(subject_id, delivery_id),
+                            **keys.webhook_delivery(subject_id, delivery_id),
                             **delivery,
                             "expires_at": expires_at,
                         },
@@ -88,7 +75,7 @@ def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> 
                     "Put": {
                         "TableName": table,
                         "Item": {
-                            **lookup_key(delivery_id),
+                            **keys.webhook_lookup(delivery_id),
                             "type": "webhook_lookup",
                             "subject_id": subject_id,
                             "account_id": account_id,
@@ -107,17 +94,19 @@ def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> 
 
 
 def get_dedupe(account_id: str, key: str) -> dict[str, Any] | None:
-    return db.table().get_item(Key=dedupe_key(account_id, key), ConsistentRead=True).get("Item")
+    return db.table().get_item(Key=keys.webhook_dedupe(account_id, key), ConsistentRead=True).get("Item")
 
 
 def locate(delivery_id: str) -> dict[str, Any] | None:
     """subject_id and account_id of a delivery known only by its id."""
-    return db.table().get_item(Key=lookup_key(delivery_id), ConsistentRead=True).get("Item")
+    return db.table().get_item(Key=keys.webhook_lookup(delivery_id), ConsistentRead=True).get("Item")
 
 
 def get_delivery(subject_id: str, delivery_id: str, consistent: bool = True) -> dict[str, Any] | None:
     return (
-        db.table().get_item(Key=delivery_key(subject_id, delivery_id), ConsistentRead=consistent).get("Item")
+        db.table()
+        .get_item(Key=keys.webhook_delivery(subject_id, delivery_id), ConsistentRead=consistent)
+        .get("Item")
     )
 
 
@@ -125,7 +114,10 @@ def deliveries(subject_id: str) -> list[dict[str, Any]]:
     """Every delivery for a subject, oldest first (delivery ids are ULIDs)."""
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": {":pk": f"SUBJECT#{subject_id}", ":prefix": DELIVERY_SK_PREFIX},
+        "ExpressionAttributeValues": {
+            ":pk": keys.subject(subject_id),
+            ":prefix": keys.WEBHOOK_DELIVERY_PREFIX,
+        },
         "ConsistentRead": True,
     }
     items: list[dict[str, Any]] = []
@@ -141,7 +133,7 @@ def mark_queued(subject_id: str, delivery_id: str, attempt: int) -> bool:
     """A queue record for `attempt` exists; a replayed delivery leaves the failed index."""
     return (
         db.update_if(
-            delivery_key(subject_id, delivery_id),
+            keys.webhook_delivery(subject_id, delivery_id),
             UpdateExpression="SET queued_attempt = :n REMOVE gsi1pk, gsi1sk",
             ConditionExpression="#s = :pending AND attempt_count = :n",
             ExpressionAttributeNames={"#s": "state"},
@@ -156,7 +148,7 @@ def claim(
 ) -> dict[str, Any] | None:
     """Take attempt number `attempt` (0-based) of a pending delivery; None if not (any longer) ours."""
     return db.update_if(
-        delivery_key(subject_id, delivery_id),
+        keys.webhook_delivery(subject_id, delivery_id),
         UpdateExpression="SET lease_until = :lease",
         ConditionExpression=(
             "#s = :pending AND attempt_count = :n AND (attribute_not_exists(lease_until) OR lease_until < :now)"
@@ -212,7 +204,7 @@ def record_attempt(
         sets += ["#s = :failed", "failed_at = :at", "last_error = :error", "gsi1pk = :fpk", "gsi1sk = :fsk"]
         removes += ["next_attempt_at"]
         values.update({":failed": FAILED, ":error": error or "", ":fpk": FAILED_INDEX_PK})
-        values[":fsk"] = f"{at}#{delivery_id}"
+        values[":fsk"] = keys.failed_webhook_sort(at, delivery_id)
     elif outcome == PENDING:
         if next_attempt_at is None:
             raise ValueError("a retry needs next_attempt_at")
@@ -222,7 +214,7 @@ def record_attempt(
     else:
         raise ValueError(f"unknown outcome {outcome!r}")
     return db.update_if(
-        delivery_key(subject_id, delivery_id),
+        keys.webhook_delivery(subject_id, delivery_id),
         UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
         ConditionExpression="#s = :pending AND attempt_count = :n AND lease_until = :lease",
         ExpressionAttributeNames={"#s": "state"},
@@ -233,7 +225,7 @@ def record_attempt(
 def mark_dead_lettered(subject_id: str, delivery_id: str, at: str) -> bool:
     return (
         db.update_if(
-            delivery_key(subject_id, delivery_id),
+            keys.webhook_delivery(subject_id, delivery_id),
             UpdateExpression="SET dead_lettered_at = :at",
             ConditionExpression="#s = :failed AND attribute_not_exists(dead_lettered_at)",
             ExpressionAttributeNames={"#s": "state"},
@@ -250,7 +242,7 @@ def reopen(subject_id: str, delivery_id: str, at: str, expires_at: int) -> dict[
     It stays in the index until `mark_queued`, so a replay that dies half-way is found again.
     """
     item = db.update_if(
-        delivery_key(subject_id, delivery_id),
+        keys.webhook_delivery(subject_id, delivery_id),
         UpdateExpression=(
             "SET #s = :pending, replayed_at = :at, updated_at = :at, expires_at = :exp, "
             "replays = if_not_exists(replays, :zero) + :one, round_start_attempt = attempt_count "
@@ -276,7 +268,7 @@ def reopen(subject_id: str, delivery_id: str, at: str, expires_at: int) -> dict[
 def _extend_lookup(delivery_id: str, expires_at: int) -> None:
     try:
         db.table().update_item(
-            Key=lookup_key(delivery_id),
+            Key=keys.webhook_lookup(delivery_id),
             UpdateExpression="SET expires_at = :exp",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":exp": expires_at},
