@@ -116,7 +116,8 @@ WHY = {
     "smsgw.inbound.service": "the inbound domain's service (carrier signatures, reassembly); the send path "
     "needs only smsgw.optouts",
     "smsgw.carrier": "the carrier package (its clients, and requests, load lazily since the first bench run)",
-    "smsgw.numbers.service": "the one sender check, sender_allowed (its carrier client loads lazily)",
+    "smsgw.numbers.routing": "who holds a number: the one sender check, sender_allowed",
+    "smsgw.numbers.service": "the Phone Numbers API: no longer imported by the send path",
     "smsgw.scheduler": "the Scheduler client for send_at and quiet hours",
     "smsgw.schedules": "recurring schedules: no longer imported by the send path",
     "smsgw.webhooks": "status callbacks: no longer imported by the send path (reading messages is apart)",
@@ -161,6 +162,7 @@ def run(quick: bool = False) -> Section:
     suspects = [
         "smsgw.inbound.service",
         "smsgw.carrier",
+        "smsgw.numbers.routing",
         "smsgw.numbers.service",
         "smsgw.scheduler",
         "smsgw.schedules",

@@ -2,7 +2,8 @@
 
 Pure code (stdlib only; the IANA time zone data comes from the system or the `tzdata` package),
 so the schedules service can answer 400 naming the field before it calls EventBridge Scheduler, and
-show a schedule's next runs without calling AWS.
+show a schedule's next runs without calling AWS. Longer than our ~400 lines on purpose: one grammar
+(cron, rate, at) and its evaluator, which read best together.
 
 The three forms, exactly as EventBridge Scheduler defines them (docs/schedules.md has the rules and
 examples):
