@@ -57,7 +57,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-# Unit + integration measure branch coverage of the layer ([tool.coverage] in
+# Unit + integration measure branch coverage of the layer and the simulator ([tool.coverage] in
 # pyproject.toml: what is measured, and the floor below which the run fails); e2e runs without.
 test: lint typecheck template-check ## install, lint, check the template, run all tests
 	$(BIN)/pytest -q -n 2 --dist loadfile --cov --cov-report=term:skip-covered tests/unit tests/integration
