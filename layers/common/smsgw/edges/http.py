@@ -84,7 +84,6 @@ class ApiRouter(Router):
 
 # The gateway's own answers (and the Numbers API's for errors that are not its own); most specific first.
 HTTP_STATUS: Final[tuple[tuple[type[SmsgwError], int], ...]] = (
-    (InvalidField, 400),
     (BadRequest, 400),
     (Unauthorized, 401),
     (InsufficientBalance, 402),

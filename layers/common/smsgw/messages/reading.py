@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from ulid import ULID
 
 from smsgw import keys, scheduler
+from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest, Conflict, NotFound
 from smsgw.core.ids import message_id_of
 from smsgw.core.lifecycle import Status
@@ -74,7 +75,7 @@ def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
     if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_or_part_id}")
     if message.status == Status.SCHEDULED:
-        cancelled = repository.cancel(message_id, datetime.now(UTC).isoformat(timespec="milliseconds"))
+        cancelled = repository.cancel(message_id, now_iso())
         if cancelled is not None:
             message = cancelled
             logger.info("scheduled message cancelled", extra={"message_id": message_id})

@@ -12,7 +12,7 @@ limits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -21,6 +21,7 @@ from ulid import ULID
 from smsgw import keys, scheduler
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
+from smsgw.core import clock
 from smsgw.core.errors import BadRequest, Conflict, LimitReached, NotFound, ServiceUnavailable
 from smsgw.observability import logger, metrics
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
@@ -48,10 +49,6 @@ NEXT_RUNS = 5
 LOAD_FIELDS = ("recipients", "schedule", "timezone", "start", "end", "paused")
 # A schedule's pace is its recipients over the shortest time between its next this-many runs.
 PACE_SAMPLE_RUNS = 50
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- limits per account ---------------------------------------------------------------------------
@@ -140,7 +137,7 @@ def mirror(schedule: dict[str, Any], *, create: bool) -> None:
 
 
 def view(schedule: dict[str, Any], now: datetime | None = None) -> ScheduleView:
-    now = now or _now()
+    now = now or clock.now()
     end = datetime.fromisoformat(schedule["end"]) if schedule.get("end") else None
     start = datetime.fromisoformat(schedule["start"]) if schedule.get("start") else None
     state = "paused" if schedule["paused"] else "ended" if end is not None and end <= now else "active"
@@ -177,7 +174,7 @@ def view(schedule: dict[str, Any], now: datetime | None = None) -> ScheduleView:
 
 
 def create_schedule(account: Account, fields: dict[str, Any]) -> ScheduleView:
-    now = _now()
+    now = clock.now()
     schedule = {
         "schedule_id": str(ULID()),
         "account_id": account.account_id,
@@ -219,14 +216,14 @@ def list_schedules(account_id: str, limit: int = 50, cursor: str | None = None) 
     items, next_key = repository.query_account(
         account_id, limit, decode_cursor(cursor, keys.schedules_index(account_id))
     )
-    now = _now()
+    now = clock.now()
     return SchedulePage(schedules=[view(item, now) for item in items], next_cursor=encode_cursor(next_key))
 
 
 def update_schedule(account: Account, schedule_id: str, changes: dict[str, Any]) -> ScheduleView:
     """Change any fields (`paused` pauses or resumes); the whole result is checked as on create."""
     current = _owned(account.account_id, schedule_id)
-    now = _now()
+    now = clock.now()
     # null clears an optional field (start, end, callback); for the others it means "unchanged".
     given = {k: v for k, v in changes.items() if v is not None or k in CLEARABLE}
     merged = {key: current.get(key) for key in FIELDS} | given
