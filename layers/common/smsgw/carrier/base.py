@@ -96,6 +96,11 @@ class CarrierError(Exception):
             where.append(f"HTTP {http_status}")
         super().__init__(f"{error_text} ({', '.join(where)})" if where else error_text)
 
+    @property
+    def authentication_failed(self) -> bool:
+        """The carrier refused our credentials or signature (the operator must fix the carrier secret)."""
+        return self.status in AUTHENTICATION_STATUSES or self.http_status in (401, 403)
+
 
 class CarrierThrottled(CarrierError):
     """Status 1 or HTTP 429. `retry_after`: seconds, from a `Retry-After` header when there was one."""
@@ -128,6 +133,8 @@ class Carrier(Protocol):
 
 
 THROTTLED_STATUSES = frozenset({"1"})
+# Invalid credentials, invalid signature.
+AUTHENTICATION_STATUSES = frozenset({"4", "14"})
 TRANSIENT_STATUSES = frozenset(
     {
         "5",  # internal error

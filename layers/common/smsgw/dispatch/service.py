@@ -40,7 +40,7 @@ from smsgw.core.message import Message
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
-from smsgw.observability import logger, metrics
+from smsgw.observability import count, delivery_metric, logger, metrics
 from smsgw.receipts import service as receipts
 from smsgw.secrets import carrier_credentials
 
@@ -210,6 +210,24 @@ def _not_stored_yet(message_id: str, now: float, sent_at: float | None) -> str:
     return "not_stored_yet"
 
 
+def _carrier_failed(error: CarrierError) -> None:
+    """Count what the carrier answered: the alarms watch the share of refused and failed submissions."""
+    count("CarrierRejected" if isinstance(error, CarrierRejected) else "CarrierErrors")
+    if error.authentication_failed:
+        count("CarrierAuthFailures")
+        logger.error(
+            "the carrier refused our credentials: check the carrier secret",
+            extra={"status": error.status, "http_status": error.http_status},
+        )
+
+
+def _submitted_after(message: Message, carrier: str) -> None:
+    """Accept→submit latency: from when the message was due (its send time when it was held)."""
+    due = message.send_at or message.created_at
+    waited = time.time() - datetime.fromisoformat(due).timestamp()
+    delivery_metric("SubmitLatency", carrier=carrier, country=message.country, milliseconds=waited * 1000)
+
+
 def dispatch_one(
     message_id: str,
     receive_count: int,
@@ -272,6 +290,7 @@ def dispatch_one(
             _defer(message_id, error.retry_after or 1.0, f"carrier throttled: {error.error_text}")
             return "throttled"
         except CarrierRejected as error:
+            _carrier_failed(error)
             accepted = _parts(getattr(error, "accepted_parts", ()))
             at = now_iso()
             messages.mark_failed(
@@ -281,6 +300,7 @@ def dispatch_one(
             metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
             return "failed"
         except CarrierTransientError as error:
+            _carrier_failed(error)
             detail = f"carrier error (status {error.status}, http {error.http_status}): {error.error_text}"
             if error.ambiguous:
                 return _unconfirmed(claimed, detail)
@@ -291,6 +311,7 @@ def dispatch_one(
             logger.warning("carrier error; will retry", extra={"message_id": message_id, "error": detail})
             raise RetryLater(detail) from None
         except CarrierError as error:  # any other carrier outcome is treated as transient
+            _carrier_failed(error)
             messages.release(message_id, now_iso(), str(error))
             raise RetryLater(str(error)) from None
 
@@ -298,7 +319,8 @@ def dispatch_one(
     parts = _parts(result.parts)
     how = "resubmitted: no receipt came for an unconfirmed submission" if reconciled == RESUBMIT else None
     messages.mark_submitted(message_id, now_iso(), parts, claimed.expires_at, how)
-    metrics.add_metric(name="MessagesSubmitted", unit="Count", value=1)
+    count("MessagesSubmitted")
+    _submitted_after(claimed, settings.carrier_provider)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])
     return "submitted"

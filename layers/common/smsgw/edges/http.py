@@ -46,7 +46,7 @@ from smsgw.core.errors import (
 from smsgw.core.lifecycle import SCHEDULED
 from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 from smsgw.numbers.errors import NumbersApiError
-from smsgw.observability import logger
+from smsgw.observability import logger, mask_numbers_in
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
@@ -128,8 +128,35 @@ def nexmo_error_body(vonage_status: str, error_text: str, field: str | None = No
     return {"message-count": "1", "messages": [element]}
 
 
+def log_refusal(http_status: int, reason: str, field: str | None = None, code: str | None = None) -> None:
+    """Every refused request is logged with why (numbers masked): a 4xx is the client's to fix, but an
+    operator asked "why did my sends stop" needs to see them. 401/403/429 at WARNING (auth, abuse)."""
+    extra: dict[str, Any] = {"http_status": http_status, "reason": mask_numbers_in(reason)}
+    if field:
+        extra["field"] = field
+    if code:
+        extra["code"] = code
+    if http_status in (401, 403, 429):
+        logger.warning("request refused", extra=extra)
+    else:
+        logger.info("request refused", extra=extra)
+
+
 def error_answer(wire: Wire, error: SmsgwError) -> Response:
     """The answer to a domain error on a route of `wire`: the one place errors become HTTP."""
+    answer = _error_answer_for(wire, error)
+    if answer.status_code < 500:
+        code = vonage_status(error) if wire is Wire.VONAGE or isinstance(error, SendRefused) else None
+        log_refusal(
+            answer.status_code if answer.status_code != 200 else http_status(error),
+            error.message,
+            error.field,
+            code,
+        )
+    return answer
+
+
+def _error_answer_for(wire: Wire, error: SmsgwError) -> Response:
     headers: dict[str, str] = {}
     retry_after = getattr(error, "retry_after", None)
     if isinstance(error, RateLimited | ServiceUnavailable) or (
@@ -285,7 +312,9 @@ def create_resolver(*routers: Router) -> SmsgwResolver:
             refusal = InvalidField(field, f"Invalid {field} param: {first.get('msg', '')}")
         if app.wire() in (Wire.NEXMO, Wire.VONAGE):
             return error_answer(app.wire(), SendRefused.of(refusal))
-        return error_response(400, f"{field}: {first.get('msg', 'invalid value')}", field)
+        reason = f"{field}: {first.get('msg', 'invalid value')}"
+        log_refusal(400, reason, field)
+        return error_response(400, reason, field)
 
     @app.exception_handler(SmsgwError)
     def _domain(error: SmsgwError) -> Response:
@@ -293,6 +322,7 @@ def create_resolver(*routers: Router) -> SmsgwResolver:
 
     @app.exception_handler(BadBody)
     def _bad_body(error: BadBody) -> Response:
+        log_refusal(error.status_code, error.message, error.field)
         if app.wire() is Wire.VONAGE:
             return _json(200, nexmo_error_body(INVALID_PARAMETER, error.message, error.field))
         if app.wire() is Wire.NEXMO:
@@ -301,7 +331,11 @@ def create_resolver(*routers: Router) -> SmsgwResolver:
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
-        return route_not_found(app, app.current_event.path, app.current_event.http_method)
+        answer = route_not_found(app, app.current_event.path, app.current_event.http_method)
+        log_refusal(
+            answer.status_code, f"{app.current_event.http_method} {app.current_event.path}: no such route"
+        )
+        return answer
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:

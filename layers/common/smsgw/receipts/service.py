@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from smsgw.accounts import service as accounts
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
+from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest
@@ -23,7 +25,7 @@ from smsgw.core.lifecycle import Status
 from smsgw.core.message import Message
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages
-from smsgw.observability import logger, metrics
+from smsgw.observability import delivery_metric, logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
 from smsgw.webhooks import service as webhooks
@@ -145,9 +147,22 @@ def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
     else:
         crash_point("receipt.apply", message_id)
     status, detail = message_status(message)
-    messages.advance_status(message_id, status, RANK[status], at, detail)
+    if messages.advance_status(message_id, status, RANK[status], at, detail) and status in FINAL:
+        _count_final(message, status)
     notify(message, status, at, part=part, receipt=receipt)
     return outcome
+
+
+def _count_final(message: Message, status: Status) -> None:
+    """Counted once, by the write that made the message final: delivered or not, and how long it took."""
+    carrier, country = get_settings().carrier_provider, message.country
+    if status != Status.DELIVERED:
+        delivery_metric("MessagesUndelivered", carrier=carrier, country=country)
+        return
+    delivery_metric("MessagesDelivered", carrier=carrier, country=country)
+    if message.submitted_at:
+        took = time.time() - datetime.fromisoformat(message.submitted_at).timestamp()
+        delivery_metric("DeliveryLatency", carrier=carrier, country=country, milliseconds=took * 1000)
 
 
 def notify(

@@ -188,7 +188,13 @@ class Deliverer:
             )
             return "superseded"
 
-        log = {"delivery_id": delivery_id, "attempt": number + 1, "http_status": response.http_status}
+        # `account` and `webhook_outcome` feed the per-tenant alarm (a Contributor Insights rule).
+        log = {
+            "delivery_id": delivery_id,
+            "account": item["account_id"],
+            "attempt": number + 1,
+            "http_status": response.http_status,
+        }
         if outcome == DELIVERED:
             metrics.add_metric(name="WebhooksDelivered", unit="Count", value=1)
             logger.info("webhook delivered", extra=log)
@@ -198,12 +204,13 @@ class Deliverer:
             assert next_at is not None
             queue_attempt(subject_id, delivery_id, attempt=number + 1, not_before=next_at, now=finished)
             logger.info(
-                "webhook attempt failed; will retry", extra={**log, "error": error, "retry_at": iso(next_at)}
+                "webhook attempt failed; will retry",
+                extra={**log, "webhook_outcome": "retry", "error": error, "retry_at": iso(next_at)},
             )
             return "retry"
         self._dead_letter(recorded)
         metrics.add_metric(name="WebhooksFailed", unit="Count", value=1)
-        logger.warning("webhook delivery failed", extra={**log, "error": error})
+        logger.warning("webhook delivery failed", extra={**log, "webhook_outcome": "failed", "error": error})
         return "failed"
 
     def _not_claimed(self, subject_id: str, delivery_id: str, number: int, now: float) -> str:
