@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,12 +40,12 @@ def functions() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 
 
-def child_env() -> dict[str, str]:
+def child_env(root: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(FAKE_AWS)
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")]),
+            "PYTHONPATH": os.pathsep.join([str(root), str(root / "layers" / "common"), str(ROOT)]),
             "TABLE_NAME": "smsgw",
             "SEND_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/send",
         }
@@ -51,10 +53,15 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def measure(module: str, init_client: bool) -> float:
+def measure(module: str, init_client: bool, root: Path = ROOT) -> float:
     code = PROBE.format(module=module, init_client=init_client)
     out = subprocess.run(  # noqa: S603 - this interpreter, our own probe code
-        [sys.executable, "-c", code], cwd=ROOT, env=child_env(), capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=root,
+        env=child_env(root),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
 
@@ -124,7 +131,48 @@ WHY = {
 }
 
 
-def run(quick: bool = False) -> Section:
+def checkout(ref: str) -> Path:
+    """The functions and the layer as they were at `ref`, in a temporary folder (removed by the caller)."""
+    folder = Path(tempfile.mkdtemp(prefix="smsgw-coldstart-"))
+    archive = subprocess.run(  # noqa: S603 - git, a ref the operator named
+        ["git", "archive", "--format=tar", ref, "functions", "layers/common"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)  # noqa: S603,S607
+    return folder
+
+
+def against(ref: str, names: list[str], rounds: int) -> Table:
+    """This tree's cold start over `ref`'s, function by function, measured in the same run: the two
+    alternate (which goes first swaps every round, so a drift in the machine's speed cancels out)."""
+    old_root = checkout(ref)
+    try:
+        old_names = {p.parent.name for p in (old_root / "functions").glob("*/app.py")}
+        common = [name for name in names if name in old_names]
+        new: dict[str, list[float]] = {name: [] for name in common}
+        old: dict[str, list[float]] = {name: [] for name in common}
+        for round_number in range(rounds):
+            for name in common:
+                module = f"functions.{name}.app"
+                pair = [(new, ROOT), (old, old_root)]
+                for samples, root in pair if round_number % 2 == 0 else reversed(pair):
+                    samples[name].append(measure(module, init_client=True, root=root))
+    finally:
+        shutil.rmtree(old_root, ignore_errors=True)
+    rows = []
+    for name in common:
+        now, before = stats.median(new[name]), stats.median(old[name])
+        rows.append([name, f"{before * 1000:.0f} ms", f"{now * 1000:.0f} ms", f"{now / before:.2f}"])
+    return Table(
+        ["function", f"at {ref}", "this tree", "ratio"],
+        rows,
+        title=f"This tree against `{ref}` (same run, {rounds} alternating rounds, medians)",
+    )
+
+
+def run(quick: bool = False, against_ref: str | None = None) -> Section:
     names = functions()
     rounds = 2 if quick else 5
     samples: dict[str, list[float]] = {name: [] for name in [BASELINE, *names]}
@@ -174,6 +222,16 @@ def run(quick: bool = False) -> Section:
         [[m, f"{found[m] / 1000:.0f} ms", WHY.get(m, "")] for m in suspects if m in found],
         title="SendFunction: imports a send does not need at cold start",
     )
+    tables = [
+        Table(
+            ["function", "heaviest imports"],
+            heavy_rows,
+            title="Heaviest imports (per package: the sum of its own modules' import time, `-X importtime`)",
+        ),
+        send_table,
+    ]
+    if against_ref:
+        tables.append(against(against_ref, names, rounds * 2))
     notes = [
         f"{rounds} rounds, one fresh interpreter per function per round; medians. The baseline is "
         f"`{BASELINE}`.",
@@ -188,13 +246,6 @@ def run(quick: bool = False) -> Section:
         "3. Cold start (import + init, fresh interpreter)",
         __doc__.split("\n\n", 1)[1] if __doc__ else "",
         goals=goals,
-        tables=[
-            Table(
-                ["function", "heaviest imports"],
-                heavy_rows,
-                title="Heaviest imports (per package: the sum of its own modules' import time, `-X importtime`)",
-            ),
-            send_table,
-        ],
+        tables=tables,
         notes=notes,
     )

@@ -30,6 +30,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="small, fast runs; the report goes to .smsgw/bench/"
     )
     parser.add_argument("--output", type=Path, help="the report (default docs/benchmarks.md)")
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="coldstart: also measure each function at this git commit, alternating, and give the ratio",
+    )
     args = parser.parse_args(argv)
     chosen = [n.strip() for n in args.only.split(",") if n.strip()] or list(NAMES)
     unknown = sorted(set(chosen) - set(NAMES))
@@ -98,7 +103,7 @@ def run_one(name: str, args: argparse.Namespace, extra: dict[str, object]) -> re
     if name == "coldstart":
         from bench import coldstart
 
-        section = coldstart.run(quick=args.quick)
+        section = coldstart.run(quick=args.quick, against_ref=args.against)
         labels = [g.what.split(":")[0] for g in section.goals]
         path = plots.bars(
             args.img_dir / "coldstart.png",

@@ -17,11 +17,11 @@ import math
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from smsgw import queues
-from smsgw.accounts import service as accounts
+from smsgw.accounts import service as accounts_service
 from smsgw.carrier.base import (
     Carrier,
     CarrierError,
@@ -34,15 +34,23 @@ from smsgw.carrier.factory import make_carrier
 from smsgw.carrier.signature import carrier_webhook_url
 from smsgw.config import get_settings
 from smsgw.core import lifecycle
-from smsgw.core.clock import now_iso
+from smsgw.core.clock import epoch_iso, now_iso
+from smsgw.core.lifecycle import Status
 from smsgw.core.memo import per_process
 from smsgw.core.message import Message
 from smsgw.dispatch.pacing import Deferred, reserve_slot
+from smsgw.dispatch.ports import AccountLookup, MessageLeases, StatusNotices
 from smsgw.faults import crash_point
-from smsgw.messages import repository as messages
+from smsgw.messages import repository as messages_repository
+from smsgw.messages.repository import ClaimRefused
 from smsgw.observability import count, delivery_metric, logger, metrics
-from smsgw.receipts import service as receipts
+from smsgw.receipts import service as receipts_service
 from smsgw.secrets import carrier_credentials
+
+# What dispatch uses of the other domains (dispatch/ports.py), checked by mypy.
+messages: MessageLeases = messages_repository
+receipts: StatusNotices = receipts_service
+accounts: AccountLookup = accounts_service
 
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
@@ -99,7 +107,7 @@ def _defer(message_id: str, seconds: float, reason: str) -> None:
 def _unconfirmed_since(claimed: Message) -> float | None:
     """When an earlier submission of this message may have reached the carrier without us knowing:
     an invocation that died holding it (we take over its lease), or one that got no answer."""
-    if claimed.claimed_from == messages.SUBMITTING:
+    if claimed.claimed_from == Status.SUBMITTING:
         previous_lease = claimed.previous_lease or 0
         return float(previous_lease - get_settings().dispatch_lease_seconds)
     since = claimed.unconfirmed_since
@@ -135,7 +143,7 @@ def _reconcile(claimed: Message, now: float) -> str | None:
         return None
     window = get_settings().dispatch_reconcile_seconds
     if now < since + window:
-        at = datetime.fromtimestamp(since, UTC).isoformat(timespec="milliseconds")
+        at = epoch_iso(since)
         messages.release(
             message_id,
             now_iso(),
@@ -172,7 +180,7 @@ def _claim_scheduled(message: Message, now: float, lease_until: int) -> Message 
     at = now_iso()
     try:
         return messages.claim_scheduled(message, lease_until, at)
-    except messages.ClaimRefused as refused:
+    except ClaimRefused as refused:
         if refused.reason == "not_scheduled":
             return "duplicate"  # cancelled meanwhile, or claimed by a duplicate delivery
     account = accounts.get_account(message.account_id, consistent=True)
@@ -243,7 +251,7 @@ def dispatch_one(
     lease_until = int(now) + settings.dispatch_lease_seconds
     claimed = messages.claim(message_id, int(now), lease_until, now_iso())
     current = None if claimed is not None else messages.load(message_id, consistent=True)
-    if current is not None and current.status == messages.QUEUED:
+    if current is not None and current.status == Status.QUEUED:
         # Stored (the send path enqueues first) or released between the claim and the read: claim again.
         claimed = messages.claim(message_id, int(now), lease_until, now_iso())
         current = None if claimed is not None else messages.load(message_id, consistent=True)
@@ -256,7 +264,7 @@ def dispatch_one(
                 # they are still waiting (deleted only once applied); applying again is idempotent.
                 receipts.apply_pending(current.carrier_message_ids())
             return "duplicate"
-        if current.status != messages.SCHEDULED:
+        if current.status != Status.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.
             queues.postpone(receipt_handle, settings.dispatch_lease_seconds)
             raise RetryLater(f"message {message_id} is being submitted by another invocation")

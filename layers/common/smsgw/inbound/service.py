@@ -20,7 +20,7 @@ from typing import Any
 from ulid import ULID
 
 from smsgw import keys, queues
-from smsgw.accounts import service as accounts
+from smsgw.accounts import service as accounts_service
 from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
 from smsgw.config import get_settings
 from smsgw.core.clock import now_iso
@@ -28,11 +28,18 @@ from smsgw.core.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
-from smsgw.numbers import routing as numbers
+from smsgw.inbound.ports import AccountCache, Conversations, InboundWebhooks, NumberRoutes, Replies
+from smsgw.numbers import routing as numbers_routing
 from smsgw.observability import logger, mask_number, metrics
-from smsgw.optouts import service as optouts
+from smsgw.optouts import service as optouts_service
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
-from smsgw.webhooks import service as webhooks
+from smsgw.webhooks import service as webhooks_service
+
+# What inbound uses of the other domains (inbound/ports.py), checked by mypy.
+numbers: NumberRoutes = numbers_routing
+optouts: Conversations = optouts_service
+webhooks: InboundWebhooks = webhooks_service
+accounts: AccountCache = accounts_service
 
 INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
@@ -331,7 +338,9 @@ def _reply_help(account_id: str, sender: str, recipient: str, inbound_id: str) -
             return
         # Imported on first use: the send path is ≈100 ms of InboundFunction's and InboundReassemblyFunction's
         # cold start (`-X importtime`, 2026-12-03: 104 ms cumulative) that only a HELP reply needs.
-        from smsgw.messages import service as messages
+        from smsgw.messages import service as messages_service
+
+        messages: Replies = messages_service
 
         account = accounts.cached_account(account_id)
         # urgent: they just wrote to us, so the answer goes now, quiet hours or not.

@@ -24,8 +24,6 @@ from smsgw.core.message import Message
 from smsgw.messages.items import event_item as _event
 from smsgw.messages.items import from_item, to_item
 
-__all__ = ["CANCELLED", "FAILED", "QUEUED", "SCHEDULED", "SUBMITTED", "SUBMITTING", "from_item", "to_item"]
-
 
 class ClaimRefused(Exception):
     """A scheduled message could not be claimed: `reason` is "not_scheduled" or "unpaid"."""

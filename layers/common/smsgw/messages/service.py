@@ -25,9 +25,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from ulid import ULID
 
 from smsgw import queues, scheduler
-from smsgw.accounts import service as accounts
+from smsgw.accounts import service as accounts_service
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
+from smsgw.core import clock
 from smsgw.core.errors import (
     INVALID_SENDER,
     NUMBER_BARRED,
@@ -49,12 +50,18 @@ from smsgw.faults import crash_point
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
+from smsgw.messages.ports import Balances, OptOutRules, SenderRules
 from smsgw.messages.quiet_hours import QuietHours, release_time
 from smsgw.messages.send_at import parse_send_at, pop_send_at
-from smsgw.numbers import routing as numbers
+from smsgw.numbers import routing as numbers_routing
 from smsgw.observability import logger, mask_number, metrics
-from smsgw.optouts import service as optouts
+from smsgw.optouts import service as optouts_service
 from smsgw.urlsafety import check_callback_url
+
+# What the send path uses of the other domains (messages/ports.py), checked by mypy.
+accounts: Balances = accounts_service
+numbers: SenderRules = numbers_routing
+optouts: OptOutRules = optouts_service
 
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_HOURS = 24
@@ -101,7 +108,7 @@ def new_message(
     why it starts `failed` (a schedule's recipient who opted out); `purpose`/`redact_text`: a
     verification code, whose text its account never sees."""
     unit_price = pricing.price_per_part(send.destination.country)
-    at = now.isoformat(timespec="milliseconds")
+    at = clock.iso(now)
     parts = send.segmentation.parts
     return Message(
         message_id=message_id,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from smsgw.accounts import service as accounts
+from smsgw.accounts import service as accounts_service
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
 from smsgw.config import get_settings
 from smsgw.core import lifecycle
@@ -24,11 +24,17 @@ from smsgw.core.ids import is_message_id
 from smsgw.core.lifecycle import Status
 from smsgw.core.message import Message
 from smsgw.faults import crash_point
-from smsgw.messages import repository as messages
+from smsgw.messages import repository as messages_repository
 from smsgw.observability import delivery_metric, logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
-from smsgw.webhooks import service as webhooks
+from smsgw.receipts.ports import AccountCache, Callbacks, MessageReceipts
+from smsgw.webhooks import service as webhooks_service
+
+# What receipts use of the other domains (receipts/ports.py), checked by mypy.
+messages: MessageReceipts = messages_repository
+webhooks: Callbacks = webhooks_service
+accounts: AccountCache = accounts_service
 
 PENDING_SECONDS = 86_400
 STATUS_EVENT = "message.status"

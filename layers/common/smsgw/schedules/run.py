@@ -14,7 +14,7 @@ from typing import Any
 from ulid import ULID
 
 from smsgw import queues
-from smsgw.accounts import service as accounts
+from smsgw.accounts import service as accounts_service
 from smsgw.config import get_settings
 from smsgw.core import clock
 from smsgw.core.errors import BadRequest
@@ -24,10 +24,15 @@ from smsgw.messages import repository as messages_repository
 from smsgw.messages.params import validate_send
 from smsgw.messages.service import new_message
 from smsgw.observability import logger, metrics
-from smsgw.optouts import service as optouts
+from smsgw.optouts import service as optouts_service
 from smsgw.schedules import repository
+from smsgw.schedules.ports import AccountLookup, OptOutCheck
 from smsgw.schedules.service import mirror
 from smsgw.schedules.validation import checked_callback, iso, render
+
+# What a run uses of the other domains (schedules/ports.py), checked by mypy.
+accounts: AccountLookup = accounts_service
+optouts: OptOutCheck = optouts_service
 
 
 def run_time(scheduled_time: str | None, sent_at: datetime) -> datetime:

@@ -39,7 +39,7 @@ from smsgw.webhooks import queue, repository
 from smsgw.webhooks.models import DELIVERED, FAILED, PENDING
 from smsgw.webhooks.retry import RetryPolicy
 from smsgw.webhooks.service import iso, queue_attempt, replay, requeue_if_lost
-from smsgw.webhooks.transport import HttpTransport, Response, signed_headers
+from smsgw.webhooks.transport import HttpTransport, Response, Transport, signed_headers
 
 Clock = Callable[[], float]
 
@@ -95,7 +95,7 @@ class Deliverer:
     clock: Clock = time.time
     resolve: Resolver = resolve_host
     policy: RetryPolicy | None = None
-    transport: HttpTransport | None = None
+    transport: Transport | None = None
     lease_seconds: float = field(init=False)
     attempt_budget_seconds: float = field(init=False)
 

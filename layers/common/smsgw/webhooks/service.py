@@ -16,6 +16,7 @@ from typing import Any
 from ulid import ULID
 
 from smsgw.config import get_settings
+from smsgw.core.clock import epoch_iso
 from smsgw.core.errors import BadRequest, NotFound
 from smsgw.observability import logger
 from smsgw.webhooks import queue, repository
@@ -25,8 +26,8 @@ MAX_BODY_BYTES = 64 * 1024  # the delivery item also holds up to a day of attemp
 MAX_KEY_LENGTH = 512
 
 
-def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+# Webhook times are epoch seconds (the injectable clock); stored as every other timestamp.
+iso = epoch_iso
 
 
 def _expires_at(now: float) -> int:

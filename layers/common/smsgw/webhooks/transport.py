@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -56,6 +56,14 @@ class Response:
     error: str | None = None
     retry_after: float | None = None
     location: str | None = None
+
+
+class Transport(Protocol):
+    """How a webhook leaves: one POST, pinned to the addresses the URL check resolved."""
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], addresses: Sequence[str] | None
+    ) -> Response: ...
 
 
 class HttpTransport:

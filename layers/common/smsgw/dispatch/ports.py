@@ -1,0 +1,57 @@
+"""What dispatch needs from the other domains — no more. The services bind the real modules to these
+(mypy checks that they conform); a test or a new implementation provides the same few functions."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from smsgw.accounts.models import Account
+from smsgw.core.message import Message
+from smsgw.receipts.models import DeliveryReceipt
+
+
+class MessageLeases(Protocol):
+    """The message store's moves that dispatch makes: claim, then submitted, failed or released."""
+
+    def claim(self, message_id: str, now: int, lease_until: int, at: str) -> Message | None: ...
+    def claim_scheduled(self, message: Message, lease_until: int, at: str) -> Message: ...
+    def fail_scheduled(self, message_id: str, at: str, error: str) -> Message | None: ...
+    def load(self, message_id: str, consistent: bool = False) -> Message | None: ...
+    def mark_failed(
+        self, message_id: str, at: str, error: str, parts: list[dict[str, Any]] | None = None
+    ) -> None: ...
+    def mark_submitted(
+        self,
+        message_id: str,
+        at: str,
+        parts: list[dict[str, Any]],
+        expires_at: int,
+        detail: str | None = None,
+    ) -> bool: ...
+    def release(
+        self,
+        message_id: str,
+        at: str,
+        error: str,
+        dead_lettered: bool = False,
+        unconfirmed_since: str | None = None,
+        event: str | None = None,
+    ) -> None: ...
+
+
+class StatusNotices(Protocol):
+    """Receipts that waited for a carrier id, and the status callback of a message dispatch ended."""
+
+    def apply_pending(self, carrier_message_ids: list[str]) -> None: ...
+    def notify(
+        self,
+        message: Message,
+        message_status: str,
+        at: str,
+        part: int | None = None,
+        receipt: DeliveryReceipt | None = None,
+    ) -> str | None: ...
+
+
+class AccountLookup(Protocol):
+    def get_account(self, account_id: str, consistent: bool = False) -> Account | None: ...

@@ -1,0 +1,55 @@
+"""What inbound needs from the other domains — no more (see dispatch/ports.py for the idea)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from smsgw.accounts.models import Account
+from smsgw.numbers.routing import NumberRoute
+from smsgw.webhooks.models import DeliveryView
+
+
+class NumberRoutes(Protocol):
+    """Who an inbound SMS belongs to: the owner of the number it was sent to, or of its sender."""
+
+    def owner_of_destination(self, to: str) -> NumberRoute | None: ...
+    def registered_sender(self, msisdn: str) -> NumberRoute | None: ...
+
+
+class Conversations(Protocol):
+    """Opt-outs (STOP/START) and the conversation a reply belongs to."""
+
+    def conversation(self, msisdn: str, number: str) -> dict[str, Any] | None: ...
+    def opt_in(self, number: str, msisdn: str) -> None: ...
+    def opt_out(self, number: str, msisdn: str, at: str) -> None: ...
+
+
+class InboundWebhooks(Protocol):
+    def enqueue(
+        self,
+        *,
+        account_id: str,
+        url: str,
+        event_type: str,
+        payload: dict[str, Any],
+        subject_id: str,
+        dedupe_key: str,
+    ) -> str: ...
+    def deliveries_for(self, subject_id: str) -> list[DeliveryView]: ...
+
+
+class AccountCache(Protocol):
+    def cached_account(self, account_id: str) -> Account: ...
+
+
+class Replies(Protocol):
+    """The send path, for the HELP reply."""
+
+    def accept_send(
+        self,
+        account: Account,
+        fields: dict[str, str],
+        idempotency_key: str | None = None,
+        lambda_context: Any = None,
+        inbound_replies: bool = False,
+    ) -> dict[str, Any]: ...
