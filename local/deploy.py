@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -21,6 +22,9 @@ ARTIFACT_BUCKET = "smsgw-local-artifacts"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 FAILED_SUFFIXES = ("_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+# CloudFormation takes an inline TemplateBody up to 51,200 bytes; a larger template goes through S3
+# (TemplateURL), as `sam deploy` does. The template outgrew it with its alarms and dashboard.
+TEMPLATE_BODY_MAX_BYTES = 51_200
 
 
 @dataclass
@@ -97,7 +101,7 @@ class Deployer:
         cfn = self.client("cloudformation")
         kwargs = {
             "StackName": stack_name,
-            "TemplateBody": json.dumps(body),
+            **self._template_argument(json.dumps(body)),
             "Parameters": params,
             "Capabilities": CAPABILITIES,
         }
@@ -121,6 +125,15 @@ class Deployer:
             bridged=bridged,
             seconds=time.monotonic() - started,
         )
+
+    def _template_argument(self, body: str) -> dict[str, str]:
+        """TemplateBody when it fits, else the body uploaded to the artifact bucket and its TemplateURL."""
+        data = body.encode("utf-8")
+        if len(data) <= TEMPLATE_BODY_MAX_BYTES:
+            return {"TemplateBody": body}
+        key = f"templates/{hashlib.sha256(data).hexdigest()[:16]}.json"
+        self.client("s3").put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=data)
+        return {"TemplateURL": f"{self.endpoint_url.rstrip('/')}/{ARTIFACT_BUCKET}/{key}"}
 
     def localize(self, template: dict[str, Any], uris: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
         """The template with local code paths replaced by the uploaded s3:// URIs and ANY methods expanded."""
