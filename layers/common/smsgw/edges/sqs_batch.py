@@ -15,9 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from smsgw.observability import logger
 
 # Without a Lambda context (a direct call), a batch may take this long.
@@ -47,35 +44,31 @@ def process_batch(event: dict[str, Any], context: Any, handle: RecordHandler) ->
     budget_ms = context.get_remaining_time_in_millis() if context is not None else DEFAULT_BUDGET_MS
     deadline = time.time() + budget_ms / 1000
 
-    def handle_record(record: SQSRecord) -> object:
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records") or []:
+        message_id = str(record.get("messageId", ""))
         try:
-            body = json.loads(record.body)
+            body = json.loads(record["body"])
             if not isinstance(body, dict):
                 raise ValueError("the record's body is not a JSON object")
             # SQS always sets both; a hand-made event (tests, `sam local invoke`) may not.
-            sent = record.attributes.get("SentTimestamp")
+            attributes = record.get("attributes") or {}
+            sent = attributes.get("SentTimestamp")
             info = RecordInfo(
-                message_id=record.message_id,
-                receive_count=int(record.attributes.get("ApproximateReceiveCount") or 1),
-                receipt_handle=record.receipt_handle,
+                message_id=message_id,
+                receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+                receipt_handle=str(record.get("receiptHandle", "")),
                 sent_at=int(sent) / 1000 if sent else None,
                 deadline=deadline,
             )
-            return handle(body, info)
+            handle(body, info)
         except Exception as error:
-            # The batch processor only reports the record; say here why it comes back.
+            # Report every failed record, even when all of them failed, instead of failing the
+            # invocation: a failed invocation makes SQS deliver the whole batch again, records already
+            # handled included (a message submitted twice), and without backoff.
             logger.warning(
                 "SQS record failed; it will be delivered again",
-                extra={"sqs_message_id": record.message_id, "error": f"{type(error).__name__}: {error}"},
+                extra={"sqs_message_id": message_id, "error": f"{type(error).__name__}: {error}"},
             )
-            raise
-
-    # Report every failed record, even when all of them failed, instead of failing the invocation:
-    # a failed invocation makes SQS deliver the whole batch again, records already handled included
-    # (a message submitted twice), and without backoff; failed records are retried one by one.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(
-        process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
-        )
-    )
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
