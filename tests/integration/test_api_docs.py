@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -85,3 +86,92 @@ def test_every_route_in_the_template_is_in_the_openapi(aws):
             if event["Type"] == "Api":
                 served.add((event["Properties"]["Path"], event["Properties"]["Method"].lower()))
     assert served - documented == set()
+
+
+def served_spec(
+    stage_path: str = "/v1/openapi.json", host: str | None = None, api_id: str | None = None
+) -> dict:
+    event = api_event("GET", "/openapi.json")
+    event["requestContext"]["path"] = stage_path
+    if api_id:
+        event["requestContext"]["apiId"] = api_id
+    if host:
+        event["headers"]["Host"] = host
+    response = load_handler("api").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 200
+    return json.loads(response["body"])
+
+
+@pytest.mark.parametrize(
+    ("stage_path", "host", "api_id", "server"),
+    [
+        ("/v1/openapi.json", "abc123.execute-api.eu-west-1.amazonaws.com", "abc123", "/v1"),
+        ("/local/openapi.json", "abc123.execute-api.localhost:4566", "abc123", "/local"),
+        ("/local/openapi.json", "127.0.0.1:4566", "abc123", "/_aws/execute-api/abc123/local"),
+        ("/openapi.json", "sms.example.com", "abc123", "/"),  # a custom domain without a base path
+    ],
+)
+def test_servers_is_where_the_document_was_fetched(aws, stage_path, host, api_id, server):
+    """Swagger's "Try it out" and schemathesis call `servers` + path: the stage, not `/`."""
+    assert served_spec(stage_path, host, api_id)["servers"] == [{"url": server}]
+
+
+def test_swagger_ui_uses_the_stage_too(aws):
+    event = api_event("GET", "/docs")
+    event["requestContext"]["path"] = "/local/docs"
+    event["requestContext"]["apiId"] = "abc123"
+    event["headers"]["Host"] = "127.0.0.1:4566"
+    body = load_handler("api").lambda_handler(event, LambdaContext())["body"]
+    assert '"url": "/_aws/execute-api/abc123/local"' in body
+
+
+def test_each_operation_names_the_authentication_it_uses(aws):
+    spec = served_spec()
+    assert "security" not in spec  # no global bearer: each operation says its own
+    security = {
+        (path, method): op["security"] for path, item in spec["paths"].items() for method, op in item.items()
+    }
+    assert security[("/oauth/client_credential/accesstoken", "post")] == []
+    assert {"vonageBasic": []} in security[("/sms/json", "post")]
+    for path in ("/carrier/dlr", "/carrier/inbound"):
+        assert (
+            security[(path, "post")]
+            == security[(path, "get")]
+            == [{"carrierToken": []}, {"carrierSignature": []}]
+        )
+    bearer = {key for key, value in security.items() if value == [{"bearer": []}]}
+    assert ("/communication/nexmo/sms/send", "post") in bearer
+    assert ("/messages", "get") in bearer
+    assert len(bearer) == len(security) - 6  # the token route, /sms/json, 4 carrier webhooks
+    assert {"carrierToken", "carrierSignature", "vonageBasic", "bearer"} <= set(
+        spec["components"]["securitySchemes"]
+    )
+
+
+def test_every_error_answer_has_its_body_and_none_is_a_422(aws):
+    spec = json.loads(json.dumps(served_spec()))
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            assert "422" not in operation["responses"], (path, method)
+            for status, answer in operation["responses"].items():
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema, (path, method, status)
+                if int(status) >= 400:
+                    # not the success model Powertools gives a response declared without content
+                    assert not re.search(r"View|Page|Ack", json.dumps(schema)), (path, method, status)
+    messages = spec["paths"]["/messages"]["get"]["responses"]
+    assert {"$ref": "#/components/schemas/GatewayError"} in messages["401"]["content"]["application/json"][
+        "schema"
+    ]["anyOf"]
+    assert messages["429"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"
+    }
+
+
+def test_form_bodies_are_described_where_accepted_and_sms_json_documents_202(aws):
+    paths = served_spec()["paths"]
+    for path in ("/communication/nexmo/sms/send", "/sms/json", "/oauth/client_credential/accesstoken"):
+        assert "application/x-www-form-urlencoded" in paths[path]["post"]["requestBody"]["content"], path
+    for path in ("/carrier/dlr", "/carrier/inbound"):
+        assert "application/x-www-form-urlencoded" in paths[path]["post"]["requestBody"]["content"], path
+    assert {"200", "202"} <= set(paths["/sms/json"]["post"]["responses"])

@@ -232,7 +232,10 @@ def test_inbound_yes_needs_a_registered_callback_and_routes_replies_to_it(env, o
     refused = send(owner, "ACME", "447700900777", headers={"inbound": "yes"})  # allowed, but no callback
     assert refused["status"] == 412
     assert refused["field"] == "inbound"
-    assert "register" in refused["error"]
+    # An alphanumeric sender cannot receive replies, so registering it (which fails) is not the advice.
+    assert "to=ACME" not in refused["error"]
+    assert "alphanumeric" in refused["error"]
+    assert "from a number" in refused["error"]
     assert env.items("MSG#") == []
 
     register(owner.account_id, PHONE, receiver.url)
@@ -261,6 +264,8 @@ def test_the_account_lists_its_inbound_and_sees_deliveries(env, owner, receiver)
     status, page = get("/inbound", {"limit": "2"})
     assert status == 200
     assert [m["text"] for m in page["inbound"]] == ["m2", "m1"]
+    # The listing shows each message's deliveries to the callback, as GET /inbound/{id} does.
+    assert [[d["state"] for d in m["deliveries"]] for m in page["inbound"]] == [["delivered"], ["delivered"]]
     _, rest = get("/inbound", {"limit": "2", "cursor": page["next_cursor"]})
     assert [m["text"] for m in rest["inbound"]] == ["m0"]
     inbound_id = page["inbound"][0]["inbound_id"]

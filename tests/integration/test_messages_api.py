@@ -97,6 +97,29 @@ def test_bad_queries_are_400_naming_the_field(aws, account, query, field):
     assert body["field"] == field
 
 
+def test_an_unknown_status_filter_is_400_naming_the_allowed_values(aws, account):
+    send(account)
+    status, body = get(account.account_id, "/messages", {"status": "bogus"})
+    assert status == 400
+    assert body["field"] == "status"
+    for allowed in ("queued", "delivered", "scheduled", "cancelled", "failed"):
+        assert allowed in body["error"]
+
+
+def test_a_message_still_before_the_carrier_shows_its_parts_with_the_message_status(aws, account):
+    sent = send(account, text="z" * 200)
+    _, body = get(account.account_id, f"/messages/{sent['messages'][0]['message-id']}")
+    assert [part["status"] for part in body["parts"]] == ["queued", "queued"]
+
+
+def test_empty_date_filters_mean_no_filter(aws, account):
+    """As for the other filters, `since=` (a form left empty) is no filter, not a bad date."""
+    message_id = send(account)["messages"][0]["message-id"]
+    status, body = get(account.account_id, "/messages", {"since": "", "until": ""})
+    assert status == 200
+    assert [m["message_id"] for m in body["messages"]] == [message_id]
+
+
 def test_a_cursor_from_another_account_is_refused(aws, account):
     from smsgw.accounts import service
 

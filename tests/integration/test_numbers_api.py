@@ -187,6 +187,17 @@ def test_register_bad_input_is_400_naming_the_field_and_stores_nothing(aws, acme
     assert numbers_items(aws) == []
 
 
+def test_an_inbound_callback_error_names_its_field_and_an_inbound_example(aws, acme):
+    """Not the send's delivery-receipt example, not Python's parser wording."""
+    for url in ("ftp://example.com/in", "https://[::1"):
+        response = call("POST", REGISTER, acme.account_id, form={"to": PHONE, "callback_url": url})
+        error = response["json"]["error"]
+        assert error.startswith("callback_url "), error
+        assert "delivery-receipts" not in error
+        assert "inbound" in error
+        assert "Invalid IPv6 URL" not in error
+
+
 def test_register_refuses_a_host_name_resolving_to_a_private_address(aws, acme, monkeypatch):
     from smsgw import urlsafety
 

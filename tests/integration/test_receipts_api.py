@@ -117,6 +117,26 @@ def test_the_owner_sees_the_delivered_status(aws, account, submitted):
     assert body["events"][-1]["status"] == "delivered"
 
 
+def test_parts_show_their_status_and_never_the_carriers_cost(aws, account, submitted):
+    """README: parts with their carrier ids and statuses. The carrier's price is what the operator pays;
+    the tenant sees the price it was charged (`price`), not the operator's margin."""
+    message_id, carrier_id = submitted
+
+    def view() -> dict:
+        event = api_event("GET", f"/messages/{message_id}", account_id=account.account_id)
+        event["pathParameters"] = {"message_id": message_id}
+        return json.loads(load_handler("messages").lambda_handler(event, LambdaContext())["body"])
+
+    before = view()["parts"]
+    assert [part["status"] for part in before] == ["submitted"]
+    post_dlr(dlr_fields(carrier_id, "delivered"))
+    body = view()
+    assert [part["status"] for part in body["parts"]] == ["delivered"]
+    assert body["parts"][0]["carrier_message_id"] == carrier_id
+    assert all("price" not in part for part in body["parts"])
+    assert "0.03330000" not in json.dumps(body)  # the receipt's price, what the carrier charged
+
+
 def test_query_strings_are_decoded_like_the_carrier_sent_them(aws, submitted):
     _, carrier_id = submitted
     fields = dlr_fields(carrier_id, "delivered", **{"client-ref": "a&b=c d"})

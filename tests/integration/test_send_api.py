@@ -220,3 +220,35 @@ def test_malformed_json_names_the_body(aws, account):
     response = send(account.account_id, raw_body='{"from": ', headers={"Content-Type": "application/json"})
     assert response["statusCode"] == 400
     assert response["json"]["messages"][0]["field"] == "body"
+
+
+def test_an_unknown_parameter_lists_every_known_one_with_send_at(aws, account):
+    response = send(
+        account.account_id, form={"from": "ACME", "to": "447700900000", "text": "Hi", "colour": "red"}
+    )
+    assert response["statusCode"] == 400
+    [element] = response["json"]["messages"]
+    assert element["field"] == "colour"
+    for known in ("send-at", "send_at", "urgent", "client-ref", "callback"):
+        assert f"{known}," in element["error-text"] or f"{known})" in element["error-text"], known
+
+
+@pytest.mark.parametrize(
+    ("callback", "words"),
+    [
+        ("https://[::1", "is not a valid URL"),  # Python's urlsplit: "Invalid IPv6 URL"
+        ("https://example.com:99999/x", "port"),  # Python: "Port out of range 0-65535"
+        ("https://example.com:abc/x", "port"),  # Python: "Port could not be cast to integer value as 'abc'"
+    ],
+)
+def test_a_bad_callback_url_is_named_in_plain_words(aws, account, callback, words):
+    response = send(
+        account.account_id, form={"from": "ACME", "to": "447700900000", "text": "Hi", "callback": callback}
+    )
+    [element] = response["json"]["messages"]
+    assert element["field"] == "callback"
+    text = element["error-text"]
+    assert words in text
+    for python in ("Invalid IPv6 URL", "out of range", "could not be cast", "ValueError"):
+        assert python not in text
+    assert "https://example.com/delivery-receipts" in text or "e.g." in text or "such as" in text

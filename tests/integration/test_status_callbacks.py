@@ -93,3 +93,22 @@ def test_a_carrier_rejection_calls_back_failed(aws, carrier_env, callbacks_allow
     [request] = receiver.requests
     payload = json.loads(request.body)
     assert (payload["message_id"], payload["status"]) == (message_id, "failed")
+
+
+def test_what_is_posted_is_what_readme_says_receipts_not_the_handover(
+    aws, carrier_env, callbacks_allowed, receiver: Receiver
+):
+    """README and docs/webhooks.md: each delivery receipt is POSTed, intermediate ones too (accepted,
+    buffered); accepting and handing the message to the carrier (queued, submitted) are not: the send's
+    answer and GET /messages/{id} say those."""
+    account = accounts.create_account("cb", balance="5", senders=[])
+    message_id = send(account.account_id, callback=receiver.url)
+    dispatch(receive_batch(aws))
+    assert message(aws, message_id)["status"] == "submitted"
+    deliver_webhooks(aws)
+    assert receiver.requests == []
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    for status in ("accepted", "buffered", "delivered"):
+        post_dlr(dlr_fields(carrier_id, status))
+    deliver_webhooks(aws)
+    assert [json.loads(r.body)["status"] for r in receiver.requests] == ["accepted", "buffered", "delivered"]

@@ -96,7 +96,12 @@ SPECIAL_PURPOSE_NETWORKS: Final = tuple(
 
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 _HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
-_EXAMPLE = "https://example.com/delivery-receipts"
+# An example URL per field, so the advice fits what the URL receives.
+_EXAMPLES: Final = {
+    "callback_url": "https://example.com/inbound-sms",  # /sms/register: SMS from the registered phone
+    "moHttpUrl": "https://example.com/inbound-sms",  # a number's inbound SMS
+}
+_EXAMPLE = "https://example.com/delivery-receipts"  # status callbacks: `callback`, `status_url`
 
 
 def resolve_host(host: str) -> list[str]:
@@ -119,33 +124,43 @@ def check_callback_url(
 ) -> str:
     """Return `url` unchanged if it is safe to call; else InvalidField(field, …, "23")."""
 
+    example = _EXAMPLES.get(field, _EXAMPLE)
+
     def refuse(problem: str) -> InvalidField:
         return InvalidField(field, f"{field} {problem}", INVALID_CALLBACK_URL)
 
     if not url:
-        raise refuse(f"is empty: give an https URL such as {_EXAMPLE}")
+        raise refuse(f"is empty: give an https URL such as {example}")
     if max_length is not None and len(url) > max_length:
         raise refuse(f"is {len(url)} characters; the maximum is {max_length}: use a shorter URL")
     if any(c.isspace() or not c.isprintable() for c in url):
         raise refuse("contains spaces or control characters: percent-encode them")
     try:
         parts = urlsplit(url)
+    except ValueError:  # an unclosed [, a bracketed host that is no IPv6 address, …
+        raise refuse(
+            f"is not a valid URL: check its host (an IPv6 address is written in brackets, "
+            f"[2001:db8::1]); e.g. {example}"
+        ) from None
+    try:
         port = parts.port
-    except ValueError as exc:
-        raise refuse(f"is not a valid URL ({exc}): use the form {_EXAMPLE}") from None
+    except ValueError:  # not a number, or above 65535
+        raise refuse(
+            f"is not a valid URL: its port must be a number from 1 to 65535; e.g. {example}"
+        ) from None
     if not parts.scheme or not parts.netloc:
-        raise refuse(f"must be an absolute URL such as {_EXAMPLE}")
+        raise refuse(f"must be an absolute URL such as {example}")
     if "@" in parts.netloc:
         raise refuse("must not contain a user name or password (user:pass@): remove them")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise refuse(f"has no host: use the form {_EXAMPLE}")
+        raise refuse(f"has no host: use the form {example}")
     if port == 0:
         raise refuse("has port 0: give a port from 1 to 65535, or none")
     allowed = host in {h.lower().rstrip(".") for h in allow_http_hosts}
     scheme = parts.scheme.lower()
     if not (scheme == "https" or (scheme == "http" and allowed)):
-        raise refuse(f"must use https (got {scheme}:), e.g. {_EXAMPLE}")
+        raise refuse(f"must use https (got {scheme}:), e.g. {example}")
     if allowed:
         return url
 

@@ -294,8 +294,8 @@ class SmsgwResolver(APIGatewayRestResolver):
         return schema
 
 
-def create_resolver(*routers: Router) -> SmsgwResolver:
-    app = SmsgwResolver()
+def create_resolver(*routers: Router, resolver: type[SmsgwResolver] = SmsgwResolver) -> SmsgwResolver:
+    app = resolver()
     # The validation middleware is where Powertools reads bodies; ours reads them with the one parser.
     app._request_validation_middleware = BodyValidation()
     for router in routers:

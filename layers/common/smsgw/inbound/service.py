@@ -388,4 +388,7 @@ def list_inbound(account_id: str, limit: int = 50, cursor: str | None = None) ->
     index_pk = keys.inbound_index(account_id)
     start_key = decode_cursor(cursor, index_pk)
     items, next_key = repository.query_inbound(index_pk, limit=limit, start_key=start_key)
-    return InboundPage(inbound=[_view(item) for item in items], next_cursor=encode_cursor(next_key))
+    # Deliveries are read for forwarded messages only (one query each, at most `limit`): one kept for
+    # nobody has none.
+    views = [_view(item, with_deliveries=bool(item.get("callback_url"))) for item in items]
+    return InboundPage(inbound=views, next_cursor=encode_cursor(next_key))

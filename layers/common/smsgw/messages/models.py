@@ -93,9 +93,12 @@ class NexmoErrorResponse(BaseModel):
 
 class MessagePart(BaseModel):
     message_id: str = Field(description="The part's id, as the send answer gave it")
+    status: str = Field(
+        description="The part's latest delivery receipt (accepted | buffered | delivered | expired | failed | "
+        "rejected | unknown); before one: submitted once the carrier has it, else the message's status"
+    )
     carrier_message_id: str | None = None
     network: str | None = None
-    price: str | None = Field(default=None, description="What the carrier charged for the part")
 
 
 class MessageEvent(BaseModel):
@@ -109,7 +112,9 @@ class MessageView(BaseModel):
 
     message_id: str
     status: str = Field(
-        description="scheduled | cancelled | queued | submitting | submitted | failed (receipts add more)"
+        description="scheduled | queued | submitting | submitted | accepted | buffered | delivered | expired | "
+        "failed | rejected | unknown | cancelled: a message with several parts is as far as its least "
+        "advanced part, and once all are final it takes the worst outcome"
     )
     from_: str = Field(alias="from")
     to: str

@@ -203,6 +203,8 @@ ADVANCED_PARAMS: Final[Mapping[str, Callable[[str], str]]] = MappingProxyType(
     }
 )
 KNOWN_FIELDS: Final = frozenset({"from", "to", "text", "type", "udh", "body", *ADVANCED_PARAMS})
+# What a client may send besides: the send path takes these out before validating the message.
+SEND_OPTIONS: Final = ("send-at", "send_at", "urgent")
 
 
 def _wire_fields(raw: Mapping[str, object]) -> dict[str, str]:
@@ -229,10 +231,11 @@ def _wire_fields(raw: Mapping[str, object]) -> dict[str, str]:
 
 def _unknown(key: str) -> str:
     message = f"unknown parameter {key[:40]!r}"
-    close = difflib.get_close_matches(key.lower().replace("_", "-"), sorted(KNOWN_FIELDS), n=1, cutoff=0.75)
+    known = sorted({*KNOWN_FIELDS, *SEND_OPTIONS})
+    close = difflib.get_close_matches(key.lower().replace("_", "-"), known, n=1, cutoff=0.75)
     if close:
         return f"{message}: did you mean {close[0]!r}?"
-    return f"{message}: remove it (known parameters: {', '.join(sorted(KNOWN_FIELDS))})"
+    return f"{message}: remove it (known parameters: {', '.join(known)})"
 
 
 def _integer(

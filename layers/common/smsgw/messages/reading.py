@@ -14,7 +14,7 @@ from smsgw import keys, scheduler
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest, Conflict, NotFound
 from smsgw.core.ids import message_id_of
-from smsgw.core.lifecycle import Status
+from smsgw.core.lifecycle import ALL, RANK, Status
 from smsgw.core.message import Message
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView
@@ -23,14 +23,25 @@ from smsgw.pagination import check_limit, decode_cursor, encode_cursor
 from smsgw.webhooks import service as webhooks
 
 
+def _part_status(message: Message, part: int) -> str:
+    """A part's status: its latest receipt's; before any, the message's while the carrier does not have it
+    (scheduled, queued, submitting, cancelled, failed), else `submitted`."""
+    received = message.part_status_of(part)
+    if received is not None:
+        return received
+    return Status.SUBMITTED if message.status in RANK else message.status.value
+
+
 def _view(message: Message) -> MessageView:
+    """The owner's view. The carrier's price per part is not in it: that is the operator's cost, not
+    what the account pays (`price`)."""
     carrier_parts = message.carrier_parts or ()
     parts = [
         MessagePart(
             message_id=part_id,
+            status=_part_status(message, n + 1),
             carrier_message_id=carrier_parts[n].carrier_message_id if n < len(carrier_parts) else None,
             network=carrier_parts[n].network or None if n < len(carrier_parts) else None,
-            price=carrier_parts[n].price or None if n < len(carrier_parts) else None,
         )
         for n, part_id in enumerate(message.part_ids)
     ]
@@ -91,12 +102,13 @@ def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:
     )
 
 
+STATUSES = tuple(str(status) for status in Status)  # in lifecycle order
 _ULID_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ULID_END = datetime.max.replace(tzinfo=UTC)
 
 
 def _ulid_bound(value: str | None, field: str, upper: bool) -> str:
-    if value is None:
+    if not value:  # absent or empty (a form field left blank), as for the other filters
         return "Z" * 26 if upper else "0" * 26
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -124,6 +136,8 @@ def list_messages(
     cursor: str | None = None,
 ) -> MessagePage:
     check_limit(limit)
+    if status and status not in ALL:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)} (got {status[:40]!r})", "status")
     filters = {
         name: value
         for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))

@@ -77,6 +77,13 @@ def _validate(fields: dict[str, str]) -> ValidatedSend:
 
 def _reply_route(account: Account, sender: str) -> str:
     """`inbound: yes`: replies to this send go to the callback registered for the sender's number."""
+    if not sender.isdigit():  # validated: digits only, or an alphanumeric sender ID
+        raise PreconditionFailed(
+            f"header inbound: yes routes replies, and nobody can reply to the alphanumeric sender {sender}: send "
+            "from a number of yours that has a callback (a bought number with moHttpUrl, or your phone "
+            "registered with POST /communication/nexmo/sms/register), or leave the header out",
+            "inbound",
+        )
     route = numbers.route_for(sender)
     if route is None or route.account_id != account.account_id or not route.callback_url:
         raise PreconditionFailed(

@@ -157,7 +157,8 @@ def messages_router() -> Router:
                 "content": {"application/json": {"model": MessagePage}},
             },
             400: {
-                "description": "A bad filter, limit or cursor",
+                "description": "A bad filter (an unknown `status`, a `since`/`until` that is no date-time), limit "
+                "or cursor; `field` names it",
                 "content": {"application/json": {"model": ErrorResponse}},
             },
             401: {"description": "Missing, malformed, unknown or expired token"},
@@ -165,7 +166,7 @@ def messages_router() -> Router:
         },
     )
     def list_messages(
-        status: Annotated[str | None, Query()] = None,
+        status: Annotated[str | None, Query(description=f"One of: {', '.join(reading.STATUSES)}")] = None,
         to: Annotated[str | None, Query()] = None,
         sender: Annotated[str | None, Query(alias="from")] = None,
         since: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,

@@ -43,8 +43,8 @@ class VonageSendRequest(SendRequest):
 
 
 class VonageSmsResponse(BaseModel):
-    """Always HTTP 200. Accepted: one element per part with `status` "0". Refused: one element with
-    the Vonage `status` and `error-text` (and `field`, the parameter at fault, when there is one)."""
+    """HTTP 200 (202 when held for later). Accepted: one element per part with `status` "0". Refused: one
+    element with the Vonage `status` and `error-text` (and `field`, the parameter at fault, when there is one)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -56,7 +56,8 @@ DESCRIPTION = """Vonage's SMS API (`https://rest.nexmo.com/sms/json`): point an 
 Vonage client at this host. Accepted for delivery and answered at once, like the KPN send. Form-encoded
 or JSON; parameters may also be in the query string. No bearer token: authenticate with
 `api_key` + `api_secret`, `Authorization: Basic base64(api_key:api_secret)`, or a signature
-(`api_key`, `timestamp`, `sig`). Every answer is HTTP 200, as Vonage's: refusals carry the Vonage
+(`api_key`, `timestamp`, `sig`). Every answer is HTTP 200 as Vonage's (202 when the message is held for
+later: `send_at` or quiet hours): refusals carry the Vonage
 status: 1 throttled (over the account's request rate; nothing stored or charged), 2 missing
 parameter or credentials, 3 invalid parameter, 4 bad credentials, 5 internal or temporary error,
 8 account disabled, 9 balance too low, 12 message too long, 14 invalid, stale or reused signature,
@@ -83,6 +84,11 @@ def sms_json_router() -> Router:
         responses={
             200: {
                 "description": 'Accepted (`status` "0", one element per part) or refused (a Vonage `status`)',
+                "content": {"application/json": {"model": VonageSmsResponse}},
+            },
+            202: {
+                "description": "Held for later (`send_at`, or the account's quiet hours): `message-status` "
+                '"scheduled" and `send-at`; charged when it is sent',
                 "content": {"application/json": {"model": VonageSmsResponse}},
             },
         },
