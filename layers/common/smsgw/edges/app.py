@@ -1,5 +1,8 @@
 """The whole API in one resolver: the source of the OpenAPI document, the docs, and 404/405 answers."""
 
+import os
+from typing import Any
+
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
@@ -15,6 +18,27 @@ from smsgw.edges.routes.vonage import sms_json_router
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken")
 }
+
+
+def docs_location(event: dict[str, Any]) -> str:
+    """Where `GET /` sends the browser: an absolute path to the docs under the URL the client used.
+
+    `requestContext.path` is that path, stage included (`/v1` or `/v1/` on AWS; a custom domain's base
+    path instead of the stage). The local emulator serves the API path-style
+    (`/_aws/execute-api/<apiId>/<stage>/…`) and leaves that prefix out of the event, so it is put back
+    there. A relative `docs` cannot work: it resolves against `/v1` without its trailing slash to `/docs`.
+    """
+    context = event.get("requestContext") or {}
+    base = (context.get("path") or "/").rstrip("/")
+    api_id = context.get("apiId") or ""
+    host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), "") or ""
+    if (
+        os.environ.get("LOCAL_EMULATOR", "").lower() == "true"
+        and api_id
+        and not host.startswith(f"{api_id}.execute-api.")
+    ):
+        base = f"/_aws/execute-api/{api_id}{base}"
+    return f"{base}/docs"
 
 
 def openapi_json(app: APIGatewayRestResolver) -> str:
@@ -42,12 +66,9 @@ def create_api() -> APIGatewayRestResolver:
 
     @app.get("/", include_in_schema=False)
     def root():
-        # A relative Location works on AWS (/v1/) and on path-style local URLs (/_aws/execute-api/…/v1)
-        # alike: resolve "docs" against the URL the client used.
-        full = (app.current_event.raw_event.get("requestContext") or {}).get("path") or "/"
-        last = full.rstrip("/").rsplit("/", 1)[-1]
-        location = "docs" if full.endswith("/") or not last else f"{last}/docs"
-        return Response(status_code=302, headers={"Location": location}, body="")
+        return Response(
+            status_code=302, headers={"Location": docs_location(app.current_event.raw_event)}, body=""
+        )
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():
