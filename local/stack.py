@@ -589,7 +589,8 @@ def curl_session(info: dict[str, Any]) -> str:
                 'curl -s -X POST "$SIM/_sim/inbound" -H "Content-Type: application/json" -d \\',
                 '  \'{"from":"31612345678","to":"\'"$NUMBER"\'","text":"\'"$(printf \'Yes! %.0s\' {1..40})"\'",\'\\',
                 '\'"split":true,"shuffle":true,"duplicate":1}\'',
-                f'sleep 2; curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {PRETTY}',
+                "#    (functions start cold on their first call: if the list is still empty, ask again)",
+                f'sleep 5; curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {PRETTY}',
             ]
         lines += [
             "",
