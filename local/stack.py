@@ -546,6 +546,7 @@ SESSION_VARIABLES = {
     "NUMBER": "number",
     "CLIENT_ID": "client_id",
     "CLIENT_SECRET": "client_secret",
+    "ACCOUNT_ID": "account_id",
 }
 PRETTY = "python3 -m json.tool"  # not jq: README's prerequisites are curl and Python
 
@@ -748,6 +749,47 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+# Outages to try locally (docs/errors.md): an explicit Deny on a function's role, which ministack enforces
+# (IAM is on unless SMSGW_LOCAL_IAM=0). name -> (role's logical id, denied action, what it shows).
+OUTAGES = {
+    "send-queue": ("SendFunctionRole", "sqs:SendMessage", "sends answer 503: the send queue is unavailable"),
+    "authorizer-table": (
+        "AuthorizerFunctionRole",
+        "dynamodb:GetItem",
+        'the authorizer fails: API Gateway answers 500 {"message":null} (tokens it has not cached)',
+    ),
+}
+OUTAGE_POLICY = "smsgw-local-outage"
+
+
+def cmd_outage(args: argparse.Namespace) -> int:
+    """Start (or `--end`) a simulated outage on the running local stack."""
+    try:
+        info = json.loads((REPO_ROOT / ".smsgw" / "local.json").read_text())
+    except (OSError, ValueError):
+        print("no running local stack (.smsgw/local.json); start one with `make run`", file=sys.stderr)
+        return 1
+    logical_id, action, effect = OUTAGES[args.what]
+    deployer = Deployer(info["endpoint_url"], info["region"], CREDENTIALS)
+    try:
+        role = deployer.client("cloudformation").describe_stack_resource(
+            StackName=info["stack_name"], LogicalResourceId=logical_id
+        )["StackResourceDetail"]["PhysicalResourceId"]
+        iam = deployer.client("iam")
+        if args.end:
+            with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+                iam.delete_role_policy(RoleName=role, PolicyName=OUTAGE_POLICY)
+            print(f"{args.what}: ended")
+            return 0
+        deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": action, "Resource": "*"}]}
+        iam.put_role_policy(RoleName=role, PolicyName=OUTAGE_POLICY, PolicyDocument=json.dumps(deny))
+    except (ClientError, BotoCoreError) as exc:
+        print(f"cannot reach the local stack ({exc}); is `make run` running?", file=sys.stderr)
+        return 1
+    print(f"{args.what}: {action} denied to {role}: {effect}. End it with --end.")
+    return 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     try:
         info = json.loads((REPO_ROOT / ".smsgw" / "local.json").read_text())
@@ -776,6 +818,10 @@ def main(argv: list[str] | None = None) -> int:
     stop.set_defaults(func=cmd_stop)
     env = sub.add_parser("env", help="print API=…, SIM=…, NUMBER=… of the running stack for `eval`")
     env.set_defaults(func=cmd_env)
+    outage = sub.add_parser("outage", help="make a part of the running stack unavailable (docs/errors.md)")
+    outage.add_argument("what", choices=sorted(OUTAGES))
+    outage.add_argument("--end", action="store_true", help="end the outage")
+    outage.set_defaults(func=cmd_outage)
     logs = sub.add_parser("logs", help="print what the handlers of the running stack logged")
     logs.add_argument("function", nargs="?", help="only functions whose name contains this (e.g. Send)")
     logs.add_argument("--minutes", type=float, default=0, help="only the last N minutes")
