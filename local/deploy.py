@@ -117,6 +117,7 @@ class Deployer:
         outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
         resources = self.stack_resources(stack_name)
         bridged += self.enable_ttl(template, resources)
+        bridged += self.put_gateway_responses(template, resources)
         return Deployment(
             stack_name=stack_name,
             outputs=outputs,
@@ -207,6 +208,33 @@ class Deployer:
                     TimeToLiveSpecification={"AttributeName": spec["AttributeName"], "Enabled": True},
                 )
             done.append(f"TTL on {name}.{spec['AttributeName']} enabled through update_time_to_live")
+        return done
+
+    def put_gateway_responses(
+        self, template: dict[str, Any], resources: Mapping[str, Mapping[str, str]]
+    ) -> list[str]:
+        """ministack skips an Api's GatewayResponses (SAM puts them in the OpenAPI body as
+        x-amazon-apigateway-gateway-responses, which its import ignores): put them through the API, with
+        `$context.authorizer.*` replaced (it renders no authorizer context), and deploy each stage again
+        (a stage answers with the gateway responses of its deployment)."""
+        apigw = self.client("apigateway")
+        localized, _ = tpl.localize_gateway_responses(template)
+        done = []
+        for name, res in tpl.resources(localized, "AWS::Serverless::Api").items():
+            responses = (res.get("Properties") or {}).get("GatewayResponses") or {}
+            if not responses or name not in resources:
+                continue
+            api_id = resources[name]["id"]
+            for kind, response in responses.items():
+                apigw.put_gateway_response(
+                    restApiId=api_id, responseType=kind, **tpl.gateway_response_call(response)
+                )
+            for stage in apigw.get_stages(restApiId=api_id).get("item", []):
+                apigw.create_deployment(restApiId=api_id, stageName=stage["stageName"])
+            done.append(
+                f"GatewayResponses of {name} ({', '.join(responses)}) put through the API"
+                " ($context.authorizer.* as a fixed text)"
+            )
         return done
 
     def api_url(self, resources: Mapping[str, Mapping[str, str]], stage: str | None) -> str | None:

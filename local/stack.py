@@ -45,6 +45,10 @@ DEFAULT_REGION = "eu-west-1"
 DEFAULT_STAGE = "local"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # ministack accepts any
 DEMO_ACCOUNT = {"name": "demo", "balance": "10", "senders": "SMSGW,31612345678"}
+# The demo account's virtual number: bought through the gateway's Phone Numbers API, SMS to it go to
+# the signed-webhook receiver the printed session starts (`python -m local.receiver --port 8787`).
+RECEIVER_PORT = 8787
+DEMO_INBOUND_URL = f"http://{LOOPBACK}:{RECEIVER_PORT}/inbound"
 START_TIMEOUT = 60.0
 
 Log = Callable[[str], None]
@@ -85,6 +89,7 @@ class LocalStack:
         stage: str = DEFAULT_STAGE,
         gateway_port: int | None = None,
         demo_account: bool = True,
+        demo_number: bool = False,
         simulator_args: list[str] | None = None,
         log: Log = _stderr_log,
         on_process: Callable[[str, int], None] | None = None,
@@ -100,6 +105,7 @@ class LocalStack:
         self.stage = stage
         self.gateway_port = gateway_port
         self.demo_account = demo_account
+        self.demo_number = demo_number  # `make run`: the demo account buys a number (needs demo_account)
         self.simulator_args = list(simulator_args or [])
         self.extra_parameters = dict(parameters or {})  # template parameters to override (tests)
         # Crash-point probabilities (smsgw.faults) for a chaos run; the functions read it on this machine.
@@ -263,7 +269,11 @@ class LocalStack:
         }
         if self.demo_account:
             info.update(self.create_account(**DEMO_ACCOUNT))
-            self._timed("demo_account", t)
+            t = self._timed("demo_account", t)
+            if self.demo_number and info.get("client_id"):
+                info["number"] = self.buy_number(info, DEMO_INBOUND_URL)
+                info["number_inbound_url"] = DEMO_INBOUND_URL
+                self._timed("demo_number", t)
         self.info = {k: v for k, v in info.items() if v not in (None, "")}
         self.timings["total"] = round(time.monotonic() - started, 2)
         self.info["startup_seconds"] = self.timings["total"]
@@ -398,6 +408,60 @@ class LocalStack:
             ) from None
         return dict(account)
 
+    def buy_number(
+        self,
+        account: dict[str, Any],
+        inbound_url: str,
+        country: str = "NL",
+        number_type: str = "mobile-lvn",
+        features: str = "SMS",
+    ) -> str:
+        """Buy a virtual number for `account` as its owner would: a token, then the gateway's Phone Numbers
+        API (search, buy — the gateway buys it at the carrier simulator — and `moHttpUrl` = `inbound_url`).
+        Returns the msisdn."""
+        assert self.deployment is not None
+        api = str(self.deployment.api_url)
+
+        def call(method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
+            try:
+                response = requests.request(method, url, timeout=60, **kwargs)
+            except requests.RequestException as exc:
+                raise StackError(f"{what} failed: {exc}") from None
+            if response.status_code != 200:
+                raise StackError(f"{what} failed: {response.status_code} {response.text}")
+            return dict(response.json())
+
+        token = call(
+            "POST",
+            f"{api}/oauth/client_credential/accesstoken",
+            "the demo account's token",
+            params={"grant_type": "client_credentials"},
+            data={"client_id": account["client_id"], "client_secret": account["client_secret"]},
+        )["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"{api}/communication/nexmo/phone-numbers"
+        found = call(
+            "GET",
+            f"{base}/number/search",
+            "searching a number",
+            headers=headers,
+            params={"country": country, "type": number_type, "features": features, "size": 1},
+        )
+        if not found.get("numbers"):
+            raise StackError(f"the carrier simulator has no {number_type} number in {country} for sale")
+        msisdn = str(found["numbers"][0]["msisdn"])
+        number = {"country": country, "msisdn": msisdn}
+        call("POST", f"{base}/number/buy", f"buying {msisdn}", headers=headers, data=number)
+        call(
+            "POST",
+            f"{base}/number/update",
+            f"setting the moHttpUrl of {msisdn}",
+            headers=headers,
+            data={**number, "moHttpUrl": inbound_url},
+        )
+        self.log(f"the demo account owns {msisdn} (inbound SMS to {inbound_url})")
+        return msisdn
+
     def write_info(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -475,76 +539,84 @@ def read_lambda_logs(
 # ---------------------------------------------------------------------------------------------
 
 
-def curl_session(info: dict[str, Any]) -> str:
-    """A copy-paste shell session against the running stack."""
-    if shutil.which("jq"):
-        field, pretty = "jq -r .access_token", "jq ."
-    else:
-        field = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
-        pretty = "python3 -m json.tool"
+# The shell variables the session (and README's "Try it") uses, from local.json's fields.
+SESSION_VARIABLES = {
+    "API": "api_url",
+    "SIM": "simulator_url",
+    "NUMBER": "number",
+    "CLIENT_ID": "client_id",
+    "CLIENT_SECRET": "client_secret",
+    "ACCOUNT_ID": "account_id",
+}
+PRETTY = "python3 -m json.tool"  # not jq: README's prerequisites are curl and Python
+
+
+def session_env(info: dict[str, Any]) -> str:
+    """`API=… SIM=… NUMBER=…` shell assignments for what `info` (local.json) has."""
     q = shlex.quote
-    lines = [
-        f"API={q(str(info.get('api_url', '')))}",
-        f"SIM={q(str(info.get('simulator_url', '')))}",
-    ]
+    return "\n".join(f"{var}={q(str(info[key]))}" for var, key in SESSION_VARIABLES.items() if info.get(key))
+
+
+def curl_session(info: dict[str, Any]) -> str:
+    """A copy-paste shell session against the running stack (bash; needs curl and python3)."""
+    lines = [session_env(info)]
     if "client_id" in info:
         lines += [
             "",
-            "# 1. a token (client credentials of the demo account)",
-            "TOKEN=$(curl -s -X POST \\",
-            '  "$API/oauth/client_credential/accesstoken?grant_type=client_credentials" \\',
-            f"  -d client_id={q(str(info['client_id']))} \\",
-            f"  -d client_secret={q(str(info['client_secret']))} | {field})",
+            "# 1. a token, exactly as KPN documents it (client credentials of the demo account)",
+            'TOKEN=$(curl -s -X POST "$API/oauth/client_credential/accesstoken?grant_type=client_credentials" \\',
+            '  -d client_id="$CLIENT_ID" -d client_secret="$CLIENT_SECRET" \\',
+            "  | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
             "",
             "# 2. send an SMS (accepted at once; the dispatcher hands it to the carrier simulator)",
             'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
-            f"  -d from=SMSGW -d to=447700900000 -d text=Hello | {pretty}",
+            f"  -d from=SMSGW -d to=447700900000 -d text=Hello | {PRETTY}",
             "",
             "# 3. its status, parts, timeline and callbacks (the simulator's receipt makes it 'delivered')",
-            f'curl -s "$API/messages?limit=1" -H "Authorization: Bearer $TOKEN" | {pretty}',
+            f'curl -s "$API/messages?limit=1" -H "Authorization: Bearer $TOKEN" | {PRETTY}',
             "",
-            "# 4. signed status callbacks: in another terminal, a receiver that verifies and prints them,",
-            "#    then send with a callback URL",
-            f".venv/bin/python -m local.receiver --port 8787 --secret {q(str(info.get('webhook_secret', '')))}",
+            "# 4. signed status callbacks: in another terminal (in this folder), a receiver that verifies",
+            "#    them with the demo account's webhook secret and prints them; then send with a callback URL",
+            f".venv/bin/python -m local.receiver --port {RECEIVER_PORT}",
             'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
-            "  -d from=SMSGW -d to=447700900000 -d text=Hello -d callback=http://127.0.0.1:8787/status",
+            f"  -d from=SMSGW -d to=447700900000 -d text=Hello -d callback=http://{LOOPBACK}:{RECEIVER_PORT}/status",
+        ]
+        if info.get("number"):
+            lines += [
+                "",
+                "# 5. receive SMS: the demo account owns the virtual number $NUMBER (bought through the Phone",
+                "#    Numbers API; its moHttpUrl is the receiver of step 4). The carrier (simulator) delivers a",
+                "#    long SMS to it in shuffled parts with a duplicate; the receiver prints it once, complete",
+                'curl -s -X POST "$SIM/_sim/inbound" -H "Content-Type: application/json" -d \\',
+                '  \'{"from":"31612345678","to":"\'"$NUMBER"\'","text":"\'"$(printf \'Yes! %.0s\' {1..40})"\'",\'\\',
+                '\'"split":true,"shuffle":true,"duplicate":1}\'',
+                "#    (functions start cold on their first call: if the list is still empty, ask again)",
+                f'sleep 5; curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {PRETTY}',
+            ]
+        lines += [
+            "",
+            "# 6. send later: 30 s from now (answered 202, message-status 'scheduled', charged when sent);",
+            "#    DELETE /messages/<id> before then cancels it",
+            "SEND_AT=$(python3 -c 'import datetime as d; "
+            'print((d.datetime.now(d.timezone.utc) + d.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ"))\')',
+            'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
+            f'  -d from=SMSGW -d to=447700900000 -d "text=Your appointment is at 10:00" -d send-at=$SEND_AT | {PRETTY}',
+            "",
+            "# 7. a recurring notification: every minute here (try cron(0 8 * * ? *) for 08:00 daily), one",
+            '#    message per recipient per run with {{placeholders}} filled; pause with PATCH {"paused": true}',
+            'curl -s -X POST "$API/schedules" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
+            '  -d \'{"name":"demo","recipients":[{"to":"447700900001","name":"Ann"},{"to":"447700900002","name":"Bob"}],\'\\',
+            '\'"from":"SMSGW","text":"Good morning {{name}}","schedule":"rate(1 minute)","timezone":"Europe/Amsterdam"}\' | '
+            + PRETTY,
+            f'curl -s "$API/schedules" -H "Authorization: Bearer $TOKEN" | {PRETTY}',
         ]
     else:
         lines += ["", "# (no demo account: `smsgw accounts create` is not available yet)"]
     lines += [
         "",
-        "# 5. receive SMS: register your phone's callback (a code is sent to the phone by SMS — here the",
-        "#    simulator — and sent back to prove it is yours), then the carrier (simulator) delivers a long",
-        "#    reply from it in shuffled parts with a duplicate; the receiver prints it once, complete",
-        'curl -s -X POST "$API/communication/nexmo/sms/register" -H "Authorization: Bearer $TOKEN" \\',
-        "  -d to=31612345678 -d callback_url=http://127.0.0.1:8787/inbound; sleep 2",
-        'CODE=$(curl -s "$SIM/_sim/messages" | python3 -c \'import json,re,sys; '
-        'print([re.search(r"\\d{6}", m["text"]).group() for m in json.load(sys.stdin)["messages"] '
-        'if m["to"] == "31612345678" and "code" in m["text"]][-1])\')',
-        'curl -s -X POST "$API/communication/nexmo/sms/register" -H "Authorization: Bearer $TOKEN" \\',
-        "  -d to=31612345678 -d callback_url=http://127.0.0.1:8787/inbound -d code=$CODE",
-        'curl -s -X POST "$SIM/_sim/inbound" -H "Content-Type: application/json" -d \\',
-        '  \'{"from":"31612345678","to":"3197010240299","text":"\'"$(printf \'Yes! %.0s\' {1..40})"\'","split":true,"shuffle":true,"duplicate":1}\'',
-        f'curl -s "$API/inbound?limit=1" -H "Authorization: Bearer $TOKEN" | {pretty}',
-        "",
-        "# 6. send later: 30 s from now (answered 202, message-status 'scheduled', charged when sent);",
-        "#    DELETE /messages/<id> before then cancels it",
-        "SEND_AT=$(python3 -c 'import datetime as d; "
-        'print((d.datetime.now(d.timezone.utc) + d.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ"))\')',
-        'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
-        f'  -d from=SMSGW -d to=447700900000 -d "text=Your appointment is at 10:00" -d send-at=$SEND_AT | {pretty}',
-        "",
-        "# 7. a recurring notification: every minute here (try cron(0 8 * * ? *) for 08:00 daily), one",
-        '#    message per recipient per run with {{placeholders}} filled; pause with PATCH {"paused": true}',
-        'curl -s -X POST "$API/schedules" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
-        '  -d \'{"name":"demo","recipients":[{"to":"447700900001","name":"Ann"},{"to":"447700900002","name":"Bob"}],\'\\',
-        '\'"from":"SMSGW","text":"Good morning {{name}}","schedule":"rate(1 minute)","timezone":"Europe/Amsterdam"}\' | '
-        + pretty,
-        f'curl -s "$API/schedules" -H "Authorization: Bearer $TOKEN" | {pretty}',
-        "",
         "# 8. what the carrier simulator received, and the receipts it sent back",
-        f'curl -s "$SIM/_sim/messages" | {pretty}',
-        f'curl -s "$SIM/_sim/dlrs" | {pretty}',
+        f'curl -s "$SIM/_sim/messages" | {PRETTY}',
+        f'curl -s "$SIM/_sim/dlrs" | {PRETTY}',
     ]
     return "\n".join(lines)
 
@@ -596,7 +668,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     stack = LocalStack(
-        stack_name=args.stack_name, region=args.region, gateway_port=args.port, on_process=remember
+        stack_name=args.stack_name,
+        region=args.region,
+        gateway_port=args.port,
+        on_process=remember,
+        demo_number=True,
     )
     code = 0
     try:
@@ -662,6 +738,58 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    """Print the session's shell variables: `eval "$(.venv/bin/python -m local.stack env)"`."""
+    try:
+        info = json.loads((REPO_ROOT / ".smsgw" / "local.json").read_text())
+    except (OSError, ValueError):
+        print("no running local stack (.smsgw/local.json); start one with `make run`", file=sys.stderr)
+        return 1
+    print(session_env(info))
+    return 0
+
+
+# Outages to try locally (docs/errors.md): an explicit Deny on a function's role, which ministack enforces
+# (IAM is on unless SMSGW_LOCAL_IAM=0). name -> (role's logical id, denied action, what it shows).
+OUTAGES = {
+    "send-queue": ("SendFunctionRole", "sqs:SendMessage", "sends answer 503: the send queue is unavailable"),
+    "authorizer-table": (
+        "AuthorizerFunctionRole",
+        "dynamodb:GetItem",
+        'the authorizer fails: API Gateway answers 500 {"message":null} (tokens it has not cached)',
+    ),
+}
+OUTAGE_POLICY = "smsgw-local-outage"
+
+
+def cmd_outage(args: argparse.Namespace) -> int:
+    """Start (or `--end`) a simulated outage on the running local stack."""
+    try:
+        info = json.loads((REPO_ROOT / ".smsgw" / "local.json").read_text())
+    except (OSError, ValueError):
+        print("no running local stack (.smsgw/local.json); start one with `make run`", file=sys.stderr)
+        return 1
+    logical_id, action, effect = OUTAGES[args.what]
+    deployer = Deployer(info["endpoint_url"], info["region"], CREDENTIALS)
+    try:
+        role = deployer.client("cloudformation").describe_stack_resource(
+            StackName=info["stack_name"], LogicalResourceId=logical_id
+        )["StackResourceDetail"]["PhysicalResourceId"]
+        iam = deployer.client("iam")
+        if args.end:
+            with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+                iam.delete_role_policy(RoleName=role, PolicyName=OUTAGE_POLICY)
+            print(f"{args.what}: ended")
+            return 0
+        deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": action, "Resource": "*"}]}
+        iam.put_role_policy(RoleName=role, PolicyName=OUTAGE_POLICY, PolicyDocument=json.dumps(deny))
+    except (ClientError, BotoCoreError) as exc:
+        print(f"cannot reach the local stack ({exc}); is `make run` running?", file=sys.stderr)
+        return 1
+    print(f"{args.what}: {action} denied to {role}: {effect}. End it with --end.")
+    return 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     try:
         info = json.loads((REPO_ROOT / ".smsgw" / "local.json").read_text())
@@ -688,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=cmd_run)
     stop = sub.add_parser("stop", help="stop the local stack `run` started")
     stop.set_defaults(func=cmd_stop)
+    env = sub.add_parser("env", help="print API=…, SIM=…, NUMBER=… of the running stack for `eval`")
+    env.set_defaults(func=cmd_env)
+    outage = sub.add_parser("outage", help="make a part of the running stack unavailable (docs/errors.md)")
+    outage.add_argument("what", choices=sorted(OUTAGES))
+    outage.add_argument("--end", action="store_true", help="end the outage")
+    outage.set_defaults(func=cmd_outage)
     logs = sub.add_parser("logs", help="print what the handlers of the running stack logged")
     logs.add_argument("function", nargs="?", help="only functions whose name contains this (e.g. Send)")
     logs.add_argument("--minutes", type=float, default=0, help="only the last N minutes")

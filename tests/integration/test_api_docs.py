@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urljoin
 
 import pytest
 
@@ -35,14 +36,43 @@ def test_swagger_ui_is_served(aws):
     assert "SwaggerUIBundle" in response["body"]
 
 
-@pytest.mark.parametrize(("client_path", "location"), [("/v1/", "docs"), ("/v1", "v1/docs")])
-def test_root_redirects_to_the_docs_under_the_stage(aws, client_path, location):
-    """The Location is relative, so it resolves to <stage URL>/docs with or without a trailing slash."""
+@pytest.mark.parametrize(
+    ("url", "event_path", "host", "local"),
+    [
+        # AWS: requestContext.path is the path the client used, stage included.
+        (
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/v1",
+            "/v1",
+            "abc123.execute-api.eu-west-1.amazonaws.com",
+            False,
+        ),
+        (
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/",
+            "/v1/",
+            "abc123.execute-api.eu-west-1.amazonaws.com",
+            False,
+        ),
+        # The local emulator, path-style: the path it reports is /<stage>/ with or without the slash.
+        ("http://127.0.0.1:4566/_aws/execute-api/abc123/local", "/local/", "127.0.0.1:4566", True),
+        ("http://127.0.0.1:4566/_aws/execute-api/abc123/local/", "/local/", "127.0.0.1:4566", True),
+        # ... and host-style.
+        (
+            "http://abc123.execute-api.localhost:4566/local",
+            "/local/",
+            "abc123.execute-api.localhost:4566",
+            True,
+        ),
+    ],
+)
+def test_root_redirects_to_the_docs_under_the_stage(aws, monkeypatch, url, event_path, host, local):
+    """`GET $API` with or without a trailing slash lands on `$API/docs` (issue 13: it ended in a 403)."""
+    monkeypatch.setenv("LOCAL_EMULATOR", "true" if local else "false")
     event = api_event("GET", "/")
-    event["requestContext"]["path"] = client_path
+    event["requestContext"].update(path=event_path, apiId="abc123")
+    event["headers"]["Host"] = host
     response = load_handler("api").lambda_handler(event, LambdaContext())
     assert response["statusCode"] == 302
-    assert response_header(response, "Location") == location
+    assert urljoin(url, response_header(response, "Location")) == url.rstrip("/") + "/docs"
 
 
 @pytest.mark.parametrize("path", ["/nope", "/communication/nexmo/sms/sendx", "/sms"])

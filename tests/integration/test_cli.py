@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -97,3 +102,147 @@ def test_quiet_hours_are_set_shown_and_removed(aws, stack, account, capsys):
     assert (code, out.strip()) == (0, "no quiet hours")
     code, out, _ = run(capsys, "--stack-name", stack, "--json", "accounts", "list")
     assert json.loads(out)[0]["quiet_hours"] is None
+
+
+# --- as an operator uses it: flag order, clean output, the local stack, one-line errors -------------
+
+
+def test_options_go_before_or_after_the_command(aws, stack, account, capsys):
+    code, out, err = run(capsys, "accounts", "topup", account.account_id, "2", "--table-name", aws.table_name)
+    assert (code, err) == (0, "")
+    before = out.strip()
+    code, out, _ = run(capsys, "--json", "accounts", "list", "--stack-name", stack)
+    assert code == 0
+    [listed] = json.loads(out)
+    assert f"balance {listed['balance']}" == before
+    # The one given after the command wins.
+    code, _, err = run(capsys, "--stack-name", "nope", "accounts", "list", "--stack-name", stack)
+    assert (code, err) == (0, "")
+
+
+def test_create_prints_clean_text(aws, stack, capsys):
+    code, out, _ = run(
+        capsys, "--stack-name", stack, "accounts", "create", "--name", "acme", "--senders", "ACME,3161"
+    )
+    assert code == 0
+    fields = dict(line.split(None, 1) for line in out.split("\n\n")[0].splitlines())
+    assert fields["senders"] == "ACME, 3161"
+    assert fields["balance"] == "0.00000000"
+    assert fields["rate_limit"] == "30 requests/s"
+    assert "status_url" not in fields  # not set: not shown
+    assert all(fields[k] for k in ("client_id", "client_secret", "api_key", "api_secret", "webhook_secret"))
+    for python_repr in ("None", "[", "'", "E-"):
+        assert python_repr not in out
+    assert out.rstrip().endswith("The secrets are shown only now; store them safely.")
+
+    code, out, _ = run(capsys, "--stack-name", stack, "accounts", "create", "--name", "open")
+    assert "senders            any (no allow-list)" in out
+
+
+@pytest.fixture
+def local_json(aws, tmp_path, monkeypatch):
+    """A `.smsgw/local.json` like `make run` writes (no endpoint: moto answers in-process), and a working
+    folder below it; the CLI's changes to the environment are undone afterwards."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, os.environ[name])
+    monkeypatch.setenv("TABLE_NAME", aws.table_name)
+    monkeypatch.delenv("SMSGW_STACK_NAME", raising=False)
+    (tmp_path / ".smsgw").mkdir()
+    info = {"stack_name": "smsgw-local", "region": REGION, "outputs": {"TableName": aws.table_name}}
+    (tmp_path / ".smsgw" / "local.json").write_text(json.dumps(info))
+    (tmp_path / "docs").mkdir()
+    monkeypatch.chdir(tmp_path / "docs")
+    return tmp_path / ".smsgw" / "local.json"
+
+
+def test_local_json_is_the_default_target_and_an_explicit_one_wins(aws, stack, local_json, capsys):
+    # No target given: the local stack (.smsgw/local.json of this folder or a parent), and it says so.
+    code, out, err = main(["--json", "accounts", "create", "--name", "demo"]), *capsys.readouterr()
+    assert code == 0
+    assert err.strip() == f"smsgw: using the local stack ({local_json}); --aws for a deployed one"
+    assert json.loads(out)["name"] == "demo"
+    code, out, err = main(["accounts", "list", "--local"]), *capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert " demo " in out
+
+    # An explicit stack wins over local.json (here both are moto's, so the same table).
+    code, out, err = (
+        main(["--region", REGION, "--stack-name", stack, "accounts", "list"]),
+        *capsys.readouterr(),
+    )
+    assert (code, err) == (0, "")
+    # --aws ignores local.json: the default stack `smsgw` does not exist here.
+    code, _, err = main(["--region", REGION, "accounts", "list", "--aws"]), *capsys.readouterr()
+    assert code == 1
+    assert (
+        err
+        == f"error: no stack 'smsgw' in {REGION}: give --stack-name (the name you deployed with), --region, or --table-name\n"
+    )
+    code, _, err = main(["--local", "--aws", "accounts", "list"]), *capsys.readouterr()
+    assert (code, err) == (1, "error: give --local or --aws, not both\n")
+
+
+def test_a_broken_local_json_says_to_restart(aws, local_json, capsys):
+    local_json.write_text("{")
+    code, _, err = main(["accounts", "list"]), *capsys.readouterr()
+    assert code == 1
+    assert err.startswith(f"error: cannot read {local_json} (")
+    assert err.endswith("restart the local stack with `make run`\n")
+
+
+def smsgw(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `smsgw` command (else `python -m smsgw.cli`), run as a user would: with only the
+    environment given (no AWS settings, a HOME without ~/.aws, no instance metadata)."""
+    script = Path(sys.executable).parent / "smsgw"
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "smsgw.cli"]
+    clean = {"PATH": os.environ["PATH"], "HOME": str(cwd), "AWS_EC2_METADATA_DISABLED": "true", **env}
+    return subprocess.run([*argv, *args], cwd=cwd, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    assert result.returncode == code, result
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("smsgw: using")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_errors_without_any_setup_are_one_line_saying_what_to_do(tmp_path):
+    error = one_line_error(smsgw("accounts", "list", cwd=tmp_path))
+    assert error == (
+        "error: no AWS region: give --region (or set AWS_DEFAULT_REGION), or --local for the stack `make run` started"
+    )
+    error = one_line_error(smsgw("accounts", "list", "--region", REGION, cwd=tmp_path))
+    assert error.startswith("error: no AWS credentials: configure them")
+    error = one_line_error(smsgw("accounts", "list", "--local", cwd=tmp_path))
+    assert error.startswith(
+        "error: no .smsgw/local.json in this folder or a parent: start the local stack with `make run`"
+    )
+    error = one_line_error(smsgw("accounts", "list", "--bogus", cwd=tmp_path), code=2)
+    assert error == "error: unrecognized arguments: --bogus (see `smsgw --help`)"
+    error = one_line_error(smsgw("accounts", "create", cwd=tmp_path), code=2)
+    assert error == "error: the following arguments are required: --name (see `smsgw accounts create --help`)"
+
+
+def test_a_stopped_local_stack_is_one_line(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / ".smsgw").mkdir()
+    (tmp_path / ".smsgw" / "local.json").write_text(
+        json.dumps(
+            {
+                "stack_name": "smsgw-local",
+                "region": REGION,
+                "endpoint_url": f"http://127.0.0.1:{port}",
+                "outputs": {"TableName": "t"},
+            }
+        )
+    )
+    result = smsgw("accounts", "list", cwd=tmp_path)
+    assert one_line_error(result) == (
+        f"error: cannot reach the local stack at http://127.0.0.1:{port}/: is `make run` still running? "
+        f"({tmp_path / '.smsgw' / 'local.json'} is left from a stopped run otherwise)"
+    )
+    assert result.stderr.startswith("smsgw: using the local stack")

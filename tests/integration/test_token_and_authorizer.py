@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from smsgw.accounts import service
 from tests.conftest import LambdaContext, api_event, load_handler
 
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
@@ -69,7 +71,31 @@ def test_authorizer_allows_a_valid_token_for_the_whole_api(aws, account):
     }
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Basic Zm9vOmJhcg==", "Bearer not-a-token"])
-def test_authorizer_refuses_with_unauthorized(aws, account, header):
-    with pytest.raises(Exception, match=r"^Unauthorized$"):
-        _authorize(header)
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "missing Authorization header; send 'Authorization: Bearer <access_token>'"),
+        ("Bearer", "malformed Authorization header; expected 'Bearer <access_token>'"),
+        ("Basic Zm9vOmJhcg==", "malformed Authorization header; expected 'Bearer <access_token>'"),
+        ("Bearer not-a-token", "unknown access token; get one from /oauth/client_credential/accesstoken"),
+    ],
+)
+def test_authorizer_denies_with_the_reason(aws, account, header, reason):
+    """A Deny with the reason in its context: the template's ACCESS_DENIED gateway response makes it a 401
+    that says it (tests/unit/test_auth_answers.py). Raising "Unauthorized" would lose the reason."""
+    policy = _authorize(header)
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert policy["context"] == {"reason": reason}
+
+
+def test_authorizer_denies_an_expired_token(aws, account, monkeypatch):
+    response = _token_request({"client_id": account.client_id, "client_secret": account.client_secret})
+    token = json.loads(response["body"])["access_token"]
+    assert _authorize(f"Bearer {token}")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    later = time.time() + 3600
+    monkeypatch.setattr(service, "_seconds", lambda: later)
+    policy = _authorize(f"Bearer {token}")
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert policy["context"] == {
+        "reason": "access token expired; get a new one from /oauth/client_credential/accesstoken"
+    }

@@ -9,6 +9,7 @@ or none), and every error status has the body it is answered with.
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -241,6 +242,27 @@ class DocumentedApi(SmsgwResolver):
             answer["content"] = _media(unique[0] if len(unique) == 1 else {"anyOf": unique})
 
 
+def docs_location(event: dict[str, Any]) -> str:
+    """Where `GET /` sends the browser: an absolute path to the docs under the URL the client used.
+
+    `requestContext.path` is that path, stage included (`/v1` or `/v1/` on AWS; a custom domain's base
+    path instead of the stage). The local emulator serves the API path-style
+    (`/_aws/execute-api/<apiId>/<stage>/…`) and leaves that prefix out of the event, so it is put back
+    there. A relative `docs` cannot work: it resolves against `/v1` without its trailing slash to `/docs`.
+    """
+    context = event.get("requestContext") or {}
+    base = (context.get("path") or "/").rstrip("/")
+    api_id = context.get("apiId") or ""
+    host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), "") or ""
+    if (
+        os.environ.get("LOCAL_EMULATOR", "").lower() == "true"
+        and api_id
+        and not host.startswith(f"{api_id}.execute-api.")
+    ):
+        base = f"/_aws/execute-api/{api_id}{base}"
+    return f"{base}/docs"
+
+
 def openapi_json(app: SmsgwResolver) -> str:
     return app.get_openapi_json_schema(
         title=API_TITLE,
@@ -266,12 +288,9 @@ def create_api() -> SmsgwResolver:
 
     @app.get("/", include_in_schema=False)
     def root():
-        # A relative Location works on AWS (/v1/) and on path-style local URLs (/_aws/execute-api/…/v1)
-        # alike: resolve "docs" against the URL the client used.
-        full = (app.current_event.raw_event.get("requestContext") or {}).get("path") or "/"
-        last = full.rstrip("/").rsplit("/", 1)[-1]
-        location = "docs" if full.endswith("/") or not last else f"{last}/docs"
-        return Response(status_code=302, headers={"Location": location}, body="")
+        return Response(
+            status_code=302, headers={"Location": docs_location(app.current_event.raw_event)}, body=""
+        )
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():
