@@ -164,7 +164,9 @@ def put_token(token_hash: str, principal: Principal) -> None:
 
 
 def get_token(token_hash: str) -> tuple[str, int] | None:
-    item = db.table().get_item(Key=keys.token(token_hash)).get("Item")
+    # Consistent: a token used the moment it was issued must be found — the authorizer's Deny for an
+    # "unknown" token is cached for minutes. (One read unit instead of half, once per token and cache.)
+    item = db.table().get_item(Key=keys.token(token_hash), ConsistentRead=True).get("Item")
     return (item["account_id"], int(item["expires_at"])) if item else None
 
 
