@@ -246,3 +246,45 @@ def test_a_stopped_local_stack_is_one_line(tmp_path):
         f"({tmp_path / '.smsgw' / 'local.json'} is left from a stopped run otherwise)"
     )
     assert result.stderr.startswith("smsgw: using the local stack")
+
+
+def test_an_operator_adds_a_carrier_routes_nl_to_it_and_tests_a_number(aws, stack, capsys):
+    target = ["--stack-name", stack]
+    code, out, err = run(
+        capsys,
+        *target,
+        "connectors",
+        "set",
+        "kpn",
+        "--protocol",
+        "kpn",
+        "--base-url",
+        "https://api-prd.kpn.com",
+        "--secret-name",
+        "smsgw/kpn",
+        "--rate",
+        "20",
+        "--webhook-auth",
+        "url_token",
+    )
+    assert (code, out.strip(), err) == (0, "connector kpn saved", "")
+    code, out, _ = run(
+        capsys, *target, "routes", "set", "nl", "--connectors", "kpn,default", "--country", "nl"
+    )
+    assert code == 0
+    assert out.strip() == "route nl saved: nl               country NL → kpn, default"
+
+    code, out, _ = run(capsys, *target, "routes", "test", "+31612345678")
+    assert code == 0
+    assert out.strip().startswith("31612345678 (NL) → kpn then default: route 'nl' (country NL) matches")
+    code, out, _ = run(capsys, *target, "--json", "routes", "test", "447700900000")
+    assert json.loads(out)["connectors"] == ["default"]
+
+    code, out, _ = run(capsys, *target, "connectors", "list")
+    assert [line.split()[0] for line in out.splitlines()] == ["default", "kpn"]
+    # The operator's mistakes are one line naming what to fix; nothing changes.
+    code, _, err = run(capsys, *target, "connectors", "remove", "kpn")
+    assert code == 1
+    assert err.strip() == "error: connector 'kpn' is used by route(s) nl: change them first"
+    code, _, err = run(capsys, *target, "routes", "set", "gb", "--connectors", "vonage", "--country", "GB")
+    assert (code, err.strip()) == (1, "error: no connector vonage; add it with `smsgw connectors set`")

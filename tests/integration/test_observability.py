@@ -62,7 +62,7 @@ def test_a_delivered_message_counts_once_with_its_latency_per_carrier_and_countr
     delivered = named(metrics, "MessagesDelivered")
     assert sorted((m["dimensions"] for m in delivered), key=len) == [
         {"service": "smsgw"},
-        {"service": "smsgw", "carrier": "simulator", "country": "GB"},
+        {"service": "smsgw", "carrier": "default", "country": "GB"},  # the connector's name
     ]
     for name in ("SubmitLatency", "DeliveryLatency"):
         latencies = named(metrics, name)

@@ -22,6 +22,8 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
     (keys.carrier, ("c1",), {"pk": "CARRIER#c1", "sk": "CARRIER"}),
     (keys.pending_receipts, ("c1",), {"pk": "DLRPENDING#c1", "sk": "PENDING"}),
     (keys.pacer, ("kpn",), {"pk": "PACER#kpn", "sk": "PACER"}),
+    (keys.connector, ("kpn",), {"pk": "CONFIG#CONNECTOR", "sk": "kpn"}),
+    (keys.route, ("nl",), {"pk": "CONFIG#ROUTE", "sk": "nl"}),
     (keys.schedule, ("s1",), {"pk": "SCHEDULE#s1", "sk": "SCHEDULE"}),
     (keys.webhook_delivery, ("m1", "d1"), {"pk": "SUBJECT#m1", "sk": "WEBHOOK#d1"}),
     (
@@ -76,6 +78,8 @@ CONSTANTS = {
     "UNROUTED_INBOUND_INDEX": "INBOUND#UNROUTED",
     "WEBHOOK_DELIVERY_PREFIX": "WEBHOOK#",
     "PENDING_RECEIPTS_PREFIX": "DLRPENDING#",
+    "CONNECTORS": "CONFIG#CONNECTOR",
+    "ROUTES": "CONFIG#ROUTE",
     "CONCAT_SET_SK": "SET",
     "CONCAT_PART_PREFIX": "PART#",
 }
@@ -126,4 +130,5 @@ def test_the_data_model_documents_every_pk_kind():
         kind = expected["pk"].split("#", 1)[0] + "#"
         assert f"`{kind}" in doc, (function.__name__, kind)
         assert kind in (keys.__doc__ or ""), (function.__name__, kind)
-        assert expected["sk"].split("#", 1)[0] in doc, (function.__name__, expected["sk"])
+        if kind != "CONFIG#":  # configuration items are keyed by their name (`<name>`, `<route_id>`)
+            assert expected["sk"].split("#", 1)[0] in doc, (function.__name__, expected["sk"])

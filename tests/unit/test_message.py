@@ -55,6 +55,8 @@ def full() -> Message:
         params={"client-ref": "mine", "callback": "https://example.com/status"},
         purpose="verification",
         redact_text=True,
+        connectors=("kpn", "default"),
+        route_id="nl",
         status=Status.DELIVERED,
         updated_at=LATER,
         attempts=3,
@@ -75,6 +77,7 @@ def full() -> Message:
         unconfirmed_since=AT,
         dead_lettered_at=AT,
         submitted_at=LATER,
+        connector="kpn",
         carrier_parts=(
             CarrierPart(carrier_message_id="c-1", network="23410", price="0.0333"),
             CarrierPart(carrier_message_id="c-2"),

@@ -39,6 +39,7 @@ from botocore.exceptions import (
 from smsgw.accounts import service
 from smsgw.core.errors import BadRequest, SmsgwError
 from smsgw.core.memo import forget_all
+from smsgw.routing import cli as routing_cli
 from smsgw.webhooks import cli as webhooks_cli
 
 LOCAL_FILE = Path(".smsgw") / "local.json"
@@ -105,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n", 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{accounts,webhooks}")
+    groups = parser.add_subparsers(
+        dest="group", required=True, metavar="{accounts,webhooks,connectors,routes}"
+    )
     accounts = groups.add_parser("accounts", help="create and manage accounts").add_subparsers(
         dest="command", required=True
     )
@@ -135,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     quiet.add_argument("--end", help="HH:MM; before start = the next morning")
     quiet.add_argument("--off", action="store_true", help="remove the account's quiet hours")
     webhooks_cli.add_commands(groups)
+    routing_cli.add_commands(groups)
     _add_target_options(parser)
     for leaf in _leaf_parsers(parser):
         _add_target_options(leaf)
@@ -293,6 +297,9 @@ def _run(args: argparse.Namespace) -> None:
     if args.group == "webhooks":
         data = webhooks_cli.run(args)
         _print(args, data, webhooks_cli.summary(data))
+    elif args.group in ("connectors", "routes"):
+        data = routing_cli.run(args)
+        _print(args, data, routing_cli.summary(data))
     elif args.command == "create":
         senders = [s for s in args.senders.split(",") if s.strip()]
         created = service.create_account(

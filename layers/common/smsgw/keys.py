@@ -14,6 +14,8 @@ The repositories build their keys only here, so this table is every format the t
   CARRIER#<carrier_message_id>                       CARRIER             carrier id → message, part
   DLRPENDING#<carrier_message_id>                    PENDING             receipts that overtook dispatch
   PACER#<provider>                                   PACER               carrier pacer
+  CONFIG#CONNECTOR                                   <name>              carrier connector
+  CONFIG#ROUTE                                       <route_id>          route
   SCHEDULE#<schedule_id>                             SCHEDULE            recurring schedule
   SUBJECT#<subject_id>                               WEBHOOK#<delivery_id>  webhook delivery
   WEBHOOK_DEDUPE#<account_id>#<dedupe_key>           WEBHOOK_DEDUPE      webhook dedupe
@@ -115,6 +117,22 @@ def pending_receipts(carrier_message_id: str) -> Key:
 def pacer(name: str) -> Key:
     """The carrier pacer item."""
     return {"pk": f"PACER#{name}", "sk": "PACER"}
+
+
+# --- routing -----------------------------------------------------------------------------------------
+
+CONNECTORS: Final = "CONFIG#CONNECTOR"
+ROUTES: Final = "CONFIG#ROUTE"
+
+
+def connector(name: str) -> Key:
+    """A carrier connector (the partition holds them all: one Query lists them)."""
+    return {"pk": CONNECTORS, "sk": name}
+
+
+def route(route_id: str) -> Key:
+    """A route (the partition holds them all)."""
+    return {"pk": ROUTES, "sk": route_id}
 
 
 # --- schedules ---------------------------------------------------------------------------------------

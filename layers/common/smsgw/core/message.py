@@ -57,6 +57,9 @@ class Message:
     expires_at: int  # TTL (epoch seconds)
     purpose: str | None = None  # "verification": a possession code sent for the account
     redact_text: bool = False  # its text is never shown to the account
+    # Where it goes: the route's connectors in failover order (smsgw.routing); empty = the default one.
+    connectors: tuple[str, ...] = ()
+    route_id: str | None = None
 
     # Where it is.
     status: Status
@@ -79,12 +82,17 @@ class Message:
     unconfirmed_since: str | None = None  # a submission since then got no answer
     dead_lettered_at: str | None = None
     submitted_at: str | None = None
+    connector: str | None = None  # the connector that took it
     carrier_parts: tuple[CarrierPart, ...] | None = None
     carrier_confirmed: frozenset[str] = frozenset()  # carrier ids whose receipts named this message
 
     # Receipts: per part ("1", "2", …) the carrier's latest status with its receipt fields and rank.
     status_rank: int | None = None
     part_status: Mapping[str, Mapping[str, Any]] | None = field(default=None)
+
+    @property
+    def primary_connector(self) -> str:
+        return self.connectors[0] if self.connectors else "default"
 
     @property
     def client_ref(self) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from smsgw.accounts.models import Account
 from smsgw.core.message import Message
 from smsgw.receipts.models import DeliveryReceipt
+from smsgw.routing.models import Connector, Decision
 
 
 class MessageLeases(Protocol):
@@ -27,6 +28,7 @@ class MessageLeases(Protocol):
         parts: list[dict[str, Any]],
         expires_at: int,
         detail: str | None = None,
+        connector: str | None = None,
     ) -> bool: ...
     def release(
         self,
@@ -51,6 +53,14 @@ class StatusNotices(Protocol):
         part: int | None = None,
         receipt: DeliveryReceipt | None = None,
     ) -> str | None: ...
+
+
+class Connectors(Protocol):
+    """The carrier connectors, and the route for a message whose own connectors are gone."""
+
+    def connector(self, name: str) -> Connector: ...
+    def connectors(self) -> list[Connector]: ...
+    def decide(self, msisdn: str, country: str, account_id: str, sender: str) -> Decision: ...
 
 
 class AccountLookup(Protocol):

@@ -36,21 +36,24 @@ from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import epoch_iso, now_iso
 from smsgw.core.lifecycle import Status
-from smsgw.core.memo import per_process
+from smsgw.core.memo import remembered
 from smsgw.core.message import Message
 from smsgw.dispatch.pacing import Deferred, reserve_slot
-from smsgw.dispatch.ports import AccountLookup, MessageLeases, StatusNotices
+from smsgw.dispatch.ports import AccountLookup, Connectors, MessageLeases, StatusNotices
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages_repository
 from smsgw.messages.repository import ClaimRefused
 from smsgw.observability import count, delivery_metric, logger, metrics
 from smsgw.receipts import service as receipts_service
+from smsgw.routing import service as routing_service
+from smsgw.routing.models import DEFAULT_CONNECTOR, Connector
 from smsgw.secrets import carrier_credentials
 
 # What dispatch uses of the other domains (dispatch/ports.py), checked by mypy.
 messages: MessageLeases = messages_repository
 receipts: StatusNotices = receipts_service
 accounts: AccountLookup = accounts_service
+routing: Connectors = routing_service
 
 MAX_BACKOFF_SECONDS = 900
 # Keep this much of the invocation for the carrier call and the bookkeeping after a slot.
@@ -71,10 +74,36 @@ def backoff_seconds(receive_count: int) -> int:
     return max(1, int(base * random.uniform(0.8, 1.2)))
 
 
-@per_process
+# A client per connector as configured (a changed connector is a new key, so a new client).
+_clients: dict[Connector, Carrier] = remembered({})
+
+
+def _carrier_for(connector: Connector) -> Carrier:
+    client = _clients.get(connector)
+    if client is None:
+        credentials = carrier_credentials(connector.secret_name)
+        client = _clients[connector] = make_carrier(connector.protocol, connector.base_url, credentials)
+    return client
+
+
 def _carrier() -> Carrier:
-    settings = get_settings()
-    return make_carrier(settings.carrier_provider, settings.carrier_base_url, carrier_credentials())
+    """The default connector's client (the stack's own carrier)."""
+    return _carrier_for(routing.connector(DEFAULT_CONNECTOR))
+
+
+def _connector_for(message: Message) -> Connector:
+    """The first of the message's connectors (its route, decided when it was accepted) that still
+    exists; if the operator removed them all meanwhile, the route as it is now."""
+    known = {connector.name: connector for connector in routing.connectors()}
+    for name in message.connectors or (DEFAULT_CONNECTOR,):
+        if name in known:
+            return known[name]
+    decision = routing.decide(message.to, message.country, message.account_id, message.sender)
+    logger.warning(
+        "the message's connectors are gone; routed again",
+        extra={"message_id": message.message_id, "connectors": list(message.connectors), "why": decision.why},
+    )
+    return known[decision.connectors[0]]
 
 
 def _submission(message: Message) -> Submission:
@@ -241,7 +270,7 @@ def dispatch_one(
     receive_count: int,
     receipt_handle: str,
     deadline: float,
-    carrier: Callable[[], Carrier] = _carrier,
+    carrier: Callable[[], Carrier] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     sent_at: float | None = None,
 ) -> str:
@@ -277,18 +306,21 @@ def dispatch_one(
     if reconciled is not None and reconciled != RESUBMIT:
         return reconciled
 
-    paced_rate = settings.carrier_rate_per_second * (1 - settings.carrier_rate_headroom)
+    connector = _connector_for(claimed)
+    client = carrier or (lambda: _carrier_for(connector))
+    # Each connector is paced at its own rate across every function (one pacer item per connector).
+    paced_rate = connector.rate_per_second * (1 - settings.carrier_rate_headroom)
     for attempt in range(THROTTLE_RETRIES_IN_PLACE + 1):
         now = time.time()
         max_wait = min(settings.dispatch_max_wait_seconds, max(deadline - now - SAFETY_SECONDS, 0.0))
-        slot = reserve_slot(settings.carrier_provider, paced_rate, now, max_wait)
+        slot = reserve_slot(connector.name, paced_rate, now, max_wait)
         if isinstance(slot, Deferred):
             _defer(message_id, slot.seconds, "waiting for a carrier slot (pacing)")
             return "deferred"
         if slot.at > time.time():
             sleep(slot.at - time.time())
         try:
-            result = carrier().submit(_submission(claimed))
+            result = client().submit(_submission(claimed))
             break
         except CarrierThrottled as error:
             if attempt < THROTTLE_RETRIES_IN_PLACE:
@@ -326,9 +358,9 @@ def dispatch_one(
     crash_point("dispatch.after_submit", message_id)
     parts = _parts(result.parts)
     how = "resubmitted: no receipt came for an unconfirmed submission" if reconciled == RESUBMIT else None
-    messages.mark_submitted(message_id, now_iso(), parts, claimed.expires_at, how)
+    messages.mark_submitted(message_id, now_iso(), parts, claimed.expires_at, how, connector=connector.name)
     count("MessagesSubmitted")
-    _submitted_after(claimed, settings.carrier_provider)
+    _submitted_after(claimed, connector.name)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])
     return "submitted"

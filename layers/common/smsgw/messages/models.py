@@ -127,6 +127,13 @@ class MessageView(BaseModel):
     created_at: str
     updated_at: str
     submitted_at: str | None = None
+    connector: str | None = Field(
+        default=None,
+        description="The carrier connector that took it (set on submission); `route` chose it (docs/routing.md)",
+    )
+    route: str | None = Field(
+        default=None, description="The route that chose its connectors; null: the default"
+    )
     send_at: str | None = Field(default=None, description="When a scheduled message is (or was) due")
     schedule_id: str | None = Field(default=None, description="The recurring schedule that created it")
     attempts: int

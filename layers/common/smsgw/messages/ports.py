@@ -8,6 +8,7 @@ from typing import Protocol
 
 from smsgw.accounts.models import Account
 from smsgw.numbers.routing import NumberRoute
+from smsgw.routing.models import Decision
 from smsgw.webhooks.models import DeliveryView
 
 
@@ -29,6 +30,12 @@ class OptOutRules(Protocol):
     def record_conversation(
         self, recipient: str, number: str, account_id: str, callback_url: str
     ) -> None: ...
+
+
+class Routes(Protocol):
+    """Which connectors a message goes to (decided when it is accepted)."""
+
+    def decide(self, msisdn: str, country: str, account_id: str, sender: str) -> Decision: ...
 
 
 class DeliveryHistory(Protocol):

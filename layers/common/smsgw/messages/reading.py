@@ -59,6 +59,8 @@ def _view(message: Message) -> MessageView:
         created_at=message.created_at,
         updated_at=message.updated_at,
         submitted_at=message.submitted_at,
+        connector=message.connector,
+        route=message.route_id,
         send_at=message.send_at,
         schedule_id=message.schedule_id,
         attempts=message.attempts,

@@ -258,7 +258,12 @@ def release(
 
 
 def mark_submitted(
-    message_id: str, at: str, parts: list[dict[str, Any]], expires_at: int, detail: str | None = None
+    message_id: str,
+    at: str,
+    parts: list[dict[str, Any]],
+    expires_at: int,
+    detail: str | None = None,
+    connector: str | None = None,
 ) -> bool:
     """submitting → submitted, and a carrier-id → (message, part) lookup per part, in one transaction.
 
@@ -288,7 +293,8 @@ def mark_submitted(
                         "Key": keys.message(message_id),
                         "UpdateExpression": (
                             "SET #s = :submitted, status_rank = :zero, carrier_parts = :parts, submitted_at = :at, "
-                            "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
+                            + ("connector = :connector, " if connector else "")
+                            + "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
                             "events = list_append(events, :events) "
                             "REMOVE lease_until, last_error, unconfirmed_since"
                         ),
@@ -302,6 +308,7 @@ def mark_submitted(
                             ":zero": 0,
                             ":empty": {},
                             ":events": [_event(at, SUBMITTED, detail)],
+                            **({":connector": connector} if connector else {}),
                         },
                     }
                 },

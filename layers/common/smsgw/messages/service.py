@@ -50,18 +50,20 @@ from smsgw.faults import crash_point
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
-from smsgw.messages.ports import Balances, OptOutRules, SenderRules
+from smsgw.messages.ports import Balances, OptOutRules, Routes, SenderRules
 from smsgw.messages.quiet_hours import QuietHours, release_time
 from smsgw.messages.send_at import parse_send_at, pop_send_at
 from smsgw.numbers import routing as numbers_routing
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts_service
+from smsgw.routing import service as routing_service
 from smsgw.urlsafety import check_callback_url
 
 # What the send path uses of the other domains (messages/ports.py), checked by mypy.
 accounts: Balances = accounts_service
 numbers: SenderRules = numbers_routing
 optouts: OptOutRules = optouts_service
+routing: Routes = routing_service
 
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_HOURS = 24
@@ -117,6 +119,7 @@ def new_message(
     unit_price = pricing.price_per_part(send.destination.country)
     at = clock.iso(now)
     parts = send.segmentation.parts
+    route = routing.decide(send.destination.msisdn, send.destination.country, account.account_id, send.sender)
     return Message(
         message_id=message_id,
         account_id=account.account_id,
@@ -136,6 +139,9 @@ def new_message(
         expires_at=int(now.timestamp()) + get_settings().message_retention_days * 86_400,
         purpose=purpose,
         redact_text=redact_text,
+        # Only a route's choice is stored: a message for the default connector stays as small as before.
+        connectors=route.connectors if route.route_id else (),
+        route_id=route.route_id,
         status=status,
         updated_at=at,
         attempts=0,

@@ -16,7 +16,6 @@ from typing import Any
 
 from smsgw.accounts import service as accounts_service
 from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
-from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest
@@ -161,7 +160,7 @@ def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
 
 def _count_final(message: Message, status: Status) -> None:
     """Counted once, by the write that made the message final: delivered or not, and how long it took."""
-    carrier, country = get_settings().carrier_provider, message.country
+    carrier, country = message.connector or message.primary_connector, message.country
     if status != Status.DELIVERED:
         delivery_metric("MessagesUndelivered", carrier=carrier, country=country)
         return

@@ -1,0 +1,70 @@
+"""Carrier connectors and the routes that choose between them (docs/routing.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROTOCOLS = ("vonage", "kpn", "simulator")
+# How a connector's receipts and inbound SMS are authenticated: the carrier signs them with the
+# secret's signature_secret, or (carriers that cannot sign, like KPN) a token the gateway puts in the
+# webhook URL it registers; "none" only where the operator allowed unsigned webhooks.
+WEBHOOK_AUTH = ("signature", "url_token", "none")
+SENDER_TYPES = ("alphanumeric", "numeric")
+DEFAULT_CONNECTOR = "default"
+
+
+@dataclass(frozen=True)
+class Connector:
+    name: str
+    protocol: str  # one of PROTOCOLS
+    base_url: str
+    secret_name: str  # a Secrets Manager secret with the credentials (never the values)
+    rate_per_second: float  # paced at this rate across all functions
+    webhook_auth: str = "signature"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Messages that match go to `connectors`, the first that is up (the rest in failover order).
+
+    A route matches a destination by `prefix` (E.164 digits) or `country` (ISO 3166 alpha-2), or every
+    destination when it has neither; `account_id` and `sender_type` narrow it further."""
+
+    route_id: str
+    connectors: tuple[str, ...]
+    prefix: str | None = None
+    country: str | None = None
+    account_id: str | None = None
+    sender_type: str | None = None  # one of SENDER_TYPES
+
+    def matches(self, msisdn: str, country: str, account_id: str, sender_type: str) -> bool:
+        if self.prefix is not None and not msisdn.startswith(self.prefix):
+            return False
+        if self.country is not None and self.country != country:
+            return False
+        if self.account_id is not None and self.account_id != account_id:
+            return False
+        return self.sender_type is None or self.sender_type == sender_type
+
+    def specificity(self) -> tuple[int, int, int, int]:
+        """Higher wins: the destination first (a longer prefix, then a country, then any), then a route
+        for this account, then one for this sender type."""
+        destination = (2, len(self.prefix)) if self.prefix else ((1, 0) if self.country else (0, 0))
+        return (*destination, self.account_id is not None, self.sender_type is not None)
+
+    def describe(self) -> str:
+        what = (
+            f"prefix {self.prefix}" if self.prefix else f"country {self.country}" if self.country else "any"
+        )
+        extra = [f"account {self.account_id}"] if self.account_id else []
+        extra += [f"{self.sender_type} senders"] if self.sender_type else []
+        return f"route {self.route_id!r} ({', '.join([what, *extra])})"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a message goes: its connectors in failover order, the route that chose them and why."""
+
+    connectors: tuple[str, ...]
+    route_id: str | None
+    why: str

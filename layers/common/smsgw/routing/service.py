@@ -1,0 +1,212 @@
+"""Connectors and routes: which carrier a message goes to, and why (docs/routing.md).
+
+The stack's own carrier (the CarrierProvider/CarrierBaseUrl/CarrierSecretName/CarrierRatePerSecond
+parameters) is the connector named `default`, so a one-carrier stack needs no configuration; the
+operator adds connectors and routes with the CLI (`smsgw connectors …`, `smsgw routes …`). Each
+function reads them at most every CONFIG_SECONDS (a change reaches every function within that time).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from smsgw.config import get_settings
+from smsgw.core.errors import Conflict, InvalidField, NotFound
+from smsgw.core.memo import remembered
+from smsgw.routing import repository
+from smsgw.routing.models import (
+    DEFAULT_CONNECTOR,
+    PROTOCOLS,
+    SENDER_TYPES,
+    WEBHOOK_AUTH,
+    Connector,
+    Decision,
+    Route,
+)
+
+CONFIG_SECONDS = 30.0
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+PREFIX = re.compile(r"[1-9]\d{0,14}")
+COUNTRY = re.compile(r"[A-Z]{2}")
+
+_cache: dict[str, Any] = remembered({})
+
+
+def sender_type(sender: str) -> str:
+    """`numeric` for a phone number (digits only), else `alphanumeric`."""
+    return "numeric" if sender.isdigit() else "alphanumeric"
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def _configured(now: float | None = None) -> tuple[dict[str, Connector], list[Route]]:
+    now = time.monotonic() if now is None else now
+    if _cache and now - _cache["read_at"] < CONFIG_SECONDS:
+        return _cache["connectors"], _cache["routes"]
+    connectors = {DEFAULT_CONNECTOR: stack_connector()}
+    connectors.update({item["sk"]: _connector(item) for item in repository.connectors()})
+    routes = sorted((_route(item) for item in repository.routes()), key=lambda r: r.route_id)
+    _cache.update(read_at=now, connectors=connectors, routes=routes)
+    return connectors, routes
+
+
+def stack_connector() -> Connector:
+    """The carrier the stack's parameters name: the default connector unless one is stored as `default`."""
+    settings = get_settings()
+    return Connector(
+        name=DEFAULT_CONNECTOR,
+        protocol=settings.carrier_provider,
+        base_url=settings.carrier_base_url,
+        secret_name=settings.carrier_secret_name,
+        rate_per_second=settings.carrier_rate_per_second,
+    )
+
+
+def connectors() -> list[Connector]:
+    found, _ = _configured()
+    return sorted(found.values(), key=lambda c: (c.name != DEFAULT_CONNECTOR, c.name))
+
+
+def connector(name: str) -> Connector:
+    found, _ = _configured()
+    if name not in found:
+        raise NotFound(f"no connector {name!r}; `smsgw connectors list` shows them")
+    return found[name]
+
+
+def routes() -> list[Route]:
+    return list(_configured()[1])
+
+
+def decide(msisdn: str, country: str, account_id: str, sender: str) -> Decision:
+    """The route for this destination, account and sender: of the routes that match, the most specific
+    (Route.specificity; equal ones by id); none → the default connector."""
+    kind = sender_type(sender)
+    matching = [route for route in routes() if route.matches(msisdn, country, account_id, kind)]
+    if not matching:
+        return Decision((DEFAULT_CONNECTOR,), None, "no route matches: the default connector")
+    best = max(matching, key=Route.specificity)  # routes() is by id: the first of equals wins
+    others = [r.route_id for r in matching if r is not best]
+    why = f"{best.describe()} matches"
+    if others:
+        why += f"; more specific than {', '.join(repr(o) for o in others)}"
+    return Decision(best.connectors, best.route_id, why)
+
+
+# --- changing ------------------------------------------------------------------------------------------
+
+
+def set_connector(
+    name: str, protocol: str, base_url: str, secret_name: str, rate_per_second: float, webhook_auth: str
+) -> Connector:
+    if not NAME.fullmatch(name):
+        raise InvalidField(
+            "name", "name: 1–32 lower-case letters, digits and '-', starting with a letter or digit"
+        )
+    if protocol not in PROTOCOLS:
+        raise InvalidField("protocol", f"protocol must be one of {', '.join(PROTOCOLS)}")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidField("base_url", "base_url must be an http(s) URL, e.g. https://rest.nexmo.com")
+    if not secret_name:
+        raise InvalidField("secret_name", "secret_name: the Secrets Manager secret with its credentials")
+    if not 0 < rate_per_second <= 10_000:
+        raise InvalidField("rate_per_second", "rate_per_second must be above 0 and at most 10000")
+    if webhook_auth not in WEBHOOK_AUTH:
+        raise InvalidField("webhook_auth", f"webhook_auth must be one of {', '.join(WEBHOOK_AUTH)}")
+    fields = {
+        "protocol": protocol,
+        "base_url": base_url,
+        "secret_name": secret_name,
+        "rate_per_second": str(rate_per_second),
+        "webhook_auth": webhook_auth,
+    }
+    repository.put_connector(name, fields)
+    _cache.clear()
+    return connector(name)
+
+
+def remove_connector(name: str) -> None:
+    used = [r.route_id for r in routes() if name in r.connectors]
+    if used:
+        raise Conflict(f"connector {name!r} is used by route(s) {', '.join(used)}: change them first")
+    if not repository.delete_connector(name):
+        raise NotFound(f"no stored connector {name!r}")
+    _cache.clear()
+
+
+def set_route(
+    route_id: str,
+    connectors_in_order: list[str],
+    prefix: str | None = None,
+    country: str | None = None,
+    account_id: str | None = None,
+    sender: str | None = None,
+) -> Route:
+    if not NAME.fullmatch(route_id):
+        raise InvalidField("route", "route id: 1–32 lower-case letters, digits and '-'")
+    if prefix is not None and country is not None:
+        raise InvalidField("prefix", "a route matches a prefix or a country, not both")
+    if prefix is not None and not PREFIX.fullmatch(prefix):
+        raise InvalidField("prefix", "prefix: the first 1–15 digits of E.164 numbers, without + (e.g. 316)")
+    if country is not None and not COUNTRY.fullmatch(country):
+        raise InvalidField("country", "country: an ISO 3166 alpha-2 code in capitals (e.g. NL)")
+    if sender is not None and sender not in SENDER_TYPES:
+        raise InvalidField("sender_type", f"sender_type must be one of {', '.join(SENDER_TYPES)}")
+    if not connectors_in_order:
+        raise InvalidField("connectors", "connectors: at least one, in failover order")
+    if len(set(connectors_in_order)) != len(connectors_in_order):
+        raise InvalidField("connectors", "connectors: each at most once")
+    known = {c.name for c in connectors()}
+    unknown = [name for name in connectors_in_order if name not in known]
+    if unknown:
+        raise InvalidField(
+            "connectors", f"no connector {', '.join(unknown)}; add it with `smsgw connectors set`"
+        )
+    fields: dict[str, Any] = {"connectors": list(connectors_in_order)}
+    for key, value in (
+        ("prefix", prefix),
+        ("country", country),
+        ("account_id", account_id),
+        ("sender_type", sender),
+    ):
+        if value is not None:
+            fields[key] = value
+    repository.put_route(route_id, fields)
+    _cache.clear()
+    return next(r for r in routes() if r.route_id == route_id)
+
+
+def remove_route(route_id: str) -> None:
+    if not repository.delete_route(route_id):
+        raise NotFound(f"no route {route_id!r}")
+    _cache.clear()
+
+
+# --- items ---------------------------------------------------------------------------------------------
+
+
+def _connector(item: dict[str, Any]) -> Connector:
+    return Connector(
+        name=str(item["sk"]),
+        protocol=str(item["protocol"]),
+        base_url=str(item["base_url"]),
+        secret_name=str(item["secret_name"]),
+        rate_per_second=float(item["rate_per_second"]),
+        webhook_auth=str(item.get("webhook_auth") or "signature"),
+    )
+
+
+def _route(item: dict[str, Any]) -> Route:
+    return Route(
+        route_id=str(item["sk"]),
+        connectors=tuple(str(c) for c in item["connectors"]),
+        prefix=item.get("prefix"),
+        country=item.get("country"),
+        account_id=item.get("account_id"),
+        sender_type=item.get("sender_type"),
+    )

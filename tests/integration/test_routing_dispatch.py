@@ -1,0 +1,70 @@
+"""Two carriers at once: each message goes to the connector its route names, paced per connector,
+and its owner sees which one took it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from smsgw.routing import service as routing
+from tests.conftest import REGION, LambdaContext, api_event, load_handler
+from tests.integration.test_dispatch import accept, dispatch, message, receive_batch, sim_messages
+
+
+@pytest.fixture
+def second_carrier(carrier_env) -> Iterator[Any]:
+    """A second simulator with its own credentials, as the connector `b`."""
+    from simulator.server import start_simulator
+
+    with start_simulator(api_key="bkey0001", api_secret="bsecret") as sim:
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="smsgw/b", SecretString=json.dumps({"api_key": "bkey0001", "api_secret": "bsecret"})
+        )
+        routing.set_connector("b", "simulator", sim.url, "smsgw/b", 10.0, "signature")
+        yield sim
+
+
+def view(account, message_id: str) -> dict[str, Any]:
+    event = api_event("GET", f"/messages/{message_id}", account_id=account.account_id)
+    response = load_handler("messages").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 200, response["body"]
+    return json.loads(response["body"])
+
+
+def test_gb_goes_to_its_connector_and_nl_to_the_default(aws, account, carrier_env, second_carrier):
+    routing.set_route("gb", ["b"], country="GB")
+    to_gb = accept(account, to="447700900000")
+    to_nl = accept(account, to="31612345678")
+    dispatch(receive_batch(aws))
+    dispatch(receive_batch(aws))
+
+    assert [m["to"] for m in sim_messages(second_carrier)] == ["447700900000"]
+    assert [m["to"] for m in sim_messages(carrier_env)] == ["31612345678"]
+    assert message(aws, to_gb)["connector"] == "b"
+    assert (view(account, to_gb)["connector"], view(account, to_gb)["route"]) == ("b", "gb")
+    assert (view(account, to_nl)["connector"], view(account, to_nl)["route"]) == ("default", None)
+
+
+def test_a_message_whose_connector_was_removed_is_routed_again(aws, account, carrier_env, second_carrier):
+    routing.set_route("gb", ["b"], country="GB")
+    message_id = accept(account, to="447700900000")
+    routing.remove_route("gb")
+    routing.remove_connector("b")
+    dispatch(receive_batch(aws))
+    assert sim_messages(second_carrier) == []
+    assert [m["to"] for m in sim_messages(carrier_env)] == ["447700900000"]
+    assert message(aws, message_id)["connector"] == "default"
+
+
+def test_each_connector_has_its_own_pacer(aws, account, carrier_env, second_carrier):
+    routing.set_route("gb", ["b"], country="GB")
+    accept(account, to="447700900000")
+    accept(account, to="31612345678")
+    dispatch(receive_batch(aws))
+    dispatch(receive_batch(aws))
+    pacers = {item["pk"] for item in aws.table.scan()["Items"] if item["pk"].startswith("PACER#")}
+    assert pacers == {"PACER#default", "PACER#b"}
