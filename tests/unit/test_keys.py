@@ -22,6 +22,7 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
     (keys.carrier, ("c1",), {"pk": "CARRIER#c1", "sk": "CARRIER"}),
     (keys.pending_receipts, ("c1",), {"pk": "DLRPENDING#c1", "sk": "PENDING"}),
     (keys.pacer, ("kpn",), {"pk": "PACER#kpn", "sk": "PACER"}),
+    (keys.breaker, ("kpn",), {"pk": "BREAKER#kpn", "sk": "BREAKER"}),
     (keys.connector, ("kpn",), {"pk": "CONFIG#CONNECTOR", "sk": "kpn"}),
     (keys.route, ("nl",), {"pk": "CONFIG#ROUTE", "sk": "nl"}),
     (keys.schedule, ("s1",), {"pk": "SCHEDULE#s1", "sk": "SCHEDULE"}),

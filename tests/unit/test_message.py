@@ -78,6 +78,7 @@ def full() -> Message:
         dead_lettered_at=AT,
         submitted_at=LATER,
         connector="kpn",
+        failed_connectors=frozenset({"default"}),
         carrier_parts=(
             CarrierPart(carrier_message_id="c-1", network="23410", price="0.0333"),
             CarrierPart(carrier_message_id="c-2"),

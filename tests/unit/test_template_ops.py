@@ -39,6 +39,9 @@ METRIC_CONTRACT = frozenset(
         "WebhooksFailed",
         "InboundReceived",
         "CarrierWebhooksUnauthenticated",
+        "ConnectorOpened",
+        "ConnectorClosed",
+        "DispatchFailedOver",
     }
 )
 DEAD_LETTER_QUEUES = (

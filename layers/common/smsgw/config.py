@@ -50,6 +50,11 @@ class Settings(BaseModel):
 
     dispatch_max_wait_seconds: float = Field(default=10.0, ge=0, alias="DISPATCH_MAX_WAIT_SECONDS")
     dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")
+    # Circuit breaker per connector (dispatch/breaker.py): this many failures within the window open it;
+    # after the pause one probe at a time tries it again.
+    breaker_failures: int = Field(default=5, ge=1, alias="BREAKER_FAILURES")
+    breaker_window_seconds: float = Field(default=60.0, gt=0, alias="BREAKER_WINDOW_SECONDS")
+    breaker_pause_seconds: float = Field(default=30.0, gt=0, alias="BREAKER_PAUSE_SECONDS")
     dispatch_lease_seconds: int = Field(default=120, gt=0, alias="DISPATCH_LEASE_SECONDS")
     # The send path enqueues before it stores: a record whose message is not stored this long after it
     # was sent belongs to a send that was refused or died half-way, and is dropped.

@@ -14,6 +14,7 @@ The repositories build their keys only here, so this table is every format the t
   CARRIER#<carrier_message_id>                       CARRIER             carrier id → message, part
   DLRPENDING#<carrier_message_id>                    PENDING             receipts that overtook dispatch
   PACER#<provider>                                   PACER               carrier pacer
+  BREAKER#<connector>                                BREAKER             connector circuit breaker
   CONFIG#CONNECTOR                                   <name>              carrier connector
   CONFIG#ROUTE                                       <route_id>          route
   SCHEDULE#<schedule_id>                             SCHEDULE            recurring schedule
@@ -117,6 +118,11 @@ def pending_receipts(carrier_message_id: str) -> Key:
 def pacer(name: str) -> Key:
     """The carrier pacer item."""
     return {"pk": f"PACER#{name}", "sk": "PACER"}
+
+
+def breaker(name: str) -> Key:
+    """A connector's circuit breaker."""
+    return {"pk": f"BREAKER#{name}", "sk": "BREAKER"}
 
 
 # --- routing -----------------------------------------------------------------------------------------

@@ -82,7 +82,8 @@ class Message:
     unconfirmed_since: str | None = None  # a submission since then got no answer
     dead_lettered_at: str | None = None
     submitted_at: str | None = None
-    connector: str | None = None  # the connector that took it
+    connector: str | None = None  # the connector that took it (or that an unconfirmed submission went to)
+    failed_connectors: frozenset[str] = frozenset()  # connectors it failed on since its last success
     carrier_parts: tuple[CarrierPart, ...] | None = None
     carrier_confirmed: frozenset[str] = frozenset()  # carrier ids whose receipts named this message
 

@@ -38,6 +38,9 @@ class MessageLeases(Protocol):
         dead_lettered: bool = False,
         unconfirmed_since: str | None = None,
         event: str | None = None,
+        connector: str | None = None,
+        failed_connector: str | None = None,
+        forget_failed_connectors: bool = False,
     ) -> None: ...
 
 

@@ -1,8 +1,11 @@
-"""DynamoDB access for the carrier pacer item: PACER#<name> / PACER with `tat` (unix seconds, 3 decimals)."""
+"""DynamoDB access for dispatch's own items: the carrier pacer (PACER#<name> / PACER: `tat`, unix seconds,
+3 decimals) and the connector's circuit breaker (BREAKER#<name> / BREAKER: state, failures, window_start,
+opened_at, probe_until)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -51,3 +54,73 @@ def restart_pacer(pacer: str, now: float, interval: float) -> bool:
 def read_pacer(pacer: str) -> float | None:
     item = db.table().get_item(Key=keys.pacer(pacer), ConsistentRead=True).get("Item")
     return float(item["tat"]) if item and "tat" in item else None
+
+
+def read_breaker(name: str) -> dict[str, Any] | None:
+    item = db.table().get_item(Key=keys.breaker(name), ConsistentRead=True).get("Item")
+    return dict(item) if item else None
+
+
+def count_breaker_failure(name: str, now: float, window: float, threshold: int) -> dict[str, Any]:
+    """One failure: counted in the current window (a new window when the last began over `window` s
+    ago); at `threshold` the breaker opens. A failure while open (a failed probe) opens it anew."""
+    key = keys.breaker(name)
+    try:
+        item = db.table().update_item(
+            Key=key,
+            UpdateExpression="SET failures = failures + :one",
+            ConditionExpression="window_start >= :floor",
+            ExpressionAttributeValues={":one": 1, ":floor": _d(now - window)},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if not db.condition_failed(error):
+            raise
+        item = db.table().update_item(
+            Key=key,
+            UpdateExpression="SET failures = :one, window_start = :now",
+            ExpressionAttributeValues={":one": 1, ":now": _d(now)},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    if item.get("state") == "open" or int(item["failures"]) >= threshold:
+        item = db.table().update_item(
+            Key=key,
+            UpdateExpression="SET #state = :open, opened_at = :now REMOVE probe_until",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":open": "open", ":now": _d(now)},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    return dict(item)
+
+
+def claim_probe(name: str, now: float, probe_until: float) -> bool:
+    """The one probe of an open breaker whose pause is over (until `probe_until`, then another may)."""
+    try:
+        db.table().update_item(
+            Key=keys.breaker(name),
+            UpdateExpression="SET probe_until = :until",
+            ConditionExpression="#state = :open AND (attribute_not_exists(probe_until) OR probe_until < :now)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":open": "open", ":now": _d(now), ":until": _d(probe_until)},
+        )
+    except ClientError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def close_breaker(name: str) -> bool:
+    try:
+        db.table().update_item(
+            Key=keys.breaker(name),
+            UpdateExpression="SET #state = :closed, failures = :zero REMOVE opened_at, probe_until",
+            ConditionExpression="#state = :open",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":open": "open", ":closed": "closed", ":zero": 0},
+        )
+    except ClientError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True

@@ -38,6 +38,7 @@ from smsgw.core.clock import epoch_iso, now_iso
 from smsgw.core.lifecycle import Status
 from smsgw.core.memo import remembered
 from smsgw.core.message import Message
+from smsgw.dispatch import breaker
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.dispatch.ports import AccountLookup, Connectors, MessageLeases, StatusNotices
 from smsgw.faults import crash_point
@@ -91,19 +92,36 @@ def _carrier() -> Carrier:
     return _carrier_for(routing.connector(DEFAULT_CONNECTOR))
 
 
-def _connector_for(message: Message) -> Connector:
-    """The first of the message's connectors (its route, decided when it was accepted) that still
-    exists; if the operator removed them all meanwhile, the route as it is now."""
-    known = {connector.name: connector for connector in routing.connectors()}
-    for name in message.connectors or (DEFAULT_CONNECTOR,):
-        if name in known:
-            return known[name]
+def _route_of(message: Message, known: dict[str, Connector]) -> list[str]:
+    """The message's connectors (its route, decided when it was accepted) that still exist; if the
+    operator removed them all meanwhile, the route as it is now."""
+    names = [name for name in message.connectors or (DEFAULT_CONNECTOR,) if name in known]
+    if names:
+        return names
     decision = routing.decide(message.to, message.country, message.account_id, message.sender)
     logger.warning(
         "the message's connectors are gone; routed again",
         extra={"message_id": message.message_id, "connectors": list(message.connectors), "why": decision.why},
     )
-    return known[decision.connectors[0]]
+    return [name for name in decision.connectors if name in known] or [DEFAULT_CONNECTOR]
+
+
+def _choose(message: Message, names: list[str], known: dict[str, Connector], now: float) -> Connector | float:
+    """The connector for this attempt, or when to look again (every one of the route's is open).
+
+    An unconfirmed submission stays with its connector: its receipt may still come, and another carrier
+    would deliver the SMS a second time. A route of one connector goes there whatever its breaker says
+    (a one-carrier stack retries with backoff, as it always did). Otherwise: the first connector, in the
+    route's order, that this message has not failed on and whose breaker lets it through."""
+    if message.unconfirmed_since and message.connector in known:
+        return known[message.connector]
+    if len(names) == 1:
+        return known[names[0]]
+    untried = [name for name in names if name not in message.failed_connectors] or names
+    for name in untried:
+        if breaker.available(name, now):
+            return known[name]
+    return breaker.reopens_at(untried, now)
 
 
 def _submission(message: Message) -> Submission:
@@ -188,10 +206,12 @@ def _reconcile(claimed: Message, now: float) -> str | None:
     return RESUBMIT
 
 
-def _unconfirmed(claimed: Message, detail: str) -> str:
+def _unconfirmed(claimed: Message, detail: str, connector: str) -> str:
     """No answer from the carrier (it may have accepted): wait for its receipt instead of resubmitting."""
     at = now_iso()
-    messages.release(claimed.message_id, at, detail, unconfirmed_since=at, event="unconfirmed")
+    messages.release(
+        claimed.message_id, at, detail, unconfirmed_since=at, event="unconfirmed", connector=connector
+    )
     queues.enqueue_dispatch(claimed.message_id, delay_seconds=RECONCILE_POLL_SECONDS)
     metrics.add_metric(name="DispatchUnconfirmed", unit="Count", value=1)
     return "unconfirmed"
@@ -245,6 +265,27 @@ def _not_stored_yet(message_id: str, now: float, sent_at: float | None) -> str:
         message_id, delay_seconds=max(1, math.ceil(min(age, remaining))), first_sent_at=sent_at
     )
     return "not_stored_yet"
+
+
+def _fail_over(claimed: Message, route: list[str], failed: str, detail: str) -> str | None:
+    """An unambiguous failure (the carrier answered, or nothing was sent): with another connector left in
+    its route, the message takes it at once ("failed_over"). None: no other left — the caller retries with
+    backoff and forgets the failed ones, so the next round starts again from the route's first connector."""
+    if len(route) < 2:
+        return None
+    tried = claimed.failed_connectors | {failed}
+    if all(name in tried for name in route):
+        return None
+    messages.release(
+        claimed.message_id,
+        now_iso(),
+        f"{detail}; moving to the next connector of its route",
+        event="failed_over",
+        failed_connector=failed,
+    )
+    queues.enqueue_dispatch(claimed.message_id, delay_seconds=0)
+    count("DispatchFailedOver")
+    return "failed_over"
 
 
 def _carrier_failed(error: CarrierError) -> None:
@@ -306,7 +347,13 @@ def dispatch_one(
     if reconciled is not None and reconciled != RESUBMIT:
         return reconciled
 
-    connector = _connector_for(claimed)
+    known = {candidate.name: candidate for candidate in routing.connectors()}
+    route = _route_of(claimed, known)
+    chosen = _choose(claimed, route, known, now)
+    if not isinstance(chosen, Connector):
+        _defer(message_id, chosen - now, "every connector of its route is open (circuit breaker); waiting")
+        return "deferred"
+    connector = chosen
     client = carrier or (lambda: _carrier_for(connector))
     # Each connector is paced at its own rate across every function (one pacer item per connector).
     paced_rate = connector.rate_per_second * (1 - settings.carrier_rate_headroom)
@@ -341,18 +388,28 @@ def dispatch_one(
             return "failed"
         except CarrierTransientError as error:
             _carrier_failed(error)
+            breaker.failed(connector.name, time.time())
             detail = f"carrier error (status {error.status}, http {error.http_status}): {error.error_text}"
             if error.ambiguous:
-                return _unconfirmed(claimed, detail)
+                return _unconfirmed(claimed, detail, connector.name)
+            moved = _fail_over(claimed, route, connector.name, detail)
+            if moved:
+                return moved
             last_try = receive_count >= settings.dispatch_max_receives
-            messages.release(message_id, now_iso(), detail, dead_lettered=last_try)
+            messages.release(
+                message_id, now_iso(), detail, dead_lettered=last_try, forget_failed_connectors=len(route) > 1
+            )
             if not last_try:
                 queues.postpone(receipt_handle, backoff_seconds(receive_count))
             logger.warning("carrier error; will retry", extra={"message_id": message_id, "error": detail})
             raise RetryLater(detail) from None
         except CarrierError as error:  # any other carrier outcome is treated as transient
             _carrier_failed(error)
-            messages.release(message_id, now_iso(), str(error))
+            breaker.failed(connector.name, time.time())
+            moved = _fail_over(claimed, route, connector.name, str(error))
+            if moved:
+                return moved
+            messages.release(message_id, now_iso(), str(error), forget_failed_connectors=len(route) > 1)
             raise RetryLater(str(error)) from None
 
     crash_point("dispatch.after_submit", message_id)
@@ -360,6 +417,7 @@ def dispatch_one(
     how = "resubmitted: no receipt came for an unconfirmed submission" if reconciled == RESUBMIT else None
     messages.mark_submitted(message_id, now_iso(), parts, claimed.expires_at, how, connector=connector.name)
     count("MessagesSubmitted")
+    breaker.succeeded(connector.name, time.time())
     _submitted_after(claimed, connector.name)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
     receipts.apply_pending([p["carrier_message_id"] for p in parts])

@@ -66,6 +66,7 @@ def to_item(message: Message) -> dict[str, Any]:
         "connectors": list(message.connectors) or None,
         "route_id": message.route_id,
         "connector": message.connector,
+        "failed_connectors": set(message.failed_connectors) or None,  # a string set is never empty
         "last_error": message.last_error,
         "send_at": message.send_at,
         "held_for": message.held_for,
@@ -132,6 +133,7 @@ def from_item(item: Mapping[str, Any]) -> Message:
         connectors=tuple(item.get("connectors") or ()),
         route_id=item.get("route_id"),
         connector=item.get("connector"),
+        failed_connectors=frozenset(item.get("failed_connectors") or ()),
         status=Status(item["status"]),
         updated_at=str(item["updated_at"]),
         attempts=int(item.get("attempts", 0)),

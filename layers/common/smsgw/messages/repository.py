@@ -228,11 +228,17 @@ def release(
     dead_lettered: bool = False,
     unconfirmed_since: str | None = None,
     event: str | None = None,
+    connector: str | None = None,
+    failed_connector: str | None = None,
+    forget_failed_connectors: bool = False,
 ) -> None:
     """submitting → queued: the carrier said not now; the queue retries it later.
 
     `unconfirmed_since`: a submission since then may have reached the carrier (no answer came); dispatch
     waits for its receipt before it submits again. `event`: a timeline entry with `error` as detail.
+    `connector`: the connector it went to (an unconfirmed submission stays with it); `failed_connector`:
+    one it failed on (the next attempt takes the next connector of its route); `forget_failed_connectors`:
+    it failed on all of them, start over.
     """
     expression = "SET #s = :queued, last_error = :error, updated_at = :at REMOVE lease_until"
     values: dict[str, Any] = {":queued": QUEUED, ":submitting": SUBMITTING, ":error": error, ":at": at}
@@ -242,6 +248,14 @@ def release(
     if event is not None:
         expression = expression.replace(" REMOVE", ", events = list_append(events, :events) REMOVE")
         values[":events"] = [_event(at, event, error)]
+    if connector is not None:
+        expression = expression.replace(" REMOVE", ", connector = :connector REMOVE")
+        values[":connector"] = connector
+    if failed_connector is not None:
+        expression += " ADD failed_connectors :failed"
+        values[":failed"] = {failed_connector}
+    elif forget_failed_connectors:
+        expression += ", failed_connectors"
     if dead_lettered:
         expression = (
             "SET #s = :queued, last_error = :error, updated_at = :at, dead_lettered_at = :at, "
@@ -296,7 +310,7 @@ def mark_submitted(
                             + ("connector = :connector, " if connector else "")
                             + "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
                             "events = list_append(events, :events) "
-                            "REMOVE lease_until, last_error, unconfirmed_since"
+                            "REMOVE lease_until, last_error, unconfirmed_since, failed_connectors"
                         ),
                         "ConditionExpression": "#s = :submitting",
                         "ExpressionAttributeNames": {"#s": "status"},
