@@ -44,6 +44,7 @@ DEFAULT_STACK_NAME = "smsgw-local"
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_STAGE = "local"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # ministack accepts any
+SECOND_CONNECTOR = "b"
 DEMO_ACCOUNT = {"name": "demo", "balance": "10", "senders": "SMSGW,31612345678"}
 # The demo account's virtual number: bought through the gateway's Phone Numbers API, SMS to it go to
 # the signed-webhook receiver the printed session starts (`python -m local.receiver --port 8787`).
@@ -90,6 +91,8 @@ class LocalStack:
         gateway_port: int | None = None,
         demo_account: bool = True,
         demo_number: bool = False,
+        second_carrier: bool = False,
+        demo_routes: bool = False,
         simulator_args: list[str] | None = None,
         log: Log = _stderr_log,
         on_process: Callable[[str, int], None] | None = None,
@@ -106,6 +109,10 @@ class LocalStack:
         self.gateway_port = gateway_port
         self.demo_account = demo_account
         self.demo_number = demo_number  # `make run`: the demo account buys a number (needs demo_account)
+        # A second simulator as the connector `b` (docs/routing.md); `demo_routes`: GB prefers the
+        # default carrier, NL prefers b, each failing over to the other (`make run`).
+        self.second_carrier = second_carrier or demo_routes
+        self.demo_routes = demo_routes
         self.simulator_args = list(simulator_args or [])
         self.extra_parameters = dict(parameters or {})  # template parameters to override (tests)
         # Crash-point probabilities (smsgw.faults) for a chaos run; the functions read it on this machine.
@@ -127,8 +134,16 @@ class LocalStack:
             "signature_method": "sha256",
         }
         self.carrier_secret_name = f"{stack_name}/carrier"
+        self.second_credentials = {
+            "api_key": "localb-" + secrets.token_hex(4),
+            "api_secret": secrets.token_hex(16),
+            "signature_secret": secrets.token_hex(16),
+            "signature_method": "sha256",
+        }
+        self.second_secret_name = f"smsgw/connectors/{SECOND_CONNECTOR}"  # ConnectorSecretPrefix's default
         self.ministack: ManagedProcess | None = None
         self.simulator: ManagedProcess | None = None
+        self.second_simulator: ManagedProcess | None = None
         self._tmp_dir: Path | None = None
         self._template: dict[str, Any] | None = None
         self._lambda_python: Path | None = None
@@ -200,6 +215,8 @@ class LocalStack:
         self._tmp_dir = Path(tempfile.mkdtemp(prefix="smsgw-ministack-"))
         self._start_ministack()
         self.simulator = self._start_simulator()
+        if self.second_carrier:
+            self.second_simulator = self._start_simulator(self.second_credentials, "simulator-b")
 
         # Build while both boot.
         builder = ArtifactBuilder(self.root, self.build_dir, self._lambda_python, log=self.log)
@@ -221,6 +238,7 @@ class LocalStack:
                 self.ministack.stop()
                 self._start_ministack()
         simulator_url = self._simulator_url()
+        second_url = self._simulator_url(self.second_simulator) if self.second_simulator else ""
         t = self._timed("processes", t)
         self.log(f"ministack on {self.endpoint_url}, simulator on {simulator_url}")
 
@@ -241,6 +259,8 @@ class LocalStack:
         }
         try:
             deployer.put_secret(self.carrier_secret_name, self.carrier_credentials)
+            if second_url:
+                deployer.put_secret(self.second_secret_name, self.second_credentials)
             self.deployment = deployer.deploy(
                 self.stack_name, self._template, artifacts, parameters, self.stage
             )
@@ -252,6 +272,8 @@ class LocalStack:
             ) from None
         self.bridged = self.deployment.bridged
         self._point_simulator_at(self.deployment.api_url, simulator_url)
+        if second_url:
+            self._point_simulator_at(self.deployment.api_url, second_url, SECOND_CONNECTOR)
         t = self._timed("deploy", t)
         self.log(f"stack {self.stack_name} deployed ({len(self.deployment.resources)} resources)")
 
@@ -267,6 +289,17 @@ class LocalStack:
             "carrier_signature_method": self.carrier_credentials["signature_method"],
             "outputs": self.deployment.outputs,
         }
+        if second_url:
+            info["second_simulator_url"] = second_url
+            info["second_connector"] = SECOND_CONNECTOR
+            self.add_second_connector(second_url)
+            if self.demo_routes:
+                self.cli(
+                    "routes", "set", "gb", "--country", "GB", "--connectors", f"default,{SECOND_CONNECTOR}"
+                )
+                self.cli(
+                    "routes", "set", "nl", "--country", "NL", "--connectors", f"{SECOND_CONNECTOR},default"
+                )
         if self.demo_account:
             info.update(self.create_account(**DEMO_ACCOUNT))
             t = self._timed("demo_account", t)
@@ -280,11 +313,13 @@ class LocalStack:
         self.write_info(self.run_dir / "local.json")
         return self.info
 
-    def _point_simulator_at(self, api_url: str, simulator_url: str) -> None:
-        """Where the simulator sends delivery receipts (and, later, inbound messages)."""
+    def _point_simulator_at(self, api_url: str, simulator_url: str, connector: str = "") -> None:
+        """Where the simulator sends delivery receipts (and, later, inbound messages): a connector other
+        than the default has its own endpoints (`/carrier/<name>/dlr`)."""
+        base = f"{api_url}/carrier/{connector}" if connector else f"{api_url}/carrier"
         response = requests.put(
             f"{simulator_url}/_sim/config",
-            json={"dlr_url": f"{api_url}/carrier/dlr", "inbound_url": f"{api_url}/carrier/inbound"},
+            json={"dlr_url": f"{base}/dlr", "inbound_url": f"{base}/inbound"},
             timeout=10,
         )
         if response.status_code != 200:
@@ -314,7 +349,10 @@ class LocalStack:
             raise self.ministack.fail("exited while starting")
         return bool(http_json(f"{self.endpoint_url}/_ministack/health", timeout=1.0))
 
-    def _start_simulator(self) -> ManagedProcess:
+    def _start_simulator(
+        self, credentials: dict[str, str] | None = None, name: str = "simulator"
+    ) -> ManagedProcess:
+        credentials = credentials or self.carrier_credentials
         argv = [
             sys.executable,
             "-m",
@@ -324,32 +362,32 @@ class LocalStack:
             "--port",
             "0",
             "--api-key",
-            self.carrier_credentials["api_key"],
+            credentials["api_key"],
             "--api-secret",
-            self.carrier_credentials["api_secret"],
+            credentials["api_secret"],
             "--signature-secret",
-            self.carrier_credentials["signature_secret"],
+            credentials["signature_secret"],
             "--signature-method",
-            self.carrier_credentials["signature_method"],
+            credentials["signature_method"],
             *self.simulator_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["PYTHONUNBUFFERED"] = "1"
         proc = ManagedProcess(
-            "simulator",
+            name,
             argv,
             env=env,
             cwd=self.root,
-            log_path=self.run_dir / "logs" / "simulator.log",
+            log_path=self.run_dir / "logs" / f"{name}.log",
             stop_timeout=5,
         ).start()
         self._announce(proc)
         return proc
 
-    def _simulator_url(self) -> str:
+    def _simulator_url(self, process: ManagedProcess | None = None) -> str:
         """The URL from the simulator's first JSON line `{"simulator_url": ...}`."""
-        assert self.simulator is not None
-        sim = self.simulator
+        sim = process or self.simulator
+        assert sim is not None
 
         def announced() -> str | None:
             with contextlib.suppress(OSError):
@@ -365,6 +403,50 @@ class LocalStack:
         if not url:
             raise sim.fail(f'printed no {{"simulator_url": ...}} line within {START_TIMEOUT:.0f} s')
         return str(url)
+
+    def cli(self, *args: str) -> str:
+        """Run the project's CLI against this stack (`smsgw --stack-name … <args>`); its output."""
+        argv = [
+            str(Path(sys.executable).parent / "smsgw"),
+            "--stack-name",
+            self.stack_name,
+            "--endpoint-url",
+            self.endpoint_url,
+            "--region",
+            self.region,
+            *args,
+        ]
+        result = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.aws_env},
+            cwd=self.root,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(f"{shlex.join(argv)} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def add_second_connector(self, url: str) -> None:
+        """The second simulator as the connector `b`, paced at the first one's rate."""
+        rate = self.extra_parameters.get("CarrierRatePerSecond", "30")
+        self.cli(
+            "connectors",
+            "set",
+            SECOND_CONNECTOR,
+            "--protocol",
+            "simulator",
+            "--base-url",
+            url,
+            "--secret-name",
+            self.second_secret_name,
+            "--rate",
+            rate,
+            "--webhook-auth",
+            "signature",
+        )
 
     def create_account(self, name: str, balance: str, senders: str, *options: str) -> dict[str, Any]:
         """Create an account with the project's CLI (`smsgw accounts create --json`); `options` are
@@ -488,10 +570,10 @@ class LocalStack:
     def stop(self) -> list[str]:
         """Stop every process this stack started (simulator, then ministack); returns what was done."""
         done = []
-        for proc in (self.simulator, self.ministack):
+        for proc in (self.simulator, self.second_simulator, self.ministack):
             if proc is not None and (line := proc.stop()):
                 done.append(line)
-        self.simulator = self.ministack = None
+        self.simulator = self.second_simulator = self.ministack = None
         if self._tmp_dir is not None:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
             done.append(f"removed {self._tmp_dir} (ministack's Lambda work folders)")
@@ -543,6 +625,7 @@ def read_lambda_logs(
 SESSION_VARIABLES = {
     "API": "api_url",
     "SIM": "simulator_url",
+    "SIM_B": "second_simulator_url",
     "NUMBER": "number",
     "CLIENT_ID": "client_id",
     "CLIENT_SECRET": "client_secret",
@@ -618,6 +701,16 @@ def curl_session(info: dict[str, Any]) -> str:
         f'curl -s "$SIM/_sim/messages" | {PRETTY}',
         f'curl -s "$SIM/_sim/dlrs" | {PRETTY}',
     ]
+    if info.get("second_simulator_url"):
+        lines += [
+            "",
+            "# 9. two carriers (docs/routing.md): GB numbers (step 2) go to the default one ($SIM), NL numbers",
+            "#    to the connector b ($SIM_B), each failing over to the other; ask why, then send to NL",
+            ".venv/bin/smsgw --local routes test +31612345678",
+            'curl -s -X POST "$API/communication/nexmo/sms/send" -H "Authorization: Bearer $TOKEN" \\',
+            "  -d from=SMSGW -d to=31612345678 -d text='Hello from b'",
+            f'curl -s "$SIM_B/_sim/messages" | {PRETTY}',
+        ]
     return "\n".join(lines)
 
 
@@ -673,6 +766,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         gateway_port=args.port,
         on_process=remember,
         demo_number=True,
+        demo_routes=True,
     )
     code = 0
     try:

@@ -82,6 +82,10 @@ class Simulator:
     def reset(self) -> None:
         self.http.post(f"{self.url}/_sim/reset", timeout=HTTP_TIMEOUT).raise_for_status()
 
+    def configure(self, **settings: Any) -> None:
+        """Change the simulator's runtime settings (`PUT /_sim/config`), e.g. `fail_rate=1.0`."""
+        self.http.put(f"{self.url}/_sim/config", json=settings, timeout=HTTP_TIMEOUT).raise_for_status()
+
     def messages(self) -> list[dict[str, Any]]:
         response = self.http.get(f"{self.url}/_sim/messages", timeout=HTTP_TIMEOUT)
         response.raise_for_status()

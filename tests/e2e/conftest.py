@@ -28,8 +28,17 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stack_name="smsgw-e2e",
         # A carrier that allows 20 submissions a second, and a gateway told it may send 18.
         simulator_args=["--rate-per-second", str(CARRIER_LIMIT)],
-        # Webhook retries after 1, 2, 4 … s instead of 5, 10, 20 … s, so a flaky receiver test is short.
-        parameters={"CarrierRatePerSecond": str(PACED_RATE), "WebhookRetryStartSeconds": "1"},
+        # A second carrier, the connector `b` (routes are set by the tests that use it).
+        second_carrier=True,
+        parameters={
+            "CarrierRatePerSecond": str(PACED_RATE),
+            # Webhook retries after 1, 2, 4 … s instead of 5, 10, 20 … s, so a flaky receiver test is short.
+            "WebhookRetryStartSeconds": "1",
+            # A route set by a test applies within a second; an open connector is probed after 3 s.
+            "RoutingCacheSeconds": "1",
+            "BreakerFailures": "3",
+            "BreakerPauseSeconds": "3",
+        },
     ) as stack:
         yield stack
 
@@ -55,10 +64,17 @@ def simulator(local_stack: LocalStack) -> Simulator:
     return Simulator(str(local_stack.info["simulator_url"]))
 
 
+@pytest.fixture
+def second_simulator(local_stack: LocalStack) -> Simulator:
+    """The second carrier (the connector `b`)."""
+    return Simulator(str(local_stack.info["second_simulator_url"]))
+
+
 @pytest.fixture(autouse=True)
-def _reset_simulator(simulator: Simulator) -> None:
-    """Every e2e test starts with a simulator that has received nothing."""
+def _reset_simulator(simulator: Simulator, second_simulator: Simulator) -> None:
+    """Every e2e test starts with simulators that have received nothing."""
     simulator.reset()
+    second_simulator.reset()
 
 
 @pytest.hookimpl(wrapper=True)

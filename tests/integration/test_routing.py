@@ -124,7 +124,7 @@ def test_a_change_made_elsewhere_reaches_a_running_function_within_the_cache_tim
     repository.put_connector("kpn", {k: str(v) for k, v in kpn().items() if k != "name"})
     repository.put_route("nl", {"connectors": ["kpn"], "country": "NL"})
     assert routing.decide("31612345678", "NL", "acct", "ACME").connectors == ("default",)
-    # … until CONFIG_SECONDS have passed.
-    later = routing.time.monotonic() + routing.CONFIG_SECONDS + 1
+    # … until ROUTING_CACHE_SECONDS have passed.
+    later = routing.time.monotonic() + routing.get_settings().routing_cache_seconds + 1
     monkeypatch.setattr(routing.time, "monotonic", lambda: later)
     assert routing.decide("31612345678", "NL", "acct", "ACME").connectors == ("kpn",)

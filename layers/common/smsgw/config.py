@@ -52,6 +52,8 @@ class Settings(BaseModel):
     dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")
     # Circuit breaker per connector (dispatch/breaker.py): this many failures within the window open it;
     # after the pause one probe at a time tries it again.
+    # How long a function keeps the connectors and routes it read (smsgw.routing).
+    routing_cache_seconds: float = Field(default=30.0, ge=0, alias="ROUTING_CACHE_SECONDS")
     breaker_failures: int = Field(default=5, ge=1, alias="BREAKER_FAILURES")
     breaker_window_seconds: float = Field(default=60.0, gt=0, alias="BREAKER_WINDOW_SECONDS")
     breaker_pause_seconds: float = Field(default=30.0, gt=0, alias="BREAKER_PAUSE_SECONDS")

@@ -3,7 +3,8 @@
 The stack's own carrier (the CarrierProvider/CarrierBaseUrl/CarrierSecretName/CarrierRatePerSecond
 parameters) is the connector named `default`, so a one-carrier stack needs no configuration; the
 operator adds connectors and routes with the CLI (`smsgw connectors …`, `smsgw routes …`). Each
-function reads them at most every CONFIG_SECONDS (a change reaches every function within that time).
+function reads them at most every ROUTING_CACHE_SECONDS (default 30; a change reaches every function
+within that time).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from smsgw.routing.models import (
     Route,
 )
 
-CONFIG_SECONDS = 30.0
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 PREFIX = re.compile(r"[1-9]\d{0,14}")
 COUNTRY = re.compile(r"[A-Z]{2}")
@@ -45,7 +45,7 @@ def sender_type(sender: str) -> str:
 
 def _configured(now: float | None = None) -> tuple[dict[str, Connector], list[Route]]:
     now = time.monotonic() if now is None else now
-    if _cache and now - _cache["read_at"] < CONFIG_SECONDS:
+    if _cache and now - _cache["read_at"] < get_settings().routing_cache_seconds:
         return _cache["connectors"], _cache["routes"]
     connectors = {DEFAULT_CONNECTOR: stack_connector()}
     connectors.update({item["sk"]: _connector(item) for item in repository.connectors()})
