@@ -18,9 +18,13 @@ from smsgw.core.lifecycle import ALL, RANK, Status
 from smsgw.core.message import Message
 from smsgw.messages import pricing, repository
 from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView
+from smsgw.messages.ports import DeliveryHistory
 from smsgw.observability import logger
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
-from smsgw.webhooks import service as webhooks
+from smsgw.webhooks import service as webhooks_service
+
+# What reading uses of the webhooks domain (messages/ports.py), checked by mypy.
+webhooks: DeliveryHistory = webhooks_service
 
 
 def _part_status(message: Message, part: int) -> str:
