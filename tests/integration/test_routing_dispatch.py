@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 
+from smsgw.core.errors import InvalidField
+from smsgw.messages import pricing
 from smsgw.routing import service as routing
 from tests.conftest import REGION, LambdaContext, api_event, load_handler
 from tests.integration.test_dispatch import accept, dispatch, message, receive_batch, sim_messages
@@ -68,3 +71,33 @@ def test_each_connector_has_its_own_pacer(aws, account, carrier_env, second_carr
     dispatch(receive_batch(aws))
     pacers = {item["pk"] for item in aws.table.scan()["Items"] if item["pk"].startswith("PACER#")}
     assert pacers == {"PACER#default", "PACER#b"}
+
+
+def test_a_message_is_charged_at_its_routes_connector_price(aws, account, carrier_env, second_carrier):
+    routing.set_connector(
+        "b",
+        "simulator",
+        second_carrier.url,
+        "smsgw/b",
+        10.0,
+        "signature",
+        routing.parse_prices("GB=0.09,*=0.05"),
+    )
+    routing.set_route("gb", ["b"], country="GB")
+    routing.set_route("fr", ["b"], country="FR")
+    to_gb = accept(account, to="447700900000", text="y" * 200)  # two parts
+    to_fr = accept(account, to="33612345678")
+    to_nl = accept(account, to="31612345678")  # no route: the stack's rate card
+    assert (message(aws, to_gb)["unit_price"], message(aws, to_gb)["price"]) == (
+        Decimal("0.09"),
+        Decimal("0.18"),
+    )
+    assert message(aws, to_fr)["unit_price"] == Decimal("0.05")
+    assert message(aws, to_nl)["unit_price"] == pricing.price_per_part("NL")
+
+
+@pytest.mark.parametrize("text", ["NL=x", "Netherlands=0.1", "NL=-1", "NL=1000", "NL=nan"])
+def test_a_bad_price_list_is_refused_naming_prices(aws, text):
+    with pytest.raises(InvalidField) as refused:
+        routing.parse_prices(text)
+    assert refused.value.field == "prices"

@@ -36,6 +36,7 @@ class Routes(Protocol):
     """Which connectors a message goes to (decided when it is accepted)."""
 
     def decide(self, msisdn: str, country: str, account_id: str, sender: str) -> Decision: ...
+    def price_for(self, connector_name: str, country: str) -> Decimal | None: ...
 
 
 class DeliveryHistory(Protocol):

@@ -18,7 +18,10 @@ def _rate_card() -> dict[str, Decimal]:
     return {country: Decimal(price) for country, price in data["prices"].items()}
 
 
-def price_per_part(country: str) -> Decimal:
+def price_per_part(country: str, route_price: Decimal | None = None) -> Decimal:
+    """The route's connector's price when it has one for this country, else the stack's rate card."""
+    if route_price is not None:
+        return route_price.quantize(PLACES)
     return _rate_card().get(country.upper(), get_settings().default_price).quantize(PLACES)
 
 

@@ -27,6 +27,11 @@ def add_commands(groups: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="signature",
         help="signature (default) | url_token | none: how its webhooks prove",
     )
+    put.add_argument(
+        "--prices",
+        default="",
+        help="its rate card per part, e.g. NL=0.07,GB=0.04,*=0.05 (countries it leaves out: the stack's)",
+    )
     connectors.add_parser("remove", help="remove a connector no route uses").add_argument("name")
 
     routes = groups.add_parser("routes", help="which connector a destination takes").add_subparsers(
@@ -54,12 +59,18 @@ def run(args: argparse.Namespace) -> Any:
     """Run a `connectors` or `routes` command; returns JSON-able data."""
     if args.group == "connectors":
         if args.command == "list":
-            return {"connectors": [asdict(c) for c in service.connectors()]}
+            return {"connectors": [_connector(c) for c in service.connectors()]}
         if args.command == "set":
             connector = service.set_connector(
-                args.name, args.protocol, args.base_url, args.secret_name, args.rate, args.webhook_auth
+                args.name,
+                args.protocol,
+                args.base_url,
+                args.secret_name,
+                args.rate,
+                args.webhook_auth,
+                service.parse_prices(args.prices),
             )
-            return {"connector": asdict(connector)}
+            return {"connector": _connector(connector)}
         service.remove_connector(args.name)
         return {"removed": args.name}
     if args.command == "list":
@@ -94,6 +105,12 @@ def run(args: argparse.Namespace) -> Any:
     raise BadRequest(f"unknown {args.group} command {args.command!r}")
 
 
+def _connector(connector: Any) -> dict[str, Any]:
+    data = asdict(connector)
+    data["prices"] = {country: str(price) for country, price in connector.prices.items()}
+    return data
+
+
 def _route(route: Any) -> dict[str, Any]:
     data = asdict(route)
     data["connectors"] = list(route.connectors)
@@ -106,6 +123,7 @@ def summary(data: dict[str, Any]) -> str:
         return "\n".join(
             f"{c['name']:12} {c['protocol']:9} {c['rate_per_second']:>7g}/s  {c['base_url']}  "
             f"secret {c['secret_name'] or '-'}  webhooks {c['webhook_auth']}"
+            + (f"  prices {','.join(f'{k}={v}' for k, v in c['prices'].items())}" if c["prices"] else "")
             for c in data["connectors"]
         )
     if "connector" in data:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 PROTOCOLS = ("vonage", "kpn", "simulator")
 # How a connector's receipts and inbound SMS are authenticated: the carrier signs them with the
@@ -21,6 +23,15 @@ class Connector:
     secret_name: str  # a Secrets Manager secret with the credentials (never the values)
     rate_per_second: float  # paced at this rate across all functions
     webhook_auth: str = "signature"
+    # What a part sent through it costs the account, by destination country ("*": any other); countries
+    # it does not name cost what the stack's rate card says.
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def price_for(self, country: str) -> Decimal | None:
+        return self.prices.get(country, self.prices.get("*"))
+
+    def __hash__(self) -> int:  # a frozen dataclass with a dict: hash what identifies the client
+        return hash((self.name, self.protocol, self.base_url, self.secret_name))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -100,8 +101,39 @@ def decide(msisdn: str, country: str, account_id: str, sender: str) -> Decision:
 # --- changing ------------------------------------------------------------------------------------------
 
 
+def price_for(connector_name: str, country: str) -> Decimal | None:
+    """The connector's price per part to this country; None: the stack's rate card applies."""
+    found, _ = _configured()
+    connector_found = found.get(connector_name)
+    return connector_found.price_for(country) if connector_found else None
+
+
+def parse_prices(text: str) -> dict[str, Decimal]:
+    """`NL=0.07,GB=0.04,*=0.05` → {country: price}; an error names `prices`."""
+    prices: dict[str, Decimal] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        country, _, value = pair.partition("=")
+        country = country.strip().upper()
+        if country != "*" and not COUNTRY.fullmatch(country):
+            raise InvalidField("prices", f"prices: {country!r} is not an ISO 3166 alpha-2 code or *")
+        try:
+            price = Decimal(value.strip())
+        except InvalidOperation:
+            raise InvalidField("prices", f"prices: {value.strip()!r} for {country} is not a number") from None
+        if not price.is_finite() or price < 0 or price > 100:
+            raise InvalidField("prices", f"prices: {country}'s price must be between 0 and 100")
+        prices[country] = price
+    return prices
+
+
 def set_connector(
-    name: str, protocol: str, base_url: str, secret_name: str, rate_per_second: float, webhook_auth: str
+    name: str,
+    protocol: str,
+    base_url: str,
+    secret_name: str,
+    rate_per_second: float,
+    webhook_auth: str,
+    prices: dict[str, Decimal] | None = None,
 ) -> Connector:
     if not NAME.fullmatch(name):
         raise InvalidField(
@@ -124,6 +156,7 @@ def set_connector(
         "secret_name": secret_name,
         "rate_per_second": str(rate_per_second),
         "webhook_auth": webhook_auth,
+        "prices": {country: str(price) for country, price in (prices or {}).items()},
     }
     repository.put_connector(name, fields)
     _cache.clear()
@@ -198,6 +231,7 @@ def _connector(item: dict[str, Any]) -> Connector:
         secret_name=str(item["secret_name"]),
         rate_per_second=float(item["rate_per_second"]),
         webhook_auth=str(item.get("webhook_auth") or "signature"),
+        prices={str(k): Decimal(str(v)) for k, v in (item.get("prices") or {}).items()},
     )
 
 
