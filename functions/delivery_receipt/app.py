@@ -1,4 +1,4 @@
-"""DeliveryReceiptFunction: GET|POST /carrier/dlr (carrier delivery receipts)."""
+"""DeliveryReceiptFunction: GET|POST /carrier/dlr and /carrier/{connector}/dlr (carrier delivery receipts)."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""InboundFunction: GET|POST /carrier/inbound (inbound SMS parts from the carrier)."""
+"""InboundFunction: GET|POST /carrier/inbound and /carrier/{connector}/inbound (inbound SMS parts from the carriers)."""
 
 from typing import Any
 

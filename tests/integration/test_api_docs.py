@@ -163,7 +163,12 @@ def test_each_operation_names_the_authentication_it_uses(aws):
     }
     assert security[("/oauth/client_credential/accesstoken", "post")] == []
     assert {"vonageBasic": []} in security[("/sms/json", "post")]
-    for path in ("/carrier/dlr", "/carrier/inbound"):
+    for path in (
+        "/carrier/dlr",
+        "/carrier/inbound",
+        "/carrier/{connector}/dlr",
+        "/carrier/{connector}/inbound",
+    ):
         assert (
             security[(path, "post")]
             == security[(path, "get")]
@@ -172,7 +177,7 @@ def test_each_operation_names_the_authentication_it_uses(aws):
     bearer = {key for key, value in security.items() if value == [{"bearer": []}]}
     assert ("/communication/nexmo/sms/send", "post") in bearer
     assert ("/messages", "get") in bearer
-    assert len(bearer) == len(security) - 6  # the token route, /sms/json, 4 carrier webhooks
+    assert len(bearer) == len(security) - 10  # the token route, /sms/json, 8 carrier webhooks
     assert {"carrierToken", "carrierSignature", "vonageBasic", "bearer"} <= set(
         spec["components"]["securitySchemes"]
     )
@@ -202,6 +207,11 @@ def test_form_bodies_are_described_where_accepted_and_sms_json_documents_202(aws
     paths = served_spec()["paths"]
     for path in ("/communication/nexmo/sms/send", "/sms/json", "/oauth/client_credential/accesstoken"):
         assert "application/x-www-form-urlencoded" in paths[path]["post"]["requestBody"]["content"], path
-    for path in ("/carrier/dlr", "/carrier/inbound"):
+    for path in (
+        "/carrier/dlr",
+        "/carrier/inbound",
+        "/carrier/{connector}/dlr",
+        "/carrier/{connector}/inbound",
+    ):
         assert "application/x-www-form-urlencoded" in paths[path]["post"]["requestBody"]["content"], path
     assert {"200", "202"} <= set(paths["/sms/json"]["post"]["responses"])

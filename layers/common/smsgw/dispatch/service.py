@@ -31,7 +31,7 @@ from smsgw.carrier.base import (
     Submission,
 )
 from smsgw.carrier.factory import make_carrier
-from smsgw.carrier.signature import carrier_webhook_url
+from smsgw.carrier.signature import carrier_webhook_url, connector_receipt_url, connector_webhook_url
 from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import epoch_iso, now_iso
@@ -124,12 +124,22 @@ def _choose(message: Message, names: list[str], known: dict[str, Connector], now
     return breaker.reopens_at(untried, now)
 
 
-def _submission(message: Message) -> Submission:
+def _receipt_url(connector: Connector) -> str:
+    """Where the connector's carrier sends its receipts: CARRIER_RECEIPT_URL (…/carrier/dlr) for the
+    default, …/carrier/<name>/dlr for another, each with its webhook token when it has one."""
+    receipt_url = get_settings().carrier_receipt_url
+    if connector.name == DEFAULT_CONNECTOR:
+        return carrier_webhook_url(receipt_url)
+    own_url = connector_receipt_url(receipt_url, connector.name)
+    return connector_webhook_url(own_url, connector.secret_name, connector.webhook_auth)
+
+
+def _submission(message: Message, connector: Connector) -> Submission:
     # The client's `callback` is where *we* report status; the carrier reports receipts to us.
     params = {key: str(value) for key, value in message.params.items() if key != "callback"}
-    receipt_url = get_settings().carrier_receipt_url
+    receipt_url = _receipt_url(connector)
     if receipt_url:
-        params["callback"] = carrier_webhook_url(receipt_url)  # with the webhook token, if any
+        params["callback"] = receipt_url  # with the webhook token, if any
     # The carrier echoes client-ref in every receipt: our id lets a receipt confirm a submission whose
     # answer was lost (reconciliation). The client's own client-ref stays in our API and callbacks.
     params["client-ref"] = message.message_id
@@ -367,7 +377,7 @@ def dispatch_one(
         if slot.at > time.time():
             sleep(slot.at - time.time())
         try:
-            result = client().submit(_submission(claimed))
+            result = client().submit(_submission(claimed, connector))
             break
         except CarrierThrottled as error:
             if attempt < THROTTLE_RETRIES_IN_PLACE:

@@ -37,10 +37,15 @@ from smsgw.edges.http import (
 )
 from smsgw.edges.request_body import FORM, MULTIPART
 from smsgw.edges.routes.accounts import token_router
-from smsgw.edges.routes.inbound import CARRIER_INBOUND_PATH, carrier_inbound_router, inbound_router
+from smsgw.edges.routes.inbound import (
+    CARRIER_INBOUND_PATH,
+    CONNECTOR_INBOUND_PATH,
+    carrier_inbound_router,
+    inbound_router,
+)
 from smsgw.edges.routes.messages import messages_router, send_router
 from smsgw.edges.routes.numbers import numbers_router
-from smsgw.edges.routes.receipts import DLR_PATH, receipts_router
+from smsgw.edges.routes.receipts import CONNECTOR_DLR_PATH, DLR_PATH, receipts_router
 from smsgw.edges.routes.schedules import schedules_router
 from smsgw.edges.routes.vonage import SMS_JSON_PATH, sms_json_router
 
@@ -85,7 +90,10 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
     SMS_JSON_PATH: [{"vonageBasic": []}, {"vonageApiKey": [], "vonageApiSecret": []}, {}],
     DLR_PATH: CARRIER_SECURITY,
     CARRIER_INBOUND_PATH: CARRIER_SECURITY,
+    CONNECTOR_DLR_PATH: CARRIER_SECURITY,  # with that connector's secret
+    CONNECTOR_INBOUND_PATH: CARRIER_SECURITY,
 }
+CARRIER_PATHS = (DLR_PATH, CARRIER_INBOUND_PATH, CONNECTOR_DLR_PATH, CONNECTOR_INBOUND_PATH)
 
 GATEWAY_ERROR = "GatewayError"
 _GATEWAY_ERROR_SCHEMA: dict[str, Any] = {
@@ -209,7 +217,7 @@ class DocumentedApi(SmsgwResolver):
                     media = next(iter(content.values()))
                     content.setdefault(FORM, media)
                     content.setdefault(MULTIPART, media)
-                if path in (DLR_PATH, CARRIER_INBOUND_PATH) and method == "post":
+                if path in CARRIER_PATHS and method == "post":
                     operation.setdefault("requestBody", _CARRIER_BODY)
         schema = OpenAPI.model_validate(document)
         schema.paths = {path: PathItem.model_validate(item) for path, item in document["paths"].items()}

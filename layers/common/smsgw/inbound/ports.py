@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from smsgw.accounts.models import Account
@@ -53,3 +54,11 @@ class Replies(Protocol):
         lambda_context: Any = None,
         inbound_replies: bool = False,
     ) -> dict[str, Any]: ...
+
+
+class ConnectorWebhooks(Protocol):
+    """Whether a webhook at a connector's endpoint really comes from that connector's carrier."""
+
+    def verify_webhook(
+        self, name: str, params: Mapping[str, str], what: str, now: float | None = None
+    ) -> None: ...

@@ -21,18 +21,27 @@ from ulid import ULID
 
 from smsgw import keys, queues
 from smsgw.accounts import service as accounts_service
-from smsgw.carrier.signature import AUTH_PARAMS, verify_carrier_webhook
+from smsgw.carrier.signature import AUTH_PARAMS
 from smsgw.config import get_settings
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest, NotFound, ServiceUnavailable
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
-from smsgw.inbound.ports import AccountCache, Conversations, InboundWebhooks, NumberRoutes, Replies
+from smsgw.inbound.ports import (
+    AccountCache,
+    ConnectorWebhooks,
+    Conversations,
+    InboundWebhooks,
+    NumberRoutes,
+    Replies,
+)
 from smsgw.numbers import routing as numbers_routing
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts_service
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
+from smsgw.routing import service as routing_service
+from smsgw.routing.models import DEFAULT_CONNECTOR
 from smsgw.webhooks import service as webhooks_service
 
 # What inbound uses of the other domains (inbound/ports.py), checked by mypy.
@@ -40,6 +49,7 @@ numbers: NumberRoutes = numbers_routing
 optouts: Conversations = optouts_service
 webhooks: InboundWebhooks = webhooks_service
 accounts: AccountCache = accounts_service
+connectors: ConnectorWebhooks = routing_service
 
 INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
@@ -91,8 +101,9 @@ def _concat(params: Mapping[str, str]) -> tuple[str, int, int] | None:
     return ref, total, part
 
 
-def receive(params: Mapping[str, str], now: float | None = None) -> str:
-    """Handle one inbound part from the carrier; returns received, part or duplicate.
+def receive(params: Mapping[str, str], now: float | None = None, connector: str = DEFAULT_CONNECTOR) -> str:
+    """Handle one inbound part from the carrier of `connector` (whose endpoint it came to; verified with
+    its secret, then routed by number as from any carrier); returns received, part or duplicate.
 
     Nothing is lost when a step fails: the part's mark (its inbound_id, a lease) stays, an error
     releases the lease and answers 500, and the carrier's resend completes the same message; a Lambda
@@ -100,7 +111,7 @@ def receive(params: Mapping[str, str], now: float | None = None) -> str:
     Every step is idempotent (the message is stored
     once under its inbound_id, the forward is deduplicated on it), so nothing is doubled either.
     """
-    verify_carrier_webhook(params, "inbound message", now)
+    connectors.verify_webhook(connector, params, "inbound message", now)
     msisdn, to = _number(params, "msisdn"), _number(params, "to")
     carrier_id = _require(params, "messageId")
     concat = _concat(params)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from smsgw.accounts import service as accounts_service
-from smsgw.carrier.signature import verify_carrier_signature, verify_carrier_webhook
+from smsgw.carrier.signature import verify_carrier_signature
 from smsgw.core import lifecycle
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest
@@ -27,13 +27,16 @@ from smsgw.messages import repository as messages_repository
 from smsgw.observability import delivery_metric, logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
-from smsgw.receipts.ports import AccountCache, Callbacks, MessageReceipts
+from smsgw.receipts.ports import AccountCache, Callbacks, ConnectorWebhooks, MessageReceipts
+from smsgw.routing import service as routing_service
+from smsgw.routing.models import DEFAULT_CONNECTOR
 from smsgw.webhooks import service as webhooks_service
 
 # What receipts use of the other domains (receipts/ports.py), checked by mypy.
 messages: MessageReceipts = messages_repository
 webhooks: Callbacks = webhooks_service
 accounts: AccountCache = accounts_service
+connectors: ConnectorWebhooks = routing_service
 
 PENDING_SECONDS = 86_400
 STATUS_EVENT = "message.status"
@@ -55,9 +58,13 @@ def parse(params: Mapping[str, str]) -> DeliveryReceipt:
     return DeliveryReceipt.from_item({**params, "messageId": carrier_message_id, "status": status})
 
 
-def receive(params: Mapping[str, str], now: float | None = None) -> str:
-    """Handle one receipt from the carrier; returns what happened (applied, duplicate, pending)."""
-    verify_carrier_webhook(params, "receipt", now)
+def receive(params: Mapping[str, str], now: float | None = None, connector: str = DEFAULT_CONNECTOR) -> str:
+    """Handle one receipt from the carrier of `connector` (whose endpoint it came to); returns what
+    happened (applied, duplicate, pending).
+
+    Carrier ids are looked up in one namespace for every connector: they do not collide (docs/routing.md,
+    "Receipts and inbound SMS per connector")."""
+    connectors.verify_webhook(connector, params, "receipt", now)
     receipt = parse(params)
     outcome = apply(receipt)
     logger.info(

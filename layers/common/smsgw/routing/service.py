@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from smsgw.carrier.signature import verify_carrier_webhook, verify_connector_webhook
 from smsgw.config import get_settings
 from smsgw.core.errors import Conflict, InvalidField, NotFound
 from smsgw.core.memo import remembered
@@ -81,6 +83,20 @@ def connector(name: str) -> Connector:
 
 def routes() -> list[Route]:
     return list(_configured()[1])
+
+
+def verify_webhook(name: str, params: Mapping[str, str], what: str, now: float | None = None) -> None:
+    """Authenticate a receipt or inbound SMS that came to connector `name`'s endpoint: the default's
+    (/carrier/dlr|inbound) as it always was, by the stack's carrier secret (its token or signature,
+    whichever it has); another's (/carrier/<name>/…) with its own secret as its `webhook_auth` says.
+    Unauthorized (→ 401) when it fails; NotFound (→ 404, saying nothing more) for an unknown name."""
+    if name == DEFAULT_CONNECTOR:
+        verify_carrier_webhook(params, what, now)
+        return
+    found = _configured()[0].get(name)
+    if found is None:
+        raise NotFound("no such carrier webhook")
+    verify_connector_webhook(params, what, found.name, found.secret_name, found.webhook_auth, now)
 
 
 def decide(msisdn: str, country: str, account_id: str, sender: str) -> Decision:

@@ -12,6 +12,8 @@ from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
 CARRIER_INBOUND_PATH = "/carrier/inbound"
+CONNECTOR_INBOUND_PATH = "/carrier/{connector}/inbound"  # as OpenAPI writes it
+_CONNECTOR_INBOUND_ROUTE = "/carrier/<connector>/inbound"
 INBOUND_PATH = "/inbound"
 
 CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -26,6 +28,20 @@ CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
     },
     503: {"description": "A resend of a part another attempt is still processing: send it again later"},
 }
+CONNECTOR_RESPONSES: dict[int, OpenAPIResponse] = {
+    **CARRIER_RESPONSES,
+    401: {
+        "description": "Not authenticated with this connector's secret, as its webhook_auth says "
+        "(signature or `?token=`); nothing is stored"
+    },
+    404: {"description": "No such connector"},
+}
+CONNECTOR_DESCRIPTION = (
+    "The inbound SMS webhook of one connector (docs/routing.md), as /carrier/inbound is the default's: "
+    "authenticated with that connector's secret as its webhook_auth says (its carrier's signature, or "
+    "the `token` query parameter of the URL registered with it). The message is then handled and routed "
+    "as on /carrier/inbound (to the owner of the number it was sent to)."
+)
 CARRIER_DESCRIPTION = (
     "Called by the carrier only (signed, or with the URL's `token`), one call per SMS part, with "
     "Vonage's inbound fields (msisdn, to, "
@@ -57,6 +73,26 @@ def carrier_inbound_router() -> Router:
     )
     def inbound_get() -> InboundAck:
         return InboundAck(result=service.receive(request_params(router)))
+
+    @router.post(
+        _CONNECTOR_INBOUND_ROUTE,
+        summary="Inbound SMS of a connector (carrier webhook)",
+        description=CONNECTOR_DESCRIPTION,
+        tags=["Carrier"],
+        responses=CONNECTOR_RESPONSES,
+    )
+    def connector_inbound_post(connector: Annotated[str, Path()]) -> InboundAck:
+        return InboundAck(result=service.receive(request_params(router), connector=connector))
+
+    @router.get(
+        _CONNECTOR_INBOUND_ROUTE,
+        summary="Inbound SMS of a connector (carrier webhook, GET)",
+        description=CONNECTOR_DESCRIPTION,
+        tags=["Carrier"],
+        responses=CONNECTOR_RESPONSES,
+    )
+    def connector_inbound_get(connector: Annotated[str, Path()]) -> InboundAck:
+        return InboundAck(result=service.receive(request_params(router), connector=connector))
 
     return router
 

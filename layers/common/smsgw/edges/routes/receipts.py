@@ -1,6 +1,10 @@
-"""Routes of DeliveryReceiptFunction: the carrier's DLR webhook (GET, POST form, POST JSON)."""
+"""Routes of DeliveryReceiptFunction: the carriers' DLR webhooks (GET, POST form, POST JSON) — the
+default connector's /carrier/dlr and each other connector's /carrier/{connector}/dlr."""
+
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
@@ -9,6 +13,8 @@ from smsgw.edges.http import ApiRouter, request_params
 from smsgw.receipts import service
 
 DLR_PATH = "/carrier/dlr"
+CONNECTOR_DLR_PATH = "/carrier/{connector}/dlr"  # as OpenAPI writes it
+_CONNECTOR_DLR_ROUTE = "/carrier/<connector>/dlr"
 
 
 class ReceiptAck(BaseModel):
@@ -26,6 +32,19 @@ RESPONSES: dict[int, OpenAPIResponse] = {
         "(or forged, or stale); nothing is stored"
     },
 }
+CONNECTOR_RESPONSES: dict[int, OpenAPIResponse] = {
+    **RESPONSES,
+    401: {
+        "description": "Not authenticated with this connector's secret, as its webhook_auth says "
+        "(signature or `?token=`); nothing is stored"
+    },
+    404: {"description": "No such connector"},
+}
+CONNECTOR_DESCRIPTION = (
+    "The delivery receipt webhook of one connector (docs/routing.md), as /carrier/dlr is the default's: "
+    "authenticated with that connector's secret as its webhook_auth says (its carrier's signature, or "
+    "the `token` query parameter of the URL the gateway gave it)."
+)
 DESCRIPTION = (
     "Called by the carrier only, with Vonage's DLR fields (messageId, status, err-code, network-code, "
     "price, msisdn, to, scts, message-timestamp, client-ref). Authenticated by the carrier's signature "
@@ -56,5 +75,25 @@ def receipts_router() -> Router:
     )
     def receipt_get() -> ReceiptAck:
         return ReceiptAck(result=service.receive(request_params(router)))
+
+    @router.post(
+        _CONNECTOR_DLR_ROUTE,
+        summary="Delivery receipt of a connector (carrier webhook)",
+        description=CONNECTOR_DESCRIPTION,
+        tags=["Carrier"],
+        responses=CONNECTOR_RESPONSES,
+    )
+    def connector_receipt_post(connector: Annotated[str, Path()]) -> ReceiptAck:
+        return ReceiptAck(result=service.receive(request_params(router), connector=connector))
+
+    @router.get(
+        _CONNECTOR_DLR_ROUTE,
+        summary="Delivery receipt of a connector (carrier webhook, GET)",
+        description=CONNECTOR_DESCRIPTION,
+        tags=["Carrier"],
+        responses=CONNECTOR_RESPONSES,
+    )
+    def connector_receipt_get(connector: Annotated[str, Path()]) -> ReceiptAck:
+        return ReceiptAck(result=service.receive(request_params(router), connector=connector))
 
     return router
