@@ -39,6 +39,7 @@ METRIC_CONTRACT = frozenset(
         "WebhooksFailed",
         "InboundReceived",
         "CarrierWebhooksUnauthenticated",
+        "FraudVelocityTripped",  # an account's velocity limit refused a send (docs/fraud.md)
     }
 )
 DEAD_LETTER_QUEUES = (

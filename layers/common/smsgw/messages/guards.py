@@ -96,6 +96,13 @@ def cap_reached(
     )
 
 
+def spent_today(account_id: str, now: datetime | None = None) -> tuple[str, Decimal, str]:
+    """(the UTC day, what the account's daily cap has counted that day, when the day ends) — for the
+    operator's view (`smsgw accounts guards`)."""
+    day = repository.utc_day(now or datetime.now(UTC))
+    return day, repository.day_spend(account_id, day), _resets_at(day)
+
+
 def check_daily_cap(account: Account, price: Decimal, now: datetime) -> repository.DailyCap | None:
     """Before anything is queued: refuse a charge the day's spend already leaves no room for (the charge
     transaction checks again, atomically). Returns the cap to count the charge against."""
