@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from smsgw.accounts.models import Account
+from smsgw.core import clock
 from smsgw.core.errors import (
     NON_WHITELISTED_DESTINATION,
     DailyCapReached,
@@ -22,6 +23,9 @@ from smsgw.messages import pricing, repository
 from smsgw.observability import count, logger, mask_number
 
 VELOCITY_METRIC = "FraudVelocityTripped"
+
+# The guards' clock: the velocity window and the cap's UTC day (tests move it).
+_clock = clock.now
 
 
 def check_country(account: Account, msisdn: str, country: str) -> None:
@@ -37,14 +41,14 @@ def check_country(account: Account, msisdn: str, country: str) -> None:
         )
 
 
-def check_velocity(account: Account, msisdn: str, now: datetime) -> None:
+def check_velocity(account: Account, msisdn: str) -> None:
     """Count this send against its number range; refuse it (status 1, retry after the window) when the
     account's velocity limit for that range is reached — and count `FraudVelocityTripped` for the alarm."""
     guards = account.guards
     if guards.velocity is None:
         return
     window = guards.velocity_window
-    second = int(now.timestamp())
+    second = int(_clock().timestamp())
     start = second - second % window
     prefix = guards.velocity_prefix(msisdn)
     if repository.count_velocity(account.account_id, prefix, start, window, guards.velocity):
@@ -99,14 +103,14 @@ def cap_reached(
 def spent_today(account_id: str, now: datetime | None = None) -> tuple[str, Decimal, str]:
     """(the UTC day, what the account's daily cap has counted that day, when the day ends) — for the
     operator's view (`smsgw accounts guards`)."""
-    day = repository.utc_day(now or datetime.now(UTC))
+    day = repository.utc_day(now or _clock())
     return day, repository.day_spend(account_id, day), _resets_at(day)
 
 
-def check_daily_cap(account: Account, price: Decimal, now: datetime) -> repository.DailyCap | None:
+def check_daily_cap(account: Account, price: Decimal) -> repository.DailyCap | None:
     """Before anything is queued: refuse a charge the day's spend already leaves no room for (the charge
     transaction checks again, atomically). Returns the cap to count the charge against."""
-    cap = daily_cap(account, now)
+    cap = daily_cap(account, _clock())
     if cap is None:
         return None
     spent = repository.day_spend(account.account_id, cap.day)

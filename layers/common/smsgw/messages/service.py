@@ -211,7 +211,7 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
     # Counted once the send is valid, before it is held or charged: a flood held for later is a flood too.
-    guards.check_velocity(account, send.destination.msisdn, now)
+    guards.check_velocity(account, send.destination.msisdn)
     if held is not None:
         moment, reason = held
         scheduled = new_message(
@@ -271,7 +271,7 @@ def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_h
     balance = current.balance
     if balance < price:
         raise InsufficientBalance("insufficient balance for this message; top up the account")
-    cap = guards.check_daily_cap(current, price, datetime.now(UTC))
+    cap = guards.check_daily_cap(current, price)
     try:
         queues.enqueue_dispatch(message_id)
     except Exception:
