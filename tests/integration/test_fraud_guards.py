@@ -390,3 +390,29 @@ def test_cli_guards_of_an_unknown_account(aws, capsys):
         capsys, "--table-name", aws.table_name, "accounts", "guards", "nope", "--velocity", "5"
     )
     assert (code, err.strip()) == (1, "error: no account nope")
+
+
+# --- a registration code (/sms/register) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"block_countries": ["NL"]}, "it is in NL, and NL is on this account's list of blocked"),
+        ({"daily_cap": "0.01"}, "daily spend cap of 0.01000000 EUR"),
+    ],
+)
+def test_a_registration_code_the_guards_refuse_is_412_and_not_sent(aws, account, settings, words):
+    guard(account, **settings)
+    event = api_event(
+        "POST",
+        "/communication/nexmo/sms/register",
+        form={"to": "31612345670", "callback_url": "https://93.184.215.14/hooks/inbound"},
+        account_id=account.account_id,
+    )
+    response = load_handler("numbers").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 412
+    body = json.loads(response["body"])
+    assert words in body["error"]
+    assert body["field"] == "to"
+    assert_nothing_happened(aws, account)
