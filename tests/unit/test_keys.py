@@ -19,6 +19,12 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
     (keys.signature, ("a1", "s1"), {"pk": "VSIG#a1#s1", "sk": "VSIG"}),
     (keys.message, ("m1",), {"pk": "MSG#m1", "sk": "MSG"}),
     (keys.idempotency_key, ("a1", "h1"), {"pk": "IDEMKEY#a1#h1", "sk": "IDEMKEY"}),
+    (keys.day_spend, ("a1", "2024-05-01"), {"pk": "SPEND#a1#2024-05-01", "sk": "SPEND"}),
+    (
+        keys.velocity,
+        ("a1", "3161234", 1700000040),
+        {"pk": "VELOCITY#a1#3161234#1700000040", "sk": "VELOCITY"},
+    ),
     (keys.carrier, ("c1",), {"pk": "CARRIER#c1", "sk": "CARRIER"}),
     (keys.pending_receipts, ("c1",), {"pk": "DLRPENDING#c1", "sk": "PENDING"}),
     (keys.pacer, ("kpn",), {"pk": "PACER#kpn", "sk": "PACER"}),

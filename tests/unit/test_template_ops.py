@@ -42,6 +42,7 @@ METRIC_CONTRACT = frozenset(
         "ConnectorOpened",
         "ConnectorClosed",
         "DispatchFailedOver",
+        "FraudVelocityTripped",  # an account's velocity limit refused a send (docs/fraud.md)
     }
 )
 DEAD_LETTER_QUEUES = (

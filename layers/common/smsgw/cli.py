@@ -2,6 +2,7 @@
 
     smsgw accounts create --name acme --balance 10 --senders ACME,31612345678
     smsgw accounts list | disable ID | enable ID | topup ID AMOUNT
+    smsgw accounts guards ID [--allow-countries NL,BE] [--daily-cap 50] [--velocity 20] [--off velocity]
     smsgw webhooks replay [--account ID]
 
 Which stack (first match wins):
@@ -37,8 +38,9 @@ from botocore.exceptions import (
 )
 
 from smsgw.accounts import service
-from smsgw.core.errors import BadRequest, SmsgwError
+from smsgw.core.errors import BadRequest, NotFound, SmsgwError
 from smsgw.core.memo import forget_all
+from smsgw.messages import guards as send_guards
 from smsgw.routing import cli as routing_cli
 from smsgw.webhooks import cli as webhooks_cli
 
@@ -137,6 +139,39 @@ def _parser() -> argparse.ArgumentParser:
     quiet.add_argument("--start", help="HH:MM, recipient's local time")
     quiet.add_argument("--end", help="HH:MM; before start = the next morning")
     quiet.add_argument("--off", action="store_true", help="remove the account's quiet hours")
+    guards = accounts.add_parser(
+        "guards",
+        help="show or set an account's fraud guards (countries, daily spend cap, velocity per number range)",
+        description="Without options: shows the account's guards. Options set the guards they name and "
+        "leave the others as they are (docs/fraud.md).",
+    )
+    guards.add_argument("account_id")
+    guards.add_argument(
+        "--allow-countries",
+        metavar="CC,CC",
+        help="only these destination countries (ISO alpha-2, e.g. NL,BE)",
+    )
+    guards.add_argument("--block-countries", metavar="CC,CC", help="never these destination countries")
+    guards.add_argument(
+        "--daily-cap", metavar="AMOUNT", help="most the account may be charged per UTC day, in its currency"
+    )
+    guards.add_argument(
+        "--velocity", type=int, metavar="N", help="at most N sends per window to one number range"
+    )
+    guards.add_argument(
+        "--velocity-window", type=int, metavar="SECONDS", help="the velocity window (default 60)"
+    )
+    guards.add_argument(
+        "--velocity-digits",
+        type=int,
+        metavar="D",
+        help="a number range = the first D digits of the number (default 7)",
+    )
+    guards.add_argument(
+        "--off",
+        metavar="NAME,…",
+        help="switch guards off: allow-countries, block-countries, daily-cap, velocity, or all",
+    )
     webhooks_cli.add_commands(groups)
     routing_cli.add_commands(groups)
     _add_target_options(parser)
@@ -286,6 +321,86 @@ def _created_text(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n\nThe secrets are shown only now; store them safely."
 
 
+def _guards_text(account_id: str, data: dict[str, Any]) -> str:
+    shown = data["guards"]
+    if "allow_countries" in shown:
+        countries = "only " + ", ".join(shown["allow_countries"])
+        if "block_countries" in shown:
+            countries += "; never " + ", ".join(shown["block_countries"])
+    elif "block_countries" in shown:
+        countries = "all but " + ", ".join(shown["block_countries"])
+    else:
+        countries = "any"
+    cap = "none"
+    if "daily_cap" in shown:
+        cap = (
+            f"{_amount(shown['daily_cap'])} {data['currency']} per UTC day (spent {data['day']}: "
+            f"{_amount(data['spent_today'])}; resets {data['resets_at']})"
+        )
+    velocity = "none"
+    if "velocity" in shown:
+        v = shown["velocity"]
+        velocity = (
+            f"{v['sends']} sends per {v['window_seconds']} s to numbers sharing their first "
+            f"{v['prefix_digits']} digits"
+        )
+    rows = [("destinations", countries), ("daily cap", cap), ("velocity", velocity)]
+    return f"guards of {account_id}\n" + "\n".join(f"  {key:13} {value}" for key, value in rows)
+
+
+def _guards_summary(shown: dict[str, Any]) -> str:
+    """The guards that are on, in a few words (`accounts list`)."""
+    words = []
+    if "allow_countries" in shown:
+        words.append("only " + ",".join(shown["allow_countries"]))
+    if "block_countries" in shown:
+        words.append("not " + ",".join(shown["block_countries"]))
+    if "daily_cap" in shown:
+        words.append(f"cap {shown['daily_cap']}/day")
+    if "velocity" in shown:
+        v = shown["velocity"]
+        words.append(f"velocity {v['sends']}/{v['window_seconds']}s/{v['prefix_digits']}d")
+    return "  guards: " + "; ".join(words) if words else ""
+
+
+def _guards(args: argparse.Namespace) -> None:
+    def listed(value: str | None) -> list[str] | None:
+        return None if value is None else value.split(",")
+
+    changing = [
+        args.allow_countries,
+        args.block_countries,
+        args.daily_cap,
+        args.velocity,
+        args.velocity_window,
+        args.velocity_digits,
+        args.off,
+    ]
+    if any(value is not None for value in changing):
+        service.set_guards(
+            args.account_id,
+            allow_countries=listed(args.allow_countries),
+            block_countries=listed(args.block_countries),
+            daily_cap=args.daily_cap,
+            velocity=args.velocity,
+            velocity_window=args.velocity_window,
+            velocity_digits=args.velocity_digits,
+            off=listed(args.off) or (),
+        )
+    account = service.get_account(args.account_id, consistent=True)
+    if account is None:
+        raise NotFound(f"no account {args.account_id}")
+    data: dict[str, Any] = {
+        "account_id": account.account_id,
+        "guards": account.guards.view(),
+        "currency": account.currency,
+    }
+    if account.guards.daily_cap is not None:
+        day, spent, resets_at = send_guards.spent_today(account.account_id)
+        data.update(day=day, spent_today=_amount(spent), resets_at=resets_at)
+    _print(args, data, _guards_text(account.account_id, data))
+
+
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2) if args.json else text)
 
@@ -315,6 +430,7 @@ def _run(args: argparse.Namespace) -> None:
         lines = [
             f"{r['account_id']}  {r['name']:20} balance {r['balance']:>12}  "
             f"{'DISABLED' if r['disabled'] else 'active'}  client_id {r['client_id']}"
+            f"{_guards_summary(r['guards'])}"
             for r in rows
         ]
         _print(args, rows, "\n".join(lines) or "no accounts")
@@ -337,6 +453,8 @@ def _run(args: argparse.Namespace) -> None:
             else "no quiet hours"
         )
         _print(args, {"account_id": args.account_id, "quiet_hours": window}, text)
+    elif args.command == "guards":
+        _guards(args)
     elif args.command == "topup":
         balance = _amount(service.top_up(args.account_id, args.amount))
         _print(args, {"account_id": args.account_id, "balance": balance}, f"balance {balance}")

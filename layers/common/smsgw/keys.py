@@ -11,6 +11,8 @@ The repositories build their keys only here, so this table is every format the t
   VSIG#<account_id>#<sig>                            VSIG                used /sms/json signature
   MSG#<message_id>                                   MSG                 message
   IDEMKEY#<account_id>#<sha256(key)>                 IDEMKEY             claimed Idempotency-Key
+  SPEND#<account_id>#<YYYY-MM-DD>                    SPEND               an account's spend that UTC day (cap)
+  VELOCITY#<account_id>#<prefix>#<window start>      VELOCITY            sends to a number range in a window
   CARRIER#<carrier_message_id>                       CARRIER             carrier id → message, part
   DLRPENDING#<carrier_message_id>                    PENDING             receipts that overtook dispatch
   PACER#<provider>                                   PACER               carrier pacer
@@ -100,6 +102,16 @@ def messages_index(account_id: str) -> str:
 def idempotency_key(account_id: str, key_hash: str) -> Key:
     """The claimed Idempotency-Key item (by the key's sha256)."""
     return {"pk": f"IDEMKEY#{account_id}#{key_hash}", "sk": "IDEMKEY"}
+
+
+def day_spend(account_id: str, day: str) -> Key:
+    """The day's spend item: what an account was charged on one UTC day (`YYYY-MM-DD`), for its cap."""
+    return {"pk": f"SPEND#{account_id}#{day}", "sk": "SPEND"}
+
+
+def velocity(account_id: str, prefix: str, window_start: int) -> Key:
+    """The velocity counter item: an account's sends to one number prefix in one window (unix start)."""
+    return {"pk": f"VELOCITY#{account_id}#{prefix}#{window_start}", "sk": "VELOCITY"}
 
 
 def carrier(carrier_message_id: str) -> Key:

@@ -4,6 +4,64 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A velocity limit's defaults when only the count is given (`smsgw accounts guards --velocity N`).
+DEFAULT_VELOCITY_WINDOW = 60
+DEFAULT_VELOCITY_DIGITS = 7
+
+
+class FraudGuards(BaseModel):
+    """An account's fraud guards (docs/fraud.md); every one is off by default.
+
+    `allow_countries`: when not empty, only these destination countries (ISO 3166 alpha-2);
+    `block_countries`: never these; `daily_cap`: the most the account may be charged in one UTC day,
+    in its currency; `velocity`: at most this many sends per `velocity_window` seconds to numbers that
+    share their first `velocity_digits` digits (E.164, without `+`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    allow_countries: tuple[str, ...] = ()
+    block_countries: tuple[str, ...] = ()
+    daily_cap: Decimal | None = None
+    velocity: int | None = None
+    velocity_window: int = DEFAULT_VELOCITY_WINDOW
+    velocity_digits: int = DEFAULT_VELOCITY_DIGITS
+
+    def country_refusal(self, country: str) -> str | None:
+        """Why a destination in `country` is refused (None: allowed)."""
+        country = country.upper()
+        if country in self.block_countries:
+            return f"{country} is on this account's list of blocked destination countries"
+        if self.allow_countries and country not in self.allow_countries:
+            return (
+                f"{country} is not on this account's list of allowed destination countries "
+                f"({', '.join(self.allow_countries)})"
+            )
+        return None
+
+    def velocity_prefix(self, msisdn: str) -> str:
+        """The number range a send counts against: the number's first `velocity_digits` digits."""
+        return msisdn[: self.velocity_digits]
+
+    def is_off(self) -> bool:
+        return self == FraudGuards()
+
+    def view(self) -> dict[str, object]:
+        """The guards that are on, as plain values (the CLI and `accounts list` show this)."""
+        shown: dict[str, object] = {}
+        if self.allow_countries:
+            shown["allow_countries"] = list(self.allow_countries)
+        if self.block_countries:
+            shown["block_countries"] = list(self.block_countries)
+        if self.daily_cap is not None:
+            shown["daily_cap"] = format(self.daily_cap, "f")
+        if self.velocity is not None:
+            shown["velocity"] = {
+                "sends": self.velocity,
+                "window_seconds": self.velocity_window,
+                "prefix_digits": self.velocity_digits,
+            }
+        return shown
+
 
 class Account(BaseModel):
     """An account as stored (secrets only as hashes)."""
@@ -30,6 +88,7 @@ class Account(BaseModel):
     created_at: str
     # {"start": "21:00", "end": "08:00"}: recipients' local time in which non-urgent sends wait.
     quiet_hours: dict[str, str] | None = None
+    guards: FraudGuards = FraudGuards()
 
     def allows_sender(self, sender: str) -> bool:
         """An empty allow-list allows every sender."""
@@ -67,6 +126,7 @@ class AccountSummary(BaseModel):
     disabled: bool
     created_at: str
     quiet_hours: dict[str, str] | None = None
+    guards: dict[str, object] = Field(default_factory=dict, description="the fraud guards that are on")
 
 
 class Principal(BaseModel):

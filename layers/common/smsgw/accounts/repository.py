@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
-from smsgw.accounts.models import Account, Principal
+from smsgw.accounts.models import Account, FraudGuards, Principal
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -30,6 +30,9 @@ def insert_account(account: Account) -> None:
     """Account plus its two lookup items, all or nothing; refuses to overwrite anything."""
     item = {**keys.account(account.account_id), "type": "account", **account.model_dump()}
     item["senders"] = list(account.senders)
+    item.pop("guards")
+    if not account.guards.is_off():
+        item["guards"] = _guards_item(account.guards)
     absent = "attribute_not_exists(pk)"
     db.dynamodb_client().transact_write_items(
         TransactItems=[
@@ -57,6 +60,14 @@ def _to_account(item: dict[str, Any]) -> Account:
     fields["senders"] = tuple(item.get("senders") or ())
     fields["rate_limit_per_second"] = int(item["rate_limit_per_second"])
     return Account(**fields)
+
+
+def _guards_item(guards: FraudGuards) -> dict[str, Any]:
+    """The guards as stored: lists for the country codes, nothing for what is off."""
+    item: dict[str, Any] = guards.model_dump(exclude_none=True)
+    for name in ("allow_countries", "block_countries"):
+        item[name] = list(item[name])
+    return item
 
 
 def get_account(account_id: str, consistent: bool = False) -> Account | None:
@@ -115,6 +126,27 @@ def set_quiet_hours(account_id: str, window: dict[str, str] | None) -> bool:
         {"UpdateExpression": "SET quiet_hours = :q", "ExpressionAttributeValues": {":q": window}}
         if window is not None
         else {"UpdateExpression": "REMOVE quiet_hours"}
+    )
+    try:
+        db.table().update_item(
+            Key=keys.account(account_id), ConditionExpression="attribute_exists(pk)", **update
+        )
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def set_guards(account_id: str, guards: FraudGuards) -> bool:
+    """Replace (or, all off, remove) the account's fraud guards; False when there is no such account."""
+    update: dict[str, Any] = (
+        {"UpdateExpression": "REMOVE guards"}
+        if guards.is_off()
+        else {
+            "UpdateExpression": "SET guards = :g",
+            "ExpressionAttributeValues": {":g": _guards_item(guards)},
+        }
     )
     try:
         db.table().update_item(

@@ -93,7 +93,15 @@ class InsufficientBalance(SmsgwError):
     code: ClassVar[str] = "insufficient_balance"
 
 
+class DailyCapReached(InsufficientBalance):
+    """The account's daily spend cap (a fraud guard) would be passed: the same Vonage status 9 as a low
+    balance, with a message that says it is the cap and when it resets."""
+
+    code: ClassVar[str] = "daily_cap_reached"
+
+
 # Vonage SMS API statuses for a refused send (contracts/vonage-sms.md §2).
+THROTTLED = "1"
 MISSING_PARAMETER = "2"
 INVALID_PARAMETER = "3"
 INVALID_CREDENTIALS = "4"
@@ -104,6 +112,7 @@ INVALID_SENDER = "15"
 INVALID_TTL = "16"
 INVALID_MESSAGE_CLASS = "20"
 INVALID_CALLBACK_URL = "23"
+NON_WHITELISTED_DESTINATION = "29"
 INVALID_MSISDN = "34"
 
 
@@ -136,6 +145,15 @@ class SendRefused(SmsgwError):
     @classmethod
     def of(cls, error: InvalidField) -> SendRefused:
         return cls(error.vonage_status, error.message, error.field)
+
+
+class SendThrottled(SendRefused):
+    """A send refused for now (an account's velocity limit): Vonage status 1, retry after `retry_after`
+    seconds (HTTP 429 with Retry-After on KPN's send)."""
+
+    def __init__(self, message: str, retry_after: int, field: str | None = "to") -> None:
+        super().__init__(THROTTLED, message, field)
+        self.retry_after = retry_after
 
 
 class ErrorResponse(BaseModel):

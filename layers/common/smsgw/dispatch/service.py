@@ -242,8 +242,9 @@ def _claim_scheduled(message: Message, now: float, lease_until: int) -> Message 
     except ClaimRefused as refused:
         if refused.reason == "not_scheduled":
             return "duplicate"  # cancelled meanwhile, or claimed by a duplicate delivery
+        cap_reached = refused.detail if refused.reason == "daily_cap" else None
     account = accounts.get_account(message.account_id, consistent=True)
-    reason = (
+    reason = cap_reached or (
         "the account is disabled; nothing was sent or charged"
         if account is None or account.disabled
         else f"insufficient balance at the send time (needed {message.price} {message.currency}"

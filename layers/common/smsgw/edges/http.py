@@ -30,6 +30,7 @@ from smsgw.core.errors import (
     MISSING_PARAMETER,
     NUMBER_BARRED,
     PARTNER_QUOTA,
+    THROTTLED,
     BadRequest,
     Conflict,
     Forbidden,
@@ -39,6 +40,7 @@ from smsgw.core.errors import (
     PreconditionFailed,
     RateLimited,
     SendRefused,
+    SendThrottled,
     ServiceUnavailable,
     SmsgwError,
     Unauthorized,
@@ -96,8 +98,9 @@ HTTP_STATUS: Final[tuple[tuple[type[SmsgwError], int], ...]] = (
     (SendRefused, 400),
 )
 
-# KPN's send answers a refusal with Nexmo's body and these HTTP statuses (else 400), as KPN does.
-NEXMO_HTTP_STATUS: Final = {NUMBER_BARRED: 403, PARTNER_QUOTA: 200}
+# KPN's send answers a refusal with Nexmo's body and these HTTP statuses (else 400), as KPN does;
+# a send throttled by the account's velocity limit (status 1) is 429 with Retry-After.
+NEXMO_HTTP_STATUS: Final = {NUMBER_BARRED: 403, PARTNER_QUOTA: 200, THROTTLED: 429}
 
 # The Vonage status for a domain error on the SMS APIs: 1 throttled, 3 invalid parameter, 4 bad
 # credentials, 8 account barred, 9 no balance, 5 anything else (internal/temporary).
@@ -159,7 +162,7 @@ def error_answer(wire: Wire, error: SmsgwError) -> Response:
 def _error_answer_for(wire: Wire, error: SmsgwError) -> Response:
     headers: dict[str, str] = {}
     retry_after = getattr(error, "retry_after", None)
-    if isinstance(error, RateLimited | ServiceUnavailable) or (
+    if isinstance(error, RateLimited | ServiceUnavailable | SendThrottled) or (
         isinstance(error, NumbersApiError) and retry_after
     ):
         headers["Retry-After"] = str(retry_after)

@@ -5,12 +5,15 @@ in one place, so their conditions can be read side by side (the item itself: `sm
 
 Keys (smsgw.keys; docs/data-model.md):
   MSG#<id> / MSG   the message: request, parts, price, status, events (timeline)
+  SPEND#<account_id>#<day> / SPEND   the account's charges that UTC day (its daily cap; in the charge)
+  VELOCITY#<account_id>#<prefix>#<window> / VELOCITY   sends to a number range in a window (TTL)
   GSI1: gsi1pk = ACCOUNT#<account_id>#MSG, gsi1sk = <id> (ULIDs sort by time) — the account's messages
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +29,13 @@ from smsgw.messages.items import from_item, to_item
 
 
 class ClaimRefused(Exception):
-    """A scheduled message could not be claimed: `reason` is "not_scheduled" or "unpaid"."""
+    """A scheduled message could not be claimed: `reason` is "not_scheduled", "unpaid" or "daily_cap"
+    (the account's daily spend cap; `detail` says so, for the message's last_error)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
 
 
 def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
@@ -43,6 +48,75 @@ def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
             "ExpressionAttributeValues": {":price": price, ":false": False},
         }
     }
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCap:
+    """An account's daily spend cap, for a charge on `day` (UTC, `YYYY-MM-DD`)."""
+
+    cap: Decimal
+    day: str
+
+
+class DailyCapExceeded(Exception):
+    """The charge would take the day's spend over the account's daily cap (nothing was written)."""
+
+    def __init__(self, cap: DailyCap) -> None:
+        super().__init__(cap.day)
+        self.cap = cap
+
+
+def utc_day(moment: datetime) -> str:
+    """The UTC day a charge at `moment` counts against."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def _count_spend(account_id: str, price: Decimal, cap: DailyCap) -> dict[str, Any]:
+    """The day's spend + price, if that stays within the cap: one more item of the charge transaction,
+    so concurrent charges cannot pass the cap together."""
+    if price > cap.cap:
+        raise DailyCapExceeded(cap)
+    expires = datetime.strptime(cap.day, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=3)
+    return {
+        "Update": {
+            "TableName": db.table().name,
+            "Key": keys.day_spend(account_id, cap.day),
+            "UpdateExpression": "SET expires_at = :ttl ADD spent :price",
+            "ConditionExpression": "attribute_not_exists(spent) OR spent <= :room",
+            "ExpressionAttributeValues": {
+                ":price": price,
+                ":room": cap.cap - price,
+                ":ttl": int(expires.timestamp()),
+            },
+        }
+    }
+
+
+def day_spend(account_id: str, day: str) -> Decimal:
+    """What the account was charged on `day` (UTC), as counted for its daily cap (0 without a cap)."""
+    item = (
+        db.table()
+        .get_item(Key=keys.day_spend(account_id, day), ConsistentRead=True, ProjectionExpression="spent")
+        .get("Item")
+    )
+    return Decimal(item["spent"]) if item else Decimal(0)
+
+
+def count_velocity(account_id: str, prefix: str, window_start: int, window: int, limit: int) -> bool:
+    """Count one send to numbers starting with `prefix` in the window that starts at `window_start`;
+    False (nothing counted) when `limit` sends were counted there already."""
+    try:
+        db.table().update_item(
+            Key=keys.velocity(account_id, prefix, window_start),
+            UpdateExpression="ADD hits :one SET expires_at = :ttl",
+            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+            ExpressionAttributeValues={":one": 1, ":limit": limit, ":ttl": window_start + window + 60},
+        )
+    except ClientError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
@@ -69,13 +143,15 @@ def accept(
     key_hash: str | None = None,
     key_expires_at: int = 0,
     request_hash: str = "",
+    daily_cap: DailyCap | None = None,
 ) -> None:
     """Charge the account and store the message in one transaction; InsufficientBalance or AccountDisabled
     leave both untouched.
 
     With `key_hash` (an Idempotency-Key) the key is claimed for this message in the same transaction,
     so a retry after the function died (Powertools' record still "in progress" or expired) cannot
-    accept a second message: KeyUsed names the first.
+    accept a second message: KeyUsed names the first. With `daily_cap` the day's spend is counted in
+    it too: DailyCapExceeded when the charge would pass the cap (nothing written then either).
     """
     account_id = message.account_id
     item = to_item(message)
@@ -89,6 +165,7 @@ def accept(
             }
         },
     ]
+    key_index = len(writes)
     if key_hash is not None:
         writes.append(
             {
@@ -104,15 +181,20 @@ def accept(
                 }
             }
         )
+    cap_index = len(writes)
+    if daily_cap is not None:
+        writes.append(_count_spend(account_id, price, daily_cap))
     try:
         db.dynamodb_client().transact_write_items(TransactItems=writes)
     except ClientError as error:
-        if key_hash is not None and db.transaction_condition_failed(error, 2):
+        if key_hash is not None and db.transaction_condition_failed(error, key_index):
             used = db.table().get_item(Key=keys.idempotency_key(account_id, key_hash), ConsistentRead=True)
             first = used.get("Item") or {}
             raise KeyUsed(str(first.get("message_id", "")), str(first.get("request_hash", ""))) from None
         if db.transaction_condition_failed(error, 0):
             raise unpaid_reason(account_id) from None
+        if daily_cap is not None and db.transaction_condition_failed(error, cap_index):
+            raise DailyCapExceeded(daily_cap) from None
         raise
 
 
@@ -137,13 +219,38 @@ def forget_scheduled(message_id: str) -> None:
     )
 
 
+def _scheduled_charge_cap(account_id: str, at: str) -> DailyCap | None:
+    """The account's daily cap for a scheduled message charged at `at` (read through the accounts domain)."""
+    account = get_account(account_id)
+    if account is None or account.guards.daily_cap is None:
+        return None
+    return DailyCap(account.guards.daily_cap, utc_day(datetime.fromisoformat(at)))
+
+
+def daily_cap_detail(cap: DailyCap, currency: str) -> str:
+    """Why a charge was refused by the daily cap, for a message's last_error."""
+    return (
+        f"the account's daily spend cap ({cap.cap} {currency} per UTC day) was reached on {cap.day}; "
+        "this is the cap, not the balance; nothing was sent or charged"
+    )
+
+
 def claim_scheduled(message: Message, lease_until: int, at: str) -> Message:
     """scheduled → submitting and charge the account, in one transaction; returns the claimed message.
 
     Raises ClaimRefused("not_scheduled") when it is no longer scheduled (cancelled, or claimed by a
-    duplicate delivery), ClaimRefused("unpaid") when the balance is too low or the account disabled.
+    duplicate delivery), ClaimRefused("unpaid") when the balance is too low or the account disabled,
+    ClaimRefused("daily_cap") when the charge would pass the account's daily spend cap (counted in the
+    same transaction, for the UTC day of `at`; `detail` says so).
     """
     message_id = message.message_id
+    cap = _scheduled_charge_cap(message.account_id, at)
+    spend: list[dict[str, Any]] = []
+    if cap is not None:
+        try:
+            spend.append(_count_spend(message.account_id, message.price, cap))
+        except DailyCapExceeded:
+            raise ClaimRefused("daily_cap", daily_cap_detail(cap, message.currency)) from None
     try:
         db.dynamodb_client().transact_write_items(
             TransactItems=[
@@ -170,6 +277,7 @@ def claim_scheduled(message: Message, lease_until: int, at: str) -> Message:
                     }
                 },
                 _charge(message.account_id, message.price),
+                *spend,
             ]
         )
     except ClientError as error:
@@ -177,6 +285,8 @@ def claim_scheduled(message: Message, lease_until: int, at: str) -> Message:
             raise ClaimRefused("not_scheduled") from None
         if db.transaction_condition_failed(error, 1):
             raise ClaimRefused("unpaid") from None
+        if cap is not None and db.transaction_condition_failed(error, 2):
+            raise ClaimRefused("daily_cap", daily_cap_detail(cap, message.currency)) from None
         raise
     return replace(message, status=SUBMITTING, lease_until=lease_until, updated_at=at, charged_at=at)
 

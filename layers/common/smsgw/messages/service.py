@@ -36,6 +36,7 @@ from smsgw.core.errors import (
     AccountDisabled,
     BadRequest,
     Conflict,
+    DailyCapReached,
     InsufficientBalance,
     InvalidField,
     PreconditionFailed,
@@ -47,7 +48,7 @@ from smsgw.core.lifecycle import Status
 from smsgw.core.memo import per_process
 from smsgw.core.message import Event, Message
 from smsgw.faults import crash_point
-from smsgw.messages import pricing, repository
+from smsgw.messages import guards, pricing, repository
 from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.ports import Balances, OptOutRules, Routes, SenderRules
@@ -207,9 +208,12 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
             "charged. They can reply START to receive messages again",
             "to",
         )
+    guards.check_country(account, send.destination.msisdn, send.destination.country)
     reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
     now = datetime.now(UTC)
     held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
+    # Counted once the send is valid, before it is held or charged: a flood held for later is a flood too.
+    guards.check_velocity(account, send.destination.msisdn)
     if held is not None:
         moment, reason = held
         scheduled = new_message(
@@ -258,15 +262,18 @@ def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_h
 
     Enqueue first: a function that dies between the two leaves a record for a message that does not
     exist (dispatch drops it after a grace period), never a charged message no record will ever send
-    (issue 11 c; docs/reliability.md). Raises InsufficientBalance (nothing queued then, or a record
-    dispatch drops), repository.KeyUsed (the Idempotency-Key accepted a message already), or
-    BadRequest (that key with another body).
+    (issue 11 c; docs/reliability.md). Raises InsufficientBalance or DailyCapReached (nothing queued
+    then, or a record dispatch drops), repository.KeyUsed (the Idempotency-Key accepted a message
+    already), or BadRequest (that key with another body).
     """
     account_id, message_id, price = message.account_id, message.message_id, message.price
-    # The transaction checks again; this keeps refused sends (disabled, low balance) out of the queue.
-    balance = _enabled_account(account_id).balance
+    # The transaction checks again; this keeps refused sends (disabled, low balance, the day's spend
+    # cap) out of the queue.
+    current = _enabled_account(account_id)
+    balance = current.balance
     if balance < price:
         raise InsufficientBalance("insufficient balance for this message; top up the account")
+    cap = guards.check_daily_cap(current, price)
     try:
         queues.enqueue_dispatch(message_id)
     except Exception:
@@ -281,7 +288,10 @@ def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_h
             key_hash=_hash(idempotency_key) if idempotency_key else None,
             key_expires_at=int(datetime.now(UTC).timestamp()) + IDEMPOTENCY_HOURS * 3600,
             request_hash=request_hash,
+            daily_cap=cap,
         )
+    except repository.DailyCapExceeded as exceeded:
+        raise guards.cap_reached(current, exceeded.cap, price) from None
     except repository.KeyUsed as used:
         if used.request_hash != request_hash:
             raise BadRequest(
@@ -296,10 +306,18 @@ def send_verification_code(account: Account, to: str, text: str) -> str:
     """Send a possession code to `to` from the gateway's verification sender, charged to the account as
     a message. Its text is never shown to the account (GET /messages): only the phone's holder reads it.
 
-    Raises PreconditionFailed when the balance does not cover it or the phone replied STOP to the sender.
+    Raises PreconditionFailed when the balance or the account's daily cap does not cover it, the
+    account's guards refuse the phone's country, or the phone replied STOP to the sender.
     """
     sender = get_settings().verification_sender
     send = _validate({"from": sender, "to": to, "text": text})
+    refusal = account.guards.country_refusal(send.destination.country)
+    if refusal is not None:
+        raise PreconditionFailed(
+            f"no verification code can be sent to {send.destination.msisdn}: it is in "
+            f"{send.destination.country}, and {refusal}",
+            "to",
+        )
     if optouts.is_opted_out(sender, send.destination.msisdn):
         raise PreconditionFailed(
             f"{send.destination.msisdn} replied STOP to {sender}: no verification code can be sent to it",
@@ -310,6 +328,8 @@ def send_verification_code(account: Account, to: str, text: str) -> str:
     )
     try:
         _enqueue_and_charge(message, None, "")
+    except DailyCapReached as error:
+        raise PreconditionFailed(f"the verification SMS cannot be sent: {error.message}", "to") from None
     except InsufficientBalance:
         raise PreconditionFailed(
             f"the balance does not cover the verification SMS ({pricing.money(message.price)}); top up first",

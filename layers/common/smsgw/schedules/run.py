@@ -15,6 +15,7 @@ from ulid import ULID
 
 from smsgw import queues
 from smsgw.accounts import service as accounts_service
+from smsgw.accounts.models import Account
 from smsgw.config import get_settings
 from smsgw.core import clock
 from smsgw.core.errors import BadRequest
@@ -54,6 +55,17 @@ def run_message_id(schedule_id: str, run_at: datetime, to: str) -> str:
     digest = hashlib.sha256(f"{schedule_id}|{iso(run_at)}|{to}".encode()).digest()
     milliseconds = int(run_at.timestamp() * 1000)
     return str(ULID.from_bytes(milliseconds.to_bytes(6, "big") + digest[:10]))
+
+
+def _refused(account: Account, sender: str, msisdn: str, country: str) -> str | None:
+    """Why a recipient gets no message in this run (its message is stored `failed` with it), or None:
+    they replied STOP, or the account's guards now refuse their country (docs/fraud.md)."""
+    if optouts.is_opted_out(sender, msisdn):
+        return f"{msisdn} replied STOP to {sender}; nothing was sent or charged"
+    refusal = account.guards.country_refusal(country)
+    if refusal is not None:
+        return f"{msisdn} is in {country}, and {refusal}; nothing was sent or charged"
+    return None
 
 
 def _unpaid(account_id: str, messages: list[Message]) -> str | None:
@@ -132,22 +144,18 @@ def run_schedule(schedule_id: str, scheduled_time: str | None, sent_at: datetime
         if callback:
             fields["callback"] = callback
         send = validate_send(fields, check_url=check_url)
-        opted_out = optouts.is_opted_out(send.sender, send.destination.msisdn)
+        refused = _refused(account, send.sender, send.destination.msisdn, send.destination.country)
         messages.append(
             new_message(
                 account,
                 send,
                 run_message_id(schedule_id, run_at, values["to"]),
                 now,
-                messages_repository.FAILED if opted_out else messages_repository.SCHEDULED,
+                messages_repository.FAILED if refused else messages_repository.SCHEDULED,
                 send_at=iso(run_at),
                 held_for="schedule",
                 schedule_id=schedule_id,
-                last_error=(
-                    f"{send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or charged"
-                    if opted_out
-                    else None
-                ),
+                last_error=refused,
             )
         )
     unpaid = _unpaid(account.account_id, messages)

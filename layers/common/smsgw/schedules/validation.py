@@ -153,6 +153,13 @@ def checked(account: Account, fields: dict[str, Any], now: datetime) -> dict[str
             where = f" (for recipients[{n}])" if error.field == "text" and len(recipients) > 1 else ""
             raise BadRequest(error.message + where, field) from None
         values["to"] = send.destination.msisdn
+        refusal = account.guards.country_refusal(send.destination.country)
+        if refusal is not None:
+            raise BadRequest(
+                f"recipients[{n}].to ({values['to']}) is in {send.destination.country}, and {refusal}: "
+                "remove it, or ask the operator to change the account's guards",
+                f"recipients[{n}].to",
+            )
         if values["to"] in seen:
             raise BadRequest(
                 f"recipients[{n}] repeats recipients[{seen[values['to']]}] ({values['to']})",

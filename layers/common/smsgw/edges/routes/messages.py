@@ -45,7 +45,8 @@ def send_router() -> Router:
         middlewares=[kpn_route_guard],
         responses={
             200: {
-                "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low)',
+                "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low, '
+                "or the account's daily spend cap)",
                 "content": {"application/json": {"model": SendResponse}},
             },
             202: {
@@ -54,7 +55,8 @@ def send_router() -> Router:
                 "content": {"application/json": {"model": SendResponse}},
             },
             400: {
-                "description": "Bad input: `error-text` and `field` name the parameter to fix; nothing is stored",
+                "description": "Bad input: `error-text` and `field` name the parameter to fix; a destination "
+                'country the account may not send to (status "29"); nothing is stored',
                 "content": {"application/json": {"model": NexmoErrorResponse}},
             },
             401: {"description": "Missing, malformed, unknown or expired token"},
@@ -68,7 +70,8 @@ def send_router() -> Router:
                 "content": {"application/json": {"model": ErrorResponse}},
             },
             429: {
-                "description": "Over the account's request rate; see Retry-After. Nothing stored or charged"
+                "description": 'Over the account\'s request rate, or (Nexmo body, status "1") over its velocity '
+                "limit for one number range; see Retry-After. Nothing stored or charged"
             },
             503: {"description": "The queue is unavailable; nothing was charged. See Retry-After"},
         },
