@@ -288,3 +288,22 @@ def test_an_operator_adds_a_carrier_routes_nl_to_it_and_tests_a_number(aws, stac
     assert err.strip() == "error: connector 'kpn' is used by route(s) nl: change them first"
     code, _, err = run(capsys, *target, "routes", "set", "gb", "--connectors", "vonage", "--country", "GB")
     assert (code, err.strip()) == (1, "error: no connector vonage; add it with `smsgw connectors set`")
+
+
+def test_an_operator_lists_prices_and_removes_routes_and_connectors(aws, stack, capsys):
+    target = ["--stack-name", stack]
+    code, _, err = run(
+        capsys, *target, "connectors", "set", "b", "--protocol", "vonage", "--base-url", "https://rest.nexmo.com",
+        "--secret-name", "smsgw/connectors/b", "--rate", "30", "--prices", "NL=0.07,*=0.05",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    code, out, _ = run(capsys, *target, "connectors", "list")
+    assert "prices NL=0.07,*=0.05" in out.splitlines()[1]
+    run(capsys, *target, "routes", "set", "any", "--connectors", "b")
+    code, out, _ = run(capsys, *target, "routes", "list")
+    assert out.split() == ["any", "any", "→", "b"]
+    assert run(capsys, *target, "routes", "remove", "any")[1].strip() == "removed any"
+    assert run(capsys, *target, "routes", "list")[1].strip() == "no routes: everything goes to `default`"
+    assert run(capsys, *target, "connectors", "remove", "b")[1].strip() == "removed b"
+    code, _, err = run(capsys, *target, "connectors", "remove", "b")
+    assert (code, err.strip()) == (1, "error: no stored connector 'b'")

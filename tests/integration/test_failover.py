@@ -12,7 +12,7 @@ import pytest
 
 from local.events import ack
 from local.testing import poll
-from smsgw.dispatch import breaker
+from smsgw.dispatch import breaker, repository
 from smsgw.dispatch import service as dispatch_service
 from smsgw.messages import repository as messages
 from smsgw.routing import service as routing
@@ -144,3 +144,15 @@ def test_when_every_connector_of_the_route_is_open_the_message_waits(aws, accoun
     dispatch_once(aws)
     assert message(aws, message_id)["status"] == "queued"
     assert receive_batch(aws)["Records"] == []  # re-enqueued with a delay until a probe is due
+
+
+def test_one_probe_at_a_time_and_only_an_open_breaker_closes(aws, two_carriers):
+    now = time.time()
+    assert repository.close_breaker("default") is False  # nothing open: nothing to close
+    for _ in range(2):
+        breaker.failed("default", now)
+    assert repository.claim_probe("default", now + 5, probe_until=now + 8) is True
+    assert repository.claim_probe("default", now + 6, probe_until=now + 9) is False  # the first one's
+    assert repository.claim_probe("default", now + 9, probe_until=now + 12) is True  # its time is up
+    assert repository.close_breaker("default") is True
+    assert repository.read_breaker("default")["state"] == "closed"
