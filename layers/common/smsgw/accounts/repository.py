@@ -105,58 +105,36 @@ def list_accounts() -> list[Account]:
     return sorted((_to_account(item) for item in items), key=lambda a: a.created_at)
 
 
+def _update_existing(account_id: str, **update: Any) -> bool:
+    """One UpdateItem on the account's item; False when there is no such account."""
+    return (
+        db.update_if(keys.account(account_id), ConditionExpression="attribute_exists(pk)", **update)
+        is not None
+    )
+
+
 def set_disabled(account_id: str, disabled: bool) -> bool:
-    try:
-        db.table().update_item(
-            Key=keys.account(account_id),
-            UpdateExpression="SET disabled = :d",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":d": disabled},
-        )
-    except ClientError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    return _update_existing(
+        account_id, UpdateExpression="SET disabled = :d", ExpressionAttributeValues={":d": disabled}
+    )
 
 
 def set_quiet_hours(account_id: str, window: dict[str, str] | None) -> bool:
     """Set (or with None remove) the account's quiet hours; False when there is no such account."""
-    update = (
-        {"UpdateExpression": "SET quiet_hours = :q", "ExpressionAttributeValues": {":q": window}}
-        if window is not None
-        else {"UpdateExpression": "REMOVE quiet_hours"}
+    if window is None:
+        return _update_existing(account_id, UpdateExpression="REMOVE quiet_hours")
+    return _update_existing(
+        account_id, UpdateExpression="SET quiet_hours = :q", ExpressionAttributeValues={":q": window}
     )
-    try:
-        db.table().update_item(
-            Key=keys.account(account_id), ConditionExpression="attribute_exists(pk)", **update
-        )
-    except ClientError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
 
 
 def set_guards(account_id: str, guards: FraudGuards) -> bool:
     """Replace (or, all off, remove) the account's fraud guards; False when there is no such account."""
-    update: dict[str, Any] = (
-        {"UpdateExpression": "REMOVE guards"}
-        if guards.is_off()
-        else {
-            "UpdateExpression": "SET guards = :g",
-            "ExpressionAttributeValues": {":g": _guards_item(guards)},
-        }
+    if guards.is_off():
+        return _update_existing(account_id, UpdateExpression="REMOVE guards")
+    return _update_existing(
+        account_id, UpdateExpression="SET guards = :g", ExpressionAttributeValues={":g": _guards_item(guards)}
     )
-    try:
-        db.table().update_item(
-            Key=keys.account(account_id), ConditionExpression="attribute_exists(pk)", **update
-        )
-    except ClientError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
 
 
 def add_balance(account_id: str, amount: Decimal) -> Decimal | None:
