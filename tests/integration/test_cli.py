@@ -302,6 +302,14 @@ def test_an_operator_lists_prices_and_removes_routes_and_connectors(aws, stack, 
     run(capsys, *target, "routes", "set", "any", "--connectors", "b")
     code, out, _ = run(capsys, *target, "routes", "list")
     assert out.split() == ["any", "any", "→", "b"]
+    code, out, _ = run(
+        capsys, *target, "routes", "set", "any", "--connectors", "b,default", "--weights", "3,1"
+    )
+    assert out.split()[-6:] == ["any", "→", "b,", "default", "(weights", "3,1)"]
+    code, out, _ = run(capsys, *target, "routes", "test", "+31612345678")
+    assert "split b 75 %, default 25 %" in out
+    code, _, err = run(capsys, *target, "routes", "set", "any", "--connectors", "b", "--weights", "x")
+    assert (code, err.strip()) == (1, "error: weights: whole numbers separated by commas, e.g. 70,30")
     assert run(capsys, *target, "routes", "remove", "any")[1].strip() == "removed any"
     assert run(capsys, *target, "routes", "list")[1].strip() == "no routes: everything goes to `default`"
     assert run(capsys, *target, "connectors", "remove", "b")[1].strip() == "removed b"

@@ -143,6 +143,8 @@ def test_a_permanent_rejection_fails_the_message(aws, account, carrier_env):
     assert stored["status"] == "failed"
     assert "status 6" in stored["last_error"]
     assert sim_messages(carrier_env) == []
+    assert stored["events"][-1]["status"] == "failed"
+    assert stored["events"][-1]["connector"] == "default"  # the attempt, as GET /messages/{id} lists it
 
 
 def test_one_bad_record_does_not_fail_the_batch(aws, account, carrier_env):

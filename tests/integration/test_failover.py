@@ -17,7 +17,10 @@ from smsgw.dispatch import service as dispatch_service
 from smsgw.messages import repository as messages
 from smsgw.routing import service as routing
 from tests.integration.test_dispatch import accept, configure, dispatch, message, receive_batch, sim_messages
-from tests.integration.test_routing_dispatch import second_carrier  # noqa: F401 - a fixture
+from tests.integration.test_routing_dispatch import (
+    second_carrier,  # noqa: F401 - a fixture
+    view,
+)
 
 GB = "447700900000"
 
@@ -71,6 +74,13 @@ def test_a_carrier_error_moves_the_message_to_the_next_connector_at_once(aws, ac
     assert (stored["status"], stored["connector"]) == ("submitted", "b")
     assert events(aws, message_id) == ["queued", "failed_over", "submitted"]
     assert "failed_connectors" not in stored  # forgotten once it went through
+    # Its owner sees each attempt: where it went and how it ended.
+    attempts = view(account, message_id)["carrier_attempts"]
+    assert [(a["connector"], a["outcome"]) for a in attempts] == [
+        ("default", "failed_over"),
+        ("b", "submitted"),
+    ]
+    assert "http 500" in attempts[0]["detail"]
 
 
 def test_an_open_breaker_sends_the_traffic_to_the_next_connector_and_a_probe_brings_it_back(
@@ -119,6 +129,11 @@ def test_a_message_that_failed_on_every_connector_retries_with_backoff_from_the_
     stored = message(aws, message_id)
     assert stored["status"] == "queued"
     assert "failed_connectors" not in stored
+    attempts = view(account, message_id)["carrier_attempts"]
+    assert [(a["connector"], a["outcome"]) for a in attempts] == [
+        ("default", "failed_over"),
+        ("b", "carrier_error"),
+    ]
 
 
 def test_an_unconfirmed_submission_stays_with_its_connector_even_when_it_is_open(aws, account, two_carriers):

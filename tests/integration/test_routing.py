@@ -84,6 +84,31 @@ def test_a_bad_connector_is_refused_naming_the_field_and_nothing_is_stored(aws, 
     assert [c.name for c in routing.connectors()] == ["default"]
 
 
+def test_a_split_route_sends_each_message_to_a_connector_drawn_by_weight(aws):
+    routing.set_connector(**kpn())
+    routing.set_route("nl", ["kpn", "default"], country="NL", weights=[70, 30])
+    firsts = [routing.decide("31612345678", "NL", "acct", "ACME", f"msg-{n}").connectors for n in range(2000)]
+    # Each message's other connector is its failover.
+    assert set(firsts) == {("kpn", "default"), ("default", "kpn")}
+    share = firsts.count(("kpn", "default")) / len(firsts)
+    assert 0.66 < share < 0.74  # 70 % ± 4 points: 2000 draws put it there but for 1 in ~10^4
+    # The same message always draws the same (a retried acceptance, a re-route in dispatch).
+    assert {routing.decide("31612345678", "NL", "a", "ACME", "msg-7").connectors for _ in range(5)} == {
+        firsts[7]
+    }
+    decision = routing.decide("31612345678", "NL", "acct", "ACME")  # `routes test`: no message yet
+    assert decision.connectors == ("kpn", "default")
+    assert "split kpn 70 %, default 30 %" in decision.why
+
+
+def test_a_zero_weight_connector_only_takes_failover(aws):
+    routing.set_connector(**kpn())
+    routing.set_route("nl", ["kpn", "default"], country="NL", weights=[0, 5])
+    assert {routing.decide("31612345678", "NL", "a", "ACME", f"m{n}").connectors for n in range(200)} == {
+        ("default", "kpn")
+    }
+
+
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [
@@ -95,6 +120,10 @@ def test_a_bad_connector_is_refused_naming_the_field_and_nothing_is_stored(aws, 
         ({"route_id": "nl", "connectors_in_order": ["default"], "prefix": "31", "country": "NL"}, "prefix"),
         ({"route_id": "nl", "connectors_in_order": ["default"], "sender": "short"}, "sender_type"),
         ({"route_id": "NL route", "connectors_in_order": ["default"]}, "route"),
+        ({"route_id": "nl", "connectors_in_order": ["default"], "weights": [1, 1]}, "weights"),
+        ({"route_id": "nl", "connectors_in_order": ["default"], "weights": [0]}, "weights"),
+        ({"route_id": "nl", "connectors_in_order": ["default"], "weights": [-1]}, "weights"),
+        ({"route_id": "nl", "connectors_in_order": ["default"], "weights": [1001]}, "weights"),
     ],
 )
 def test_a_bad_route_is_refused_naming_the_field(aws, arguments, field):

@@ -52,6 +52,22 @@ def test_gb_goes_to_its_connector_and_nl_to_the_default(aws, account, carrier_en
     assert (view(account, to_nl)["connector"], view(account, to_nl)["route"]) == ("default", None)
 
 
+def test_a_split_route_spreads_messages_by_weight_and_each_fails_over_to_the_other(
+    aws, account, carrier_env, second_carrier
+):
+    routing.set_route("gb", ["b", "default"], country="GB", weights=[1, 1])
+    accepted = [accept(account, to="447700900000") for _ in range(20)]
+    while (event := receive_batch(aws))["Records"]:
+        dispatch(event)
+    to_b, to_default = len(sim_messages(second_carrier)), len(sim_messages(carrier_env))
+    assert (to_b + to_default, min(to_b, to_default) > 0) == (20, True)  # both sides: 1 in 500,000 not
+    for message_id in accepted:
+        stored = message(aws, message_id)
+        other = "default" if stored["connector"] == "b" else "b"
+        assert stored["connectors"] == [stored["connector"], other]
+        assert view(account, message_id)["carrier_attempts"][0]["connector"] == stored["connector"]
+
+
 def test_a_message_whose_connector_was_removed_is_routed_again(aws, account, carrier_env, second_carrier):
     routing.set_route("gb", ["b"], country="GB")
     message_id = accept(account, to="447700900000")

@@ -25,6 +25,7 @@ class Event:
     at: str
     status: str
     detail: str | None = None
+    connector: str | None = None  # the connector a carrier attempt went to (its outcome is `status`)
 
 
 @dataclass(frozen=True, kw_only=True)

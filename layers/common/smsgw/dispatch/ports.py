@@ -19,7 +19,12 @@ class MessageLeases(Protocol):
     def fail_scheduled(self, message_id: str, at: str, error: str) -> Message | None: ...
     def load(self, message_id: str, consistent: bool = False) -> Message | None: ...
     def mark_failed(
-        self, message_id: str, at: str, error: str, parts: list[dict[str, Any]] | None = None
+        self,
+        message_id: str,
+        at: str,
+        error: str,
+        parts: list[dict[str, Any]] | None = None,
+        connector: str | None = None,
     ) -> None: ...
     def mark_submitted(
         self,
@@ -41,6 +46,7 @@ class MessageLeases(Protocol):
         connector: str | None = None,
         failed_connector: str | None = None,
         forget_failed_connectors: bool = False,
+        attempted_on: str | None = None,
     ) -> None: ...
 
 
@@ -63,7 +69,9 @@ class Connectors(Protocol):
 
     def connector(self, name: str) -> Connector: ...
     def connectors(self) -> list[Connector]: ...
-    def decide(self, msisdn: str, country: str, account_id: str, sender: str) -> Decision: ...
+    def decide(
+        self, msisdn: str, country: str, account_id: str, sender: str, message_id: str = ""
+    ) -> Decision: ...
 
 
 class AccountLookup(Protocol):

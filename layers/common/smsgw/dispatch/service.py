@@ -98,7 +98,9 @@ def _route_of(message: Message, known: dict[str, Connector]) -> list[str]:
     names = [name for name in message.connectors or (DEFAULT_CONNECTOR,) if name in known]
     if names:
         return names
-    decision = routing.decide(message.to, message.country, message.account_id, message.sender)
+    decision = routing.decide(
+        message.to, message.country, message.account_id, message.sender, message.message_id
+    )
     logger.warning(
         "the message's connectors are gone; routed again",
         extra={"message_id": message.message_id, "connectors": list(message.connectors), "why": decision.why},
@@ -191,6 +193,7 @@ def _reconcile(claimed: Message, now: float) -> str | None:
             parts,
             claimed.expires_at,
             "reconciled: the carrier's receipt shows it accepted the earlier submission; not resubmitted",
+            connector=claimed.connector,
         )
         metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
         receipts.apply_pending(confirmed)
@@ -392,7 +395,11 @@ def dispatch_one(
             accepted = _parts(getattr(error, "accepted_parts", ()))
             at = now_iso()
             messages.mark_failed(
-                message_id, at, f"carrier rejected (status {error.status}): {error.error_text}", accepted
+                message_id,
+                at,
+                f"carrier rejected (status {error.status}): {error.error_text}",
+                accepted,
+                connector=connector.name,
             )
             receipts.notify(claimed, "failed", at)
             metrics.add_metric(name="MessagesFailed", unit="Count", value=1)
@@ -408,7 +415,13 @@ def dispatch_one(
                 return moved
             last_try = receive_count >= settings.dispatch_max_receives
             messages.release(
-                message_id, now_iso(), detail, dead_lettered=last_try, forget_failed_connectors=len(route) > 1
+                message_id,
+                now_iso(),
+                detail,
+                dead_lettered=last_try,
+                forget_failed_connectors=len(route) > 1,
+                event="carrier_error",
+                attempted_on=connector.name,
             )
             if not last_try:
                 queues.postpone(receipt_handle, backoff_seconds(receive_count))
@@ -420,7 +433,14 @@ def dispatch_one(
             moved = _fail_over(claimed, route, connector.name, str(error))
             if moved:
                 return moved
-            messages.release(message_id, now_iso(), str(error), forget_failed_connectors=len(route) > 1)
+            messages.release(
+                message_id,
+                now_iso(),
+                str(error),
+                forget_failed_connectors=len(route) > 1,
+                event="carrier_error",
+                attempted_on=connector.name,
+            )
             raise RetryLater(str(error)) from None
 
     crash_point("dispatch.after_submit", message_id)

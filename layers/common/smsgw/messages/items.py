@@ -14,15 +14,19 @@ from smsgw.core.lifecycle import Status
 from smsgw.core.message import CarrierPart, Event, Message
 
 
-def event_item(at: str, status: str, detail: str | None = None) -> dict[str, str]:
+def event_item(
+    at: str, status: str, detail: str | None = None, connector: str | None = None
+) -> dict[str, str]:
     event = {"at": at, "status": status}
     if detail:
         event["detail"] = detail
+    if connector:
+        event["connector"] = connector
     return event
 
 
 def _event_item(event: Event) -> dict[str, str]:
-    return event_item(event.at, event.status, event.detail)
+    return event_item(event.at, event.status, event.detail, event.connector)
 
 
 # Attributes a message item has besides the message's own fields.
@@ -138,7 +142,12 @@ def from_item(item: Mapping[str, Any]) -> Message:
         updated_at=str(item["updated_at"]),
         attempts=int(item.get("attempts", 0)),
         events=tuple(
-            Event(at=event["at"], status=event["status"], detail=event.get("detail"))
+            Event(
+                at=event["at"],
+                status=event["status"],
+                detail=event.get("detail"),
+                connector=event.get("connector"),
+            )
             for event in item.get("events") or ()
         ),
         last_error=item.get("last_error"),

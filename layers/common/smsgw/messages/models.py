@@ -105,6 +105,20 @@ class MessageEvent(BaseModel):
     at: str
     status: str
     detail: str | None = None
+    connector: str | None = Field(default=None, description="The connector a carrier attempt went to")
+
+
+class CarrierAttempt(BaseModel):
+    """One hand-over to a carrier, from the timeline."""
+
+    at: str
+    connector: str
+    outcome: str = Field(
+        description="submitted | failed (the carrier refused it) | failed_over (it failed there and moved "
+        "to the route's next connector) | carrier_error (retried later) | unconfirmed (no answer: "
+        "reconciled by the carrier's receipt before any resubmission) | dead_lettered"
+    )
+    detail: str | None = None
 
 
 class MessageView(BaseModel):
@@ -140,6 +154,9 @@ class MessageView(BaseModel):
     last_error: str | None = None
     dead_lettered_at: str | None = None
     events: list[MessageEvent]
+    carrier_attempts: list[CarrierAttempt] = Field(
+        default_factory=list, description="Each attempt to hand it to a carrier: where, when and how it ended"
+    )
     callbacks: list[DeliveryView] = Field(
         default_factory=list, description="Status callbacks sent for this message, with every attempt"
     )

@@ -35,7 +35,9 @@ class OptOutRules(Protocol):
 class Routes(Protocol):
     """Which connectors a message goes to (decided when it is accepted)."""
 
-    def decide(self, msisdn: str, country: str, account_id: str, sender: str) -> Decision: ...
+    def decide(
+        self, msisdn: str, country: str, account_id: str, sender: str, message_id: str = ""
+    ) -> Decision: ...
     def price_for(self, connector_name: str, country: str) -> Decimal | None: ...
 
 

@@ -17,7 +17,7 @@ from smsgw.core.ids import message_id_of
 from smsgw.core.lifecycle import ALL, RANK, Status
 from smsgw.core.message import Message
 from smsgw.messages import pricing, repository
-from smsgw.messages.models import MessageEvent, MessagePage, MessagePart, MessageView
+from smsgw.messages.models import CarrierAttempt, MessageEvent, MessagePage, MessagePart, MessageView
 from smsgw.messages.ports import DeliveryHistory
 from smsgw.observability import logger
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
@@ -71,7 +71,13 @@ def _view(message: Message) -> MessageView:
         last_error=message.last_error,
         dead_lettered_at=message.dead_lettered_at,
         events=[
-            MessageEvent(at=event.at, status=event.status, detail=event.detail) for event in message.events
+            MessageEvent(at=event.at, status=event.status, detail=event.detail, connector=event.connector)
+            for event in message.events
+        ],
+        carrier_attempts=[
+            CarrierAttempt(at=event.at, connector=event.connector, outcome=event.status, detail=event.detail)
+            for event in message.events
+            if event.connector
         ],
     )
 

@@ -341,6 +341,7 @@ def release(
     connector: str | None = None,
     failed_connector: str | None = None,
     forget_failed_connectors: bool = False,
+    attempted_on: str | None = None,
 ) -> None:
     """submitting → queued: the carrier said not now; the queue retries it later.
 
@@ -348,8 +349,10 @@ def release(
     waits for its receipt before it submits again. `event`: a timeline entry with `error` as detail.
     `connector`: the connector it went to (an unconfirmed submission stays with it); `failed_connector`:
     one it failed on (the next attempt takes the next connector of its route); `forget_failed_connectors`:
-    it failed on all of them, start over.
+    it failed on all of them, start over. The event names the connector the attempt went to (`connector`,
+    `failed_connector` or `attempted_on`, which is only written there).
     """
+    on = connector or failed_connector or attempted_on
     expression = "SET #s = :queued, last_error = :error, updated_at = :at REMOVE lease_until"
     values: dict[str, Any] = {":queued": QUEUED, ":submitting": SUBMITTING, ":error": error, ":at": at}
     if unconfirmed_since is not None:
@@ -357,7 +360,7 @@ def release(
         values[":since"] = unconfirmed_since
     if event is not None:
         expression = expression.replace(" REMOVE", ", events = list_append(events, :events) REMOVE")
-        values[":events"] = [_event(at, event, error)]
+        values[":events"] = [_event(at, event, error, on)]
     if connector is not None:
         expression = expression.replace(" REMOVE", ", connector = :connector REMOVE")
         values[":connector"] = connector
@@ -371,7 +374,7 @@ def release(
             "SET #s = :queued, last_error = :error, updated_at = :at, dead_lettered_at = :at, "
             "events = list_append(events, :events) REMOVE lease_until"
         )
-        values[":events"] = [_event(at, "dead_lettered", error)]
+        values[":events"] = [_event(at, "dead_lettered", error, on)]
     _update(
         message_id,
         UpdateExpression=expression,
@@ -431,7 +434,7 @@ def mark_submitted(
                             ":at": at,
                             ":zero": 0,
                             ":empty": {},
-                            ":events": [_event(at, SUBMITTED, detail)],
+                            ":events": [_event(at, SUBMITTED, detail, connector)],
                             **({":connector": connector} if connector else {}),
                         },
                     }
@@ -546,6 +549,7 @@ def _transition(
     detail: str | None = None,
     also_set: dict[str, Any] | None = None,
     remove: str = "",
+    connector: str | None = None,
 ) -> Message | None:
     """source → target with an event on the timeline (and `detail` as last_error when given); the
     message as it is now, or None when it was no longer in `source`."""
@@ -563,7 +567,7 @@ def _transition(
             ":target": target,
             ":source": source,
             ":at": at,
-            ":events": [_event(at, target, detail)],
+            ":events": [_event(at, target, detail, connector)],
             **{f":{name}": value for name, value in also.items()},
         },
     )
@@ -579,7 +583,14 @@ def cancel(message_id: str, at: str) -> Message | None:
     return _transition(message_id, SCHEDULED, CANCELLED, at, also_set={"cancelled_at": at})
 
 
-def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]] | None = None) -> None:
+def mark_failed(
+    message_id: str,
+    at: str,
+    error: str,
+    parts: list[dict[str, Any]] | None = None,
+    connector: str | None = None,
+) -> None:
+    """submitting → failed: `connector`'s carrier refused it (its timeline names the connector)."""
     _transition(
         message_id,
         SUBMITTING,
@@ -588,6 +599,7 @@ def mark_failed(message_id: str, at: str, error: str, parts: list[dict[str, Any]
         detail=error,
         also_set={"carrier_parts": parts or []},
         remove="lease_until",
+        connector=connector,
     )
 
 

@@ -117,7 +117,9 @@ def new_message(
     `send_at`/`held_for`/`schedule_id`: a message held for later (status `scheduled`); `last_error`:
     why it starts `failed` (a schedule's recipient who opted out); `purpose`/`redact_text`: a
     verification code, whose text its account never sees."""
-    route = routing.decide(send.destination.msisdn, send.destination.country, account.account_id, send.sender)
+    route = routing.decide(
+        send.destination.msisdn, send.destination.country, account.account_id, send.sender, message_id
+    )
     # Priced by the route's first connector (its rate card, else the stack's); a failover costs nothing more.
     route_price = routing.price_for(route.connectors[0], send.destination.country)
     unit_price = pricing.price_per_part(send.destination.country, route_price)

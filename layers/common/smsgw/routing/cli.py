@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from smsgw.core.addresses import parse_destination
-from smsgw.core.errors import BadRequest
+from smsgw.core.errors import BadRequest, InvalidField
 from smsgw.routing import service
 
 
@@ -48,6 +48,11 @@ def add_commands(groups: argparse._SubParsersAction) -> None:  # type: ignore[ty
     where.add_argument("--country", help="ISO 3166 alpha-2, e.g. NL")
     route.add_argument("--account", dest="account_id", help="only this account's messages")
     route.add_argument("--sender-type", help="alphanumeric | numeric: only such senders")
+    route.add_argument(
+        "--weights",
+        help="split traffic: one whole number per connector, e.g. 70,30 (each message starts at one "
+        "drawn by weight; the others are its failover)",
+    )
     routes.add_parser("remove", help="remove a route").add_argument("route_id")
     test = routes.add_parser("test", help="which connector a number would take, and why")
     test.add_argument("msisdn")
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> Any:
                     country=args.country.upper() if args.country else None,
                     account_id=args.account_id,
                     sender=args.sender_type,
+                    weights=_weights(args.weights),
                 )
             )
         }
@@ -105,6 +111,15 @@ def run(args: argparse.Namespace) -> Any:
     raise BadRequest(f"unknown {args.group} command {args.command!r}")
 
 
+def _weights(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(w) for w in text.split(",")]
+    except ValueError:
+        raise InvalidField("weights", "weights: whole numbers separated by commas, e.g. 70,30") from None
+
+
 def _connector(connector: Any) -> dict[str, Any]:
     data = asdict(connector)
     data["prices"] = {country: str(price) for country, price in connector.prices.items()}
@@ -114,6 +129,8 @@ def _connector(connector: Any) -> dict[str, Any]:
 def _route(route: Any) -> dict[str, Any]:
     data = asdict(route)
     data["connectors"] = list(route.connectors)
+    if route.weights:
+        data["weights"] = list(route.weights)
     return {key: value for key, value in data.items() if value is not None}
 
 
@@ -146,4 +163,5 @@ def _route_line(route: dict[str, Any]) -> str:
         else "any"
     )
     extra = "".join(f", {k} {route[k]}" for k in ("account_id", "sender_type") if k in route)
-    return f"{route['route_id']:16} {where}{extra} → {', '.join(route['connectors'])}"
+    split = f" (weights {','.join(str(w) for w in route['weights'])})" if "weights" in route else ""
+    return f"{route['route_id']:16} {where}{extra} → {', '.join(route['connectors'])}{split}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,7 +40,9 @@ class Route:
     """Messages that match go to `connectors`, the first that is up (the rest in failover order).
 
     A route matches a destination by `prefix` (E.164 digits) or `country` (ISO 3166 alpha-2), or every
-    destination when it has neither; `account_id` and `sender_type` narrow it further."""
+    destination when it has neither; `account_id` and `sender_type` narrow it further. With `weights`
+    (one per connector) it splits its traffic: each message starts at a connector drawn by weight and
+    fails over to the others in their listed order."""
 
     route_id: str
     connectors: tuple[str, ...]
@@ -47,6 +50,30 @@ class Route:
     country: str | None = None
     account_id: str | None = None
     sender_type: str | None = None  # one of SENDER_TYPES
+    weights: tuple[int, ...] | None = None
+
+    def ordered_for(self, key: str) -> tuple[str, ...]:
+        """The connectors for the message `key` names: without weights as listed; with them, the one its
+        key draws first (a stable hash, so a retried acceptance draws the same), then the rest."""
+        if not self.weights:
+            return self.connectors
+        draw = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+        point = draw % sum(self.weights)
+        for name, weight in zip(self.connectors, self.weights, strict=True):
+            if point < weight:
+                return (name, *(other for other in self.connectors if other != name))
+            point -= weight
+        raise AssertionError("a draw below the weights' sum falls in one of them")
+
+    def split(self) -> str:
+        """`a 70 %, b 30 %` for a route with weights, else empty."""
+        if not self.weights:
+            return ""
+        total = sum(self.weights)
+        return ", ".join(
+            f"{name} {weight * 100 / total:g} %"
+            for name, weight in zip(self.connectors, self.weights, strict=True)
+        )
 
     def matches(self, msisdn: str, country: str, account_id: str, sender_type: str) -> bool:
         if self.prefix is not None and not msisdn.startswith(self.prefix):
@@ -69,6 +96,7 @@ class Route:
         )
         extra = [f"account {self.account_id}"] if self.account_id else []
         extra += [f"{self.sender_type} senders"] if self.sender_type else []
+        extra += [f"split {self.split()}"] if self.weights else []
         return f"route {self.route_id!r} ({', '.join([what, *extra])})"
 
 

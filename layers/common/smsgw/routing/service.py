@@ -99,9 +99,10 @@ def verify_webhook(name: str, params: Mapping[str, str], what: str, now: float |
     verify_connector_webhook(params, what, found.name, found.secret_name, found.webhook_auth, now)
 
 
-def decide(msisdn: str, country: str, account_id: str, sender: str) -> Decision:
+def decide(msisdn: str, country: str, account_id: str, sender: str, message_id: str = "") -> Decision:
     """The route for this destination, account and sender: of the routes that match, the most specific
-    (Route.specificity; equal ones by id); none → the default connector."""
+    (Route.specificity; equal ones by id); none → the default connector. A route with weights orders
+    its connectors for `message_id` (Route.ordered_for); without one (`smsgw routes test`) as listed."""
     kind = sender_type(sender)
     matching = [route for route in routes() if route.matches(msisdn, country, account_id, kind)]
     if not matching:
@@ -111,7 +112,9 @@ def decide(msisdn: str, country: str, account_id: str, sender: str) -> Decision:
     why = f"{best.describe()} matches"
     if others:
         why += f"; more specific than {', '.join(repr(o) for o in others)}"
-    return Decision(best.connectors, best.route_id, why)
+    if best.weights:
+        why += "; each message starts at a connector drawn by weight, the others are its failover"
+    return Decision(best.ordered_for(message_id) if message_id else best.connectors, best.route_id, why)
 
 
 # --- changing ------------------------------------------------------------------------------------------
@@ -195,6 +198,7 @@ def set_route(
     country: str | None = None,
     account_id: str | None = None,
     sender: str | None = None,
+    weights: list[int] | None = None,
 ) -> Route:
     if not NAME.fullmatch(route_id):
         raise InvalidField("route", "route id: 1–32 lower-case letters, digits and '-'")
@@ -210,6 +214,11 @@ def set_route(
         raise InvalidField("connectors", "connectors: at least one, in failover order")
     if len(set(connectors_in_order)) != len(connectors_in_order):
         raise InvalidField("connectors", "connectors: each at most once")
+    if weights is not None:
+        if len(weights) != len(connectors_in_order):
+            raise InvalidField("weights", "weights: one per connector, in the same order")
+        if any(not 0 <= weight <= 1000 for weight in weights) or not any(weights):
+            raise InvalidField("weights", "weights: whole numbers 0–1000, at least one above 0")
     known = {c.name for c in connectors()}
     unknown = [name for name in connectors_in_order if name not in known]
     if unknown:
@@ -217,6 +226,8 @@ def set_route(
             "connectors", f"no connector {', '.join(unknown)}; add it with `smsgw connectors set`"
         )
     fields: dict[str, Any] = {"connectors": list(connectors_in_order)}
+    if weights is not None:
+        fields["weights"] = list(weights)
     for key, value in (
         ("prefix", prefix),
         ("country", country),
@@ -259,4 +270,5 @@ def _route(item: dict[str, Any]) -> Route:
         country=item.get("country"),
         account_id=item.get("account_id"),
         sender_type=item.get("sender_type"),
+        weights=tuple(int(w) for w in item["weights"]) if item.get("weights") else None,
     )
