@@ -20,9 +20,9 @@ class AnswerLost:
     """The real simulator client, but its answer never reaches us (a read timeout after acceptance)."""
 
     def __init__(self) -> None:
-        from smsgw.dispatch import service
+        from smsgw.dispatch import connectors
 
-        self.real = service._carrier()
+        self.real = connectors.default_client()
         self.lose_answers = True
 
     def submit(self, submission: Submission) -> SubmitResult:

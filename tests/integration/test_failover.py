@@ -13,7 +13,7 @@ import pytest
 from local.events import ack
 from local.testing import poll
 from smsgw.dispatch import breaker, repository
-from smsgw.dispatch import service as dispatch_service
+from smsgw.dispatch import connectors as dispatch_connectors
 from smsgw.messages import repository as messages
 from smsgw.routing import service as routing
 from tests.integration.test_dispatch import accept, configure, dispatch, message, receive_batch, sim_messages
@@ -146,7 +146,7 @@ def test_an_unconfirmed_submission_stays_with_its_connector_even_when_it_is_open
     for _ in range(2):
         breaker.failed("b", time.time())
     known = {c.name: c for c in routing.connectors()}
-    chosen = dispatch_service._choose(unconfirmed, ["default", "b"], known, time.time())
+    chosen = dispatch_connectors.choose(unconfirmed, ["default", "b"], known, time.time())
     assert getattr(chosen, "name", None) == "b"
 
 

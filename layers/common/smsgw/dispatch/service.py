@@ -28,17 +28,13 @@ from smsgw.carrier.base import (
     CarrierRejected,
     CarrierThrottled,
     CarrierTransientError,
-    Submission,
 )
-from smsgw.carrier.factory import make_carrier
-from smsgw.carrier.signature import carrier_webhook_url, connector_receipt_url, connector_webhook_url
 from smsgw.config import get_settings
 from smsgw.core import lifecycle
 from smsgw.core.clock import epoch_iso, now_iso
 from smsgw.core.lifecycle import Status
-from smsgw.core.memo import remembered
 from smsgw.core.message import Message
-from smsgw.dispatch import breaker
+from smsgw.dispatch import breaker, connectors
 from smsgw.dispatch.pacing import Deferred, reserve_slot
 from smsgw.dispatch.ports import AccountLookup, Connectors, MessageLeases, StatusNotices
 from smsgw.faults import crash_point
@@ -47,8 +43,7 @@ from smsgw.messages.repository import ClaimRefused
 from smsgw.observability import count, delivery_metric, logger, metrics
 from smsgw.receipts import service as receipts_service
 from smsgw.routing import service as routing_service
-from smsgw.routing.models import DEFAULT_CONNECTOR, Connector
-from smsgw.secrets import carrier_credentials
+from smsgw.routing.models import Connector
 
 # What dispatch uses of the other domains (dispatch/ports.py), checked by mypy.
 messages: MessageLeases = messages_repository
@@ -73,81 +68,6 @@ def backoff_seconds(receive_count: int) -> int:
     """5 s, 10 s, 20 s … capped at 15 min, with ±20 % jitter so retries spread out."""
     base = min(MAX_BACKOFF_SECONDS, 5 * 2 ** max(receive_count - 1, 0))
     return max(1, int(base * random.uniform(0.8, 1.2)))
-
-
-# A client per connector as configured (a changed connector is a new key, so a new client).
-_clients: dict[Connector, Carrier] = remembered({})
-
-
-def _carrier_for(connector: Connector) -> Carrier:
-    client = _clients.get(connector)
-    if client is None:
-        credentials = carrier_credentials(connector.secret_name)
-        client = _clients[connector] = make_carrier(connector.protocol, connector.base_url, credentials)
-    return client
-
-
-def _carrier() -> Carrier:
-    """The default connector's client (the stack's own carrier)."""
-    return _carrier_for(routing.connector(DEFAULT_CONNECTOR))
-
-
-def _route_of(message: Message, known: dict[str, Connector]) -> list[str]:
-    """The message's connectors (its route, decided when it was accepted) that still exist; if the
-    operator removed them all meanwhile, the route as it is now."""
-    names = [name for name in message.connectors or (DEFAULT_CONNECTOR,) if name in known]
-    if names:
-        return names
-    decision = routing.decide(
-        message.to, message.country, message.account_id, message.sender, message.message_id
-    )
-    logger.warning(
-        "the message's connectors are gone; routed again",
-        extra={"message_id": message.message_id, "connectors": list(message.connectors), "why": decision.why},
-    )
-    return [name for name in decision.connectors if name in known] or [DEFAULT_CONNECTOR]
-
-
-def _choose(message: Message, names: list[str], known: dict[str, Connector], now: float) -> Connector | float:
-    """The connector for this attempt, or when to look again (every one of the route's is open).
-
-    An unconfirmed submission stays with its connector: its receipt may still come, and another carrier
-    would deliver the SMS a second time. A route of one connector goes there whatever its breaker says
-    (a one-carrier stack retries with backoff, as it always did). Otherwise: the first connector, in the
-    route's order, that this message has not failed on and whose breaker lets it through."""
-    if message.unconfirmed_since and message.connector in known:
-        return known[message.connector]
-    if len(names) == 1:
-        return known[names[0]]
-    untried = [name for name in names if name not in message.failed_connectors] or names
-    for name in untried:
-        if breaker.available(name, now):
-            return known[name]
-    return breaker.reopens_at(untried, now)
-
-
-def _receipt_url(connector: Connector) -> str:
-    """Where the connector's carrier sends its receipts: CARRIER_RECEIPT_URL (…/carrier/dlr) for the
-    default, …/carrier/<name>/dlr for another, each with its webhook token when it has one."""
-    receipt_url = get_settings().carrier_receipt_url
-    if connector.name == DEFAULT_CONNECTOR:
-        return carrier_webhook_url(receipt_url)
-    own_url = connector_receipt_url(receipt_url, connector.name)
-    return connector_webhook_url(own_url, connector.secret_name, connector.webhook_auth)
-
-
-def _submission(message: Message, connector: Connector) -> Submission:
-    # The client's `callback` is where *we* report status; the carrier reports receipts to us.
-    params = {key: str(value) for key, value in message.params.items() if key != "callback"}
-    receipt_url = _receipt_url(connector)
-    if receipt_url:
-        params["callback"] = receipt_url  # with the webhook token, if any
-    # The carrier echoes client-ref in every receipt: our id lets a receipt confirm a submission whose
-    # answer was lost (reconciliation). The client's own client-ref stays in our API and callbacks.
-    params["client-ref"] = message.message_id
-    return Submission(
-        sender=message.sender, to=message.to, text=message.text, type=message.sms_type, params=params
-    )
 
 
 def _parts(result_parts: Any) -> list[dict[str, Any]]:
@@ -362,13 +282,13 @@ def dispatch_one(
         return reconciled
 
     known = {candidate.name: candidate for candidate in routing.connectors()}
-    route = _route_of(claimed, known)
-    chosen = _choose(claimed, route, known, now)
+    route = connectors.route_of(claimed, known)
+    chosen = connectors.choose(claimed, route, known, now)
     if not isinstance(chosen, Connector):
         _defer(message_id, chosen - now, "every connector of its route is open (circuit breaker); waiting")
         return "deferred"
     connector = chosen
-    client = carrier or (lambda: _carrier_for(connector))
+    client = carrier or (lambda: connectors.client_for(connector))
     # Each connector is paced at its own rate across every function (one pacer item per connector).
     paced_rate = connector.rate_per_second * (1 - settings.carrier_rate_headroom)
     for attempt in range(THROTTLE_RETRIES_IN_PLACE + 1):
@@ -381,7 +301,7 @@ def dispatch_one(
         if slot.at > time.time():
             sleep(slot.at - time.time())
         try:
-            result = client().submit(_submission(claimed, connector))
+            result = client().submit(connectors.submission(claimed, connector))
             break
         except CarrierThrottled as error:
             if attempt < THROTTLE_RETRIES_IN_PLACE:
