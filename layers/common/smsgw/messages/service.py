@@ -48,7 +48,7 @@ from smsgw.core.lifecycle import Status
 from smsgw.core.memo import per_process
 from smsgw.core.message import Event, Message
 from smsgw.faults import crash_point
-from smsgw.messages import guards, pricing, repository
+from smsgw.messages import counters, guards, pricing, repository
 from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, boolean, validate_send
 from smsgw.messages.ports import Balances, OptOutRules, Routes, SenderRules
@@ -290,7 +290,7 @@ def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_h
             request_hash=request_hash,
             daily_cap=cap,
         )
-    except repository.DailyCapExceeded as exceeded:
+    except counters.DailyCapExceeded as exceeded:
         raise guards.cap_reached(current, exceeded.cap, price) from None
     except repository.KeyUsed as used:
         if used.request_hash != request_hash:
