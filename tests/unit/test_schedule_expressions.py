@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsgw.core.errors import BadRequest
-from smsgw.edges.http import http_status
+from smsgw.edges.errors import http_status
 from smsgw.schedules.expressions import (
     CronSpec,
     DayOfMonth,

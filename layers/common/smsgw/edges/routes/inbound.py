@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter, account_route_guard, request_params
+from smsgw.edges.http import ApiRouter
+from smsgw.edges.request import account_route_guard, request_params
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter, request_params
+from smsgw.edges.http import ApiRouter
+from smsgw.edges.request import request_params
 from smsgw.receipts import service
 
 DLR_PATH = "/carrier/dlr"
