@@ -15,7 +15,7 @@ import argparse
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from smsgw.accounts import service
+from smsgw.accounts import guard_settings, service
 from smsgw.core.errors import BadRequest, NotFound
 
 
@@ -229,7 +229,7 @@ def _guards(args: argparse.Namespace, spent_today: SpentToday) -> tuple[dict[str
         args.off,
     ]
     if any(value is not None for value in changing):
-        service.set_guards(
+        guard_settings.set_guards(
             args.account_id,
             allow_countries=listed(args.allow_countries),
             block_countries=listed(args.block_countries),
