@@ -52,9 +52,9 @@ def clock(monkeypatch):
 
 def guard(account: Any, **settings: Any) -> None:
     """Set the account's guards as the operator does, and forget the warm functions' cached account."""
-    from smsgw.accounts import service
+    from smsgw.accounts import guard_settings
 
-    service.set_guards(account.account_id, **settings)
+    guard_settings.set_guards(account.account_id, **settings)
     forget_all()
 
 

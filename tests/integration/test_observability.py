@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from smsgw.core.errors import Forbidden
-from smsgw.edges.http import Wire, error_answer
+from smsgw.edges.errors import Wire, error_answer
 from tests.conftest import LambdaContext, api_event, load_handler
 from tests.integration.test_dispatch import accept, configure, dispatch, message, receive_batch
 from tests.integration.test_receipts_api import dlr_fields, post_dlr

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from local.stack import SESSION_VARIABLES, curl_session, session_env
+from local.session import SESSION_VARIABLES, curl_session, session_env
 from tests.conftest import ROOT
 
 INFO = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smsgw.core.errors import BadRequest, InvalidField
-from smsgw.edges.http import http_status
+from smsgw.edges.errors import http_status
 from smsgw.numbers import params, register, repository, service
 from smsgw.numbers.errors import NumbersApiError
 

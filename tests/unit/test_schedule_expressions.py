@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsgw.core.errors import BadRequest
-from smsgw.edges.http import http_status
+from smsgw.edges.errors import http_status
+from smsgw.schedules.evaluate import next_runs
 from smsgw.schedules.expressions import (
     CronSpec,
     DayOfMonth,
     DayOfWeek,
     InvalidExpression,
     ScheduleExpression,
-    next_runs,
     parse_expression,
     validate_timezone,
 )

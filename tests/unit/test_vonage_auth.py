@@ -11,7 +11,7 @@ import pytest
 from smsgw.accounts import vonage_auth
 from smsgw.accounts.models import Account
 from smsgw.core.errors import SendRefused
-from smsgw.edges.http import Wire, error_answer
+from smsgw.edges.errors import Wire, error_answer
 
 KEY = "abcd1234"
 SECRET = "s3cr3t-api-secret"

@@ -1,4 +1,4 @@
-"""Domain errors. Each maps to one HTTP status in smsgw.edges.http; handlers never catch. `ErrorResponse`
+"""Domain errors. Each maps to one HTTP status in smsgw.edges.errors; handlers never catch. `ErrorResponse`
 documents the body those answers carry."""
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class InvalidField(BadRequest, ValueError):
 
 class SendRefused(SmsgwError):
     """A send (or a Vonage-authenticated request) refused with a Vonage status: answered in Nexmo's body
-    on the SMS APIs; the HTTP status for KPN's send is in the table of smsgw.edges.http."""
+    on the SMS APIs; the HTTP status for KPN's send is in the table of smsgw.edges.errors."""
 
     code: ClassVar[str] = "send_refused"
 

@@ -25,16 +25,9 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 )
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import (
-    API_DESCRIPTION,
-    API_TITLE,
-    API_VERSION,
-    SmsgwResolver,
-    Wire,
-    account_route_guard,
-    create_resolver,
-    header,
-)
+from smsgw.edges.errors import Wire
+from smsgw.edges.http import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver, create_resolver
+from smsgw.edges.request import account_route_guard, header
 from smsgw.edges.request_body import FORM, MULTIPART
 from smsgw.edges.routes.accounts import token_router
 from smsgw.edges.routes.inbound import (

@@ -1,11 +1,12 @@
-"""What inbound needs from the other domains — no more (see dispatch/ports.py for the idea)."""
+"""What inbound needs from the other domains — no more (see dispatch/ports.py for the idea); what it
+shares with receipts is in smsgw.core.ports (ConnectorWebhooks, WebhookEnqueue)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 from smsgw.accounts.models import Account
+from smsgw.core.ports import WebhookEnqueue
 from smsgw.numbers.routing import NumberRoute
 from smsgw.webhooks.models import DeliveryView
 
@@ -25,21 +26,15 @@ class Conversations(Protocol):
     def opt_out(self, number: str, msisdn: str, at: str) -> None: ...
 
 
-class InboundWebhooks(Protocol):
-    def enqueue(
-        self,
-        *,
-        account_id: str,
-        url: str,
-        event_type: str,
-        payload: dict[str, Any],
-        subject_id: str,
-        dedupe_key: str,
-    ) -> str: ...
+class InboundWebhooks(WebhookEnqueue, Protocol):
+    """The inbound message's webhook to its callback, and its deliveries (shown with it)."""
+
     def deliveries_for(self, subject_id: str) -> list[DeliveryView]: ...
 
 
 class AccountCache(Protocol):
+    """Declared here and in receipts/ports.py: it names accounts' model, which smsgw.core.ports cannot."""
+
     def cached_account(self, account_id: str) -> Account: ...
 
 
@@ -54,11 +49,3 @@ class Replies(Protocol):
         lambda_context: Any = None,
         inbound_replies: bool = False,
     ) -> dict[str, Any]: ...
-
-
-class ConnectorWebhooks(Protocol):
-    """Whether a webhook at a connector's endpoint really comes from that connector's carrier."""
-
-    def verify_webhook(
-        self, name: str, params: Mapping[str, str], what: str, now: float | None = None
-    ) -> None: ...

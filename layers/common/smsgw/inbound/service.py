@@ -25,12 +25,12 @@ from smsgw.carrier.signature import AUTH_PARAMS
 from smsgw.config import get_settings
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest, NotFound, ServiceUnavailable
+from smsgw.core.ports import ConnectorWebhooks
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
 from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
 from smsgw.inbound.ports import (
     AccountCache,
-    ConnectorWebhooks,
     Conversations,
     InboundWebhooks,
     NumberRoutes,

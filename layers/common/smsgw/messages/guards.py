@@ -1,9 +1,9 @@
 """An account's fraud guards on the send path (docs/fraud.md): destination countries, the velocity limit
 per number range, and the daily spend cap's pre-check and refusal.
 
-The settings are the account's (`Account.guards`, set with `smsgw accounts guards`); the counters are
-the message store's (`SPEND#…` counted in the charge transaction, `VELOCITY#…` one conditional update).
-A refused send is never stored, charged or queued.
+The settings are the account's (`Account.guards`, set with `smsgw accounts guards`); the counters are in
+their repository, `smsgw.messages.counters` (`SPEND#…` counted in the charge transaction, `VELOCITY#…`
+one conditional update). A refused send is never stored, charged or queued.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from smsgw.core.errors import (
     SendRefused,
     SendThrottled,
 )
-from smsgw.messages import pricing, repository
+from smsgw.messages import counters, pricing
 from smsgw.observability import count, logger, mask_number
 
 VELOCITY_METRIC = "FraudVelocityTripped"
@@ -51,7 +51,7 @@ def check_velocity(account: Account, msisdn: str) -> None:
     second = int(_clock().timestamp())
     start = second - second % window
     prefix = guards.velocity_prefix(msisdn)
-    if repository.count_velocity(account.account_id, prefix, start, window, guards.velocity):
+    if counters.count_velocity(account.account_id, prefix, start, window, guards.velocity):
         return
     retry_after = max(start + window - second, 1)
     count(VELOCITY_METRIC)
@@ -72,11 +72,11 @@ def check_velocity(account: Account, msisdn: str) -> None:
     )
 
 
-def daily_cap(account: Account, now: datetime) -> repository.DailyCap | None:
+def daily_cap(account: Account, now: datetime) -> counters.DailyCap | None:
     """The account's daily cap for a charge now (None: no cap)."""
     if account.guards.daily_cap is None:
         return None
-    return repository.DailyCap(account.guards.daily_cap, repository.utc_day(now))
+    return counters.DailyCap(account.guards.daily_cap, counters.utc_day(now))
 
 
 def _resets_at(day: str) -> str:
@@ -85,12 +85,12 @@ def _resets_at(day: str) -> str:
 
 
 def cap_reached(
-    account: Account, cap: repository.DailyCap, price: Decimal, spent: Decimal | None = None
+    account: Account, cap: counters.DailyCap, price: Decimal, spent: Decimal | None = None
 ) -> DailyCapReached:
     """The refusal for a charge the daily cap does not allow: it says it is the cap, its value, what
     was spent and when it resets (status 9 on the SMS APIs, like a low balance)."""
     if spent is None:
-        spent = repository.day_spend(account.account_id, cap.day)
+        spent = counters.day_spend(account.account_id, cap.day)
     currency = account.currency
     return DailyCapReached(
         f"this account's daily spend cap of {pricing.money(cap.cap)} {currency} is reached (spent on "
@@ -103,17 +103,17 @@ def cap_reached(
 def spent_today(account_id: str, now: datetime | None = None) -> tuple[str, Decimal, str]:
     """(the UTC day, what the account's daily cap has counted that day, when the day ends) — for the
     operator's view (`smsgw accounts guards`)."""
-    day = repository.utc_day(now or _clock())
-    return day, repository.day_spend(account_id, day), _resets_at(day)
+    day = counters.utc_day(now or _clock())
+    return day, counters.day_spend(account_id, day), _resets_at(day)
 
 
-def check_daily_cap(account: Account, price: Decimal) -> repository.DailyCap | None:
+def check_daily_cap(account: Account, price: Decimal) -> counters.DailyCap | None:
     """Before anything is queued: refuse a charge the day's spend already leaves no room for (the charge
     transaction checks again, atomically). Returns the cap to count the charge against."""
     cap = daily_cap(account, _clock())
     if cap is None:
         return None
-    spent = repository.day_spend(account.account_id, cap.day)
+    spent = counters.day_spend(account.account_id, cap.day)
     if spent + price > cap.cap:
         raise cap_reached(account, cap, price, spent)
     return cap

@@ -5,15 +5,14 @@ in one place, so their conditions can be read side by side (the item itself: `sm
 
 Keys (smsgw.keys; docs/data-model.md):
   MSG#<id> / MSG   the message: request, parts, price, status, events (timeline)
-  SPEND#<account_id>#<day> / SPEND   the account's charges that UTC day (its daily cap; in the charge)
-  VELOCITY#<account_id>#<prefix>#<window> / VELOCITY   sends to a number range in a window (TTL)
+  (the fraud guards' SPEND#… and VELOCITY#… counters: their repository, `smsgw.messages.counters`)
   GSI1: gsi1pk = ACCOUNT#<account_id>#MSG, gsi1sk = <id> (ULIDs sort by time) — the account's messages
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +23,8 @@ from smsgw.accounts.service import get_account  # why a charge failed: read thro
 from smsgw.core.errors import AccountDisabled, InsufficientBalance
 from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
 from smsgw.core.message import Message
+from smsgw.messages.counters import DailyCap, DailyCapExceeded, utc_day
+from smsgw.messages.counters import count_spend as _count_spend  # one item of the charge transaction
 from smsgw.messages.items import event_item as _event
 from smsgw.messages.items import from_item, to_item
 
@@ -48,75 +49,6 @@ def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
             "ExpressionAttributeValues": {":price": price, ":false": False},
         }
     }
-
-
-@dataclass(frozen=True, slots=True)
-class DailyCap:
-    """An account's daily spend cap, for a charge on `day` (UTC, `YYYY-MM-DD`)."""
-
-    cap: Decimal
-    day: str
-
-
-class DailyCapExceeded(Exception):
-    """The charge would take the day's spend over the account's daily cap (nothing was written)."""
-
-    def __init__(self, cap: DailyCap) -> None:
-        super().__init__(cap.day)
-        self.cap = cap
-
-
-def utc_day(moment: datetime) -> str:
-    """The UTC day a charge at `moment` counts against."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d")
-
-
-def _count_spend(account_id: str, price: Decimal, cap: DailyCap) -> dict[str, Any]:
-    """The day's spend + price, if that stays within the cap: one more item of the charge transaction,
-    so concurrent charges cannot pass the cap together."""
-    if price > cap.cap:
-        raise DailyCapExceeded(cap)
-    expires = datetime.strptime(cap.day, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=3)
-    return {
-        "Update": {
-            "TableName": db.table().name,
-            "Key": keys.day_spend(account_id, cap.day),
-            "UpdateExpression": "SET expires_at = :ttl ADD spent :price",
-            "ConditionExpression": "attribute_not_exists(spent) OR spent <= :room",
-            "ExpressionAttributeValues": {
-                ":price": price,
-                ":room": cap.cap - price,
-                ":ttl": int(expires.timestamp()),
-            },
-        }
-    }
-
-
-def day_spend(account_id: str, day: str) -> Decimal:
-    """What the account was charged on `day` (UTC), as counted for its daily cap (0 without a cap)."""
-    item = (
-        db.table()
-        .get_item(Key=keys.day_spend(account_id, day), ConsistentRead=True, ProjectionExpression="spent")
-        .get("Item")
-    )
-    return Decimal(item["spent"]) if item else Decimal(0)
-
-
-def count_velocity(account_id: str, prefix: str, window_start: int, window: int, limit: int) -> bool:
-    """Count one send to numbers starting with `prefix` in the window that starts at `window_start`;
-    False (nothing counted) when `limit` sends were counted there already."""
-    try:
-        db.table().update_item(
-            Key=keys.velocity(account_id, prefix, window_start),
-            UpdateExpression="ADD hits :one SET expires_at = :ttl",
-            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-            ExpressionAttributeValues={":one": 1, ":limit": limit, ":ttl": window_start + window + 60},
-        )
-    except ClientError as error:
-        if db.condition_failed(error):
-            return False
-        raise
-    return True
 
 
 def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:

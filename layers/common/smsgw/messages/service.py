@@ -13,15 +13,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from ulid import ULID
 
 from smsgw import queues, scheduler
@@ -45,15 +36,13 @@ from smsgw.core.errors import (
 )
 from smsgw.core.ids import part_ids
 from smsgw.core.lifecycle import Status
-from smsgw.core.memo import per_process
 from smsgw.core.message import Event, Message
 from smsgw.faults import crash_point
-from smsgw.messages import guards, pricing, repository
+from smsgw.messages import counters, guards, idempotency, pricing, repository, timing
 from smsgw.messages.models import SendResponse, SentPart
-from smsgw.messages.params import ValidatedSend, boolean, validate_send
+from smsgw.messages.params import ValidatedSend, validate_send
 from smsgw.messages.ports import Balances, OptOutRules, Routes, SenderRules
-from smsgw.messages.quiet_hours import QuietHours, release_time
-from smsgw.messages.send_at import parse_send_at, pop_send_at
+from smsgw.messages.send_at import pop_send_at
 from smsgw.numbers import routing as numbers_routing
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts_service
@@ -65,9 +54,6 @@ accounts: Balances = accounts_service
 numbers: SenderRules = numbers_routing
 optouts: OptOutRules = optouts_service
 routing: Routes = routing_service
-
-IDEMPOTENCY_KEY_MAX = 255
-IDEMPOTENCY_HOURS = 24
 
 
 def _validate(fields: dict[str, str]) -> ValidatedSend:
@@ -158,48 +144,11 @@ def new_message(
     )
 
 
-def _urgent(value: str | None) -> bool:
-    """smsgw's `urgent` flag (a send that quiet hours must not hold)."""
-    if value is None or value == "":
-        return False
-    try:
-        return boolean("urgent", str(value)) == "true"
-    except InvalidField as error:
-        raise SendRefused.of(error) from None
-
-
-def _send_time(
-    account: Account, send_at: tuple[str, str] | None, to: str, urgent: bool, now: datetime
-) -> tuple[datetime, str] | None:
-    """When a send is held for later: (the moment, why), or None to send now.
-
-    An explicit send_at is the client's choice and is kept as given; quiet hours hold back only
-    sends without one, unless they are urgent.
-    """
-    if send_at is not None:
-        settings = get_settings()
-        try:
-            moment = parse_send_at(
-                *send_at,
-                now,
-                horizon_days=settings.schedule_horizon_days,
-                grace_seconds=settings.send_at_grace_seconds,
-            )
-        except InvalidField as error:
-            raise SendRefused.of(error) from None
-        return (moment, "send_at") if moment > now else None
-    if urgent or not account.quiet_hours:
-        return None
-    window = QuietHours.parse(account.quiet_hours["start"], account.quiet_hours["end"])
-    release = release_time(window, to, now)
-    return (release, "quiet_hours") if release is not None else None
-
-
 def _accept(request: dict[str, Any]) -> dict[str, Any]:
     account = Account.model_validate(request["account"])
     fields = dict(request["fields"])
     send_at = pop_send_at(fields)
-    urgent = _urgent(fields.pop("urgent", None))
+    urgent = timing.urgent(fields.pop("urgent", None))
     send = _validate(fields)
     if not numbers.sender_allowed(account, send.sender):
         raise SendRefused(INVALID_SENDER, numbers.sender_refusal(send.sender), "from")
@@ -213,7 +162,7 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
     guards.check_country(account, send.destination.msisdn, send.destination.country)
     reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
     now = datetime.now(UTC)
-    held = _send_time(account, send_at, send.destination.msisdn, urgent, now)
+    held = timing.send_time(account, send_at, send.destination.msisdn, urgent, now)
     # Counted once the send is valid, before it is held or charged: a flood held for later is a flood too.
     guards.check_velocity(account, send.destination.msisdn)
     if held is not None:
@@ -288,11 +237,11 @@ def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_h
             message,
             price,
             key_hash=_hash(idempotency_key) if idempotency_key else None,
-            key_expires_at=int(datetime.now(UTC).timestamp()) + IDEMPOTENCY_HOURS * 3600,
+            key_expires_at=int(datetime.now(UTC).timestamp()) + idempotency.IDEMPOTENCY_HOURS * 3600,
             request_hash=request_hash,
             daily_cap=cap,
         )
-    except repository.DailyCapExceeded as exceeded:
+    except counters.DailyCapExceeded as exceeded:
         raise guards.cap_reached(current, exceeded.cap, price) from None
     except repository.KeyUsed as used:
         if used.request_hash != request_hash:
@@ -402,24 +351,6 @@ def _hold(account: Account, message: Message, send_at: datetime, reply_route: st
     return _answer(message, remaining)
 
 
-@per_process
-def _idempotency_config() -> IdempotencyConfig:
-    return IdempotencyConfig(
-        event_key_jmespath="[account.account_id, idempotency_key]",
-        payload_validation_jmespath="fields",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_HOURS * 3600,
-    )
-
-
-@per_process
-def _idempotent_accept() -> Any:
-    store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
-    return idempotent_function(
-        data_keyword_argument="request", config=_idempotency_config(), persistence_store=store
-    )(_accept)
-
-
 def accept_send(
     account: Account,
     fields: dict[str, str],
@@ -435,21 +366,4 @@ def accept_send(
     request = {"account": account.model_dump(mode="json"), "fields": fields, "inbound": inbound_replies}
     if idempotency_key is None:
         return _accept(request)
-    if not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX or not idempotency_key.isprintable():
-        raise BadRequest(
-            f"Idempotency-Key must be 1–{IDEMPOTENCY_KEY_MAX} printable characters", "Idempotency-Key"
-        )
-    if lambda_context is not None:
-        # Lets an in-progress record expire with this invocation if it dies mid-way.
-        _idempotency_config().register_lambda_context(lambda_context)
-    try:
-        return _idempotent_accept()(request={**request, "idempotency_key": idempotency_key})
-    except IdempotencyValidationError:
-        raise BadRequest(
-            "this Idempotency-Key was already used with a different request body; use a new key",
-            "Idempotency-Key",
-        ) from None
-    except IdempotencyAlreadyInProgressError:
-        raise Conflict(
-            "a request with this Idempotency-Key is still being processed; retry shortly"
-        ) from None
+    return idempotency.accept_once(_accept, request, idempotency_key, lambda_context)

@@ -1,8 +1,8 @@
-"""What receipts need from the other domains — no more (see dispatch/ports.py for the idea)."""
+"""What receipts need from the other domains — no more (see dispatch/ports.py for the idea); the callback
+(WebhookEnqueue) and the connector's webhook check (ConnectorWebhooks) are smsgw.core.ports', shared with inbound."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 from smsgw.accounts.models import Account
@@ -26,28 +26,7 @@ class MessageReceipts(Protocol):
     ) -> bool: ...
 
 
-class Callbacks(Protocol):
-    """A signed callback to the account, at most once per dedupe key."""
-
-    def enqueue(
-        self,
-        *,
-        account_id: str,
-        url: str,
-        event_type: str,
-        payload: dict[str, Any],
-        subject_id: str,
-        dedupe_key: str,
-    ) -> str: ...
-
-
 class AccountCache(Protocol):
+    """Declared here and in inbound/ports.py: it names accounts' model, which smsgw.core.ports cannot."""
+
     def cached_account(self, account_id: str) -> Account: ...
-
-
-class ConnectorWebhooks(Protocol):
-    """Whether a webhook at a connector's endpoint really comes from that connector's carrier."""
-
-    def verify_webhook(
-        self, name: str, params: Mapping[str, str], what: str, now: float | None = None
-    ) -> None: ...

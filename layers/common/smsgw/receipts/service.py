@@ -22,19 +22,20 @@ from smsgw.core.errors import BadRequest
 from smsgw.core.ids import is_message_id
 from smsgw.core.lifecycle import Status
 from smsgw.core.message import Message
+from smsgw.core.ports import ConnectorWebhooks, WebhookEnqueue
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages_repository
 from smsgw.observability import delivery_metric, logger, metrics
 from smsgw.receipts import repository
 from smsgw.receipts.models import FINAL, FINAL_SEVERITY, RANK, DeliveryReceipt
-from smsgw.receipts.ports import AccountCache, Callbacks, ConnectorWebhooks, MessageReceipts
+from smsgw.receipts.ports import AccountCache, MessageReceipts
 from smsgw.routing import service as routing_service
 from smsgw.routing.models import DEFAULT_CONNECTOR
 from smsgw.webhooks import service as webhooks_service
 
 # What receipts use of the other domains (receipts/ports.py), checked by mypy.
 messages: MessageReceipts = messages_repository
-webhooks: Callbacks = webhooks_service
+webhooks: WebhookEnqueue = webhooks_service
 accounts: AccountCache = accounts_service
 connectors: ConnectorWebhooks = routing_service
 

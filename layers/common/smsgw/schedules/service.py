@@ -26,7 +26,8 @@ from smsgw.core.errors import BadRequest, Conflict, LimitReached, NotFound, Serv
 from smsgw.observability import logger, metrics
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
 from smsgw.schedules import repository
-from smsgw.schedules.expressions import next_runs, parse_expression
+from smsgw.schedules.evaluate import next_runs
+from smsgw.schedules.expressions import parse_expression
 from smsgw.schedules.models import SchedulePage, ScheduleView
 from smsgw.schedules.validation import checked, iso
 

@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter, account_route_guard, request_params
+from smsgw.edges.http import ApiRouter
+from smsgw.edges.request import account_route_guard, request_params
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
@@ -54,44 +55,26 @@ CARRIER_DESCRIPTION = (
 def carrier_inbound_router() -> Router:
     router = ApiRouter()
 
-    @router.post(
+    @router.route(
         CARRIER_INBOUND_PATH,
+        method=["GET", "POST"],
         summary="Inbound SMS (carrier webhook)",
         description=CARRIER_DESCRIPTION,
         tags=["Carrier"],
         responses=CARRIER_RESPONSES,
     )
-    def inbound_post() -> InboundAck:
+    def inbound() -> InboundAck:
         return InboundAck(result=service.receive(request_params(router)))
 
-    @router.get(
-        CARRIER_INBOUND_PATH,
-        summary="Inbound SMS (carrier webhook, GET)",
-        description=CARRIER_DESCRIPTION,
-        tags=["Carrier"],
-        responses=CARRIER_RESPONSES,
-    )
-    def inbound_get() -> InboundAck:
-        return InboundAck(result=service.receive(request_params(router)))
-
-    @router.post(
+    @router.route(
         _CONNECTOR_INBOUND_ROUTE,
+        method=["GET", "POST"],
         summary="Inbound SMS of a connector (carrier webhook)",
         description=CONNECTOR_DESCRIPTION,
         tags=["Carrier"],
         responses=CONNECTOR_RESPONSES,
     )
-    def connector_inbound_post(connector: Annotated[str, Path()]) -> InboundAck:
-        return InboundAck(result=service.receive(request_params(router), connector=connector))
-
-    @router.get(
-        _CONNECTOR_INBOUND_ROUTE,
-        summary="Inbound SMS of a connector (carrier webhook, GET)",
-        description=CONNECTOR_DESCRIPTION,
-        tags=["Carrier"],
-        responses=CONNECTOR_RESPONSES,
-    )
-    def connector_inbound_get(connector: Annotated[str, Path()]) -> InboundAck:
+    def connector_inbound(connector: Annotated[str, Path()]) -> InboundAck:
         return InboundAck(result=service.receive(request_params(router), connector=connector))
 
     return router

@@ -16,7 +16,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter, Wire, kpn_route_guard
+from smsgw.edges.errors import Wire
+from smsgw.edges.http import ApiRouter
+from smsgw.edges.request import kpn_route_guard
 from smsgw.messages import service as messages
 from smsgw.numbers import register as registration
 from smsgw.numbers import service

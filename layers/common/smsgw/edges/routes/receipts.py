@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter, request_params
+from smsgw.edges.http import ApiRouter
+from smsgw.edges.request import request_params
 from smsgw.receipts import service
 
 DLR_PATH = "/carrier/dlr"
@@ -56,44 +57,26 @@ DESCRIPTION = (
 def receipts_router() -> Router:
     router = ApiRouter()
 
-    @router.post(
+    @router.route(
         DLR_PATH,
+        method=["GET", "POST"],
         summary="Delivery receipt (carrier webhook)",
         description=DESCRIPTION,
         tags=["Carrier"],
         responses=RESPONSES,
     )
-    def receipt_post() -> ReceiptAck:
+    def receipt() -> ReceiptAck:
         return ReceiptAck(result=service.receive(request_params(router)))
 
-    @router.get(
-        DLR_PATH,
-        summary="Delivery receipt (carrier webhook, GET)",
-        description=DESCRIPTION,
-        tags=["Carrier"],
-        responses=RESPONSES,
-    )
-    def receipt_get() -> ReceiptAck:
-        return ReceiptAck(result=service.receive(request_params(router)))
-
-    @router.post(
+    @router.route(
         _CONNECTOR_DLR_ROUTE,
+        method=["GET", "POST"],
         summary="Delivery receipt of a connector (carrier webhook)",
         description=CONNECTOR_DESCRIPTION,
         tags=["Carrier"],
         responses=CONNECTOR_RESPONSES,
     )
-    def connector_receipt_post(connector: Annotated[str, Path()]) -> ReceiptAck:
-        return ReceiptAck(result=service.receive(request_params(router), connector=connector))
-
-    @router.get(
-        _CONNECTOR_DLR_ROUTE,
-        summary="Delivery receipt of a connector (carrier webhook, GET)",
-        description=CONNECTOR_DESCRIPTION,
-        tags=["Carrier"],
-        responses=CONNECTOR_RESPONSES,
-    )
-    def connector_receipt_get(connector: Annotated[str, Path()]) -> ReceiptAck:
+    def connector_receipt(connector: Annotated[str, Path()]) -> ReceiptAck:
         return ReceiptAck(result=service.receive(request_params(router), connector=connector))
 
     return router

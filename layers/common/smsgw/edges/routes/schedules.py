@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter, account_route_guard
+from smsgw.edges.http import ApiRouter
+from smsgw.edges.request import account_route_guard
 from smsgw.pagination import MAX_PAGE
 from smsgw.schedules import service
 from smsgw.schedules.models import SchedulePage, ScheduleRequest, ScheduleUpdate, ScheduleView

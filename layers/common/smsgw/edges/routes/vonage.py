@@ -2,7 +2,7 @@
 
 Same acceptance as KPN's send (validate, charge, persist, enqueue; the same answer body), but
 authenticated the Vonage way (smsgw.accounts.vonage_auth) instead of a bearer token, and every
-outcome is HTTP 200 with Vonage's body (`Wire.VONAGE` in smsgw.edges.http), as Vonage answers.
+outcome is HTTP 200 with Vonage's body (`Wire.VONAGE` in smsgw.edges.errors), as Vonage answers.
 """
 
 import json
@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts import vonage_auth
-from smsgw.edges.http import ApiRouter, Wire, accepted_status, header
+from smsgw.edges.errors import Wire
+from smsgw.edges.http import ApiRouter, accepted_status
+from smsgw.edges.request import header
 from smsgw.messages import service
 from smsgw.messages.models import NexmoErrorElement, SendRequest, SentPart, WireStr
 
