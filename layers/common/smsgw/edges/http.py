@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
@@ -20,8 +20,6 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
-from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
@@ -49,6 +47,10 @@ from smsgw.core.lifecycle import SCHEDULED
 from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody, parse_body
 from smsgw.numbers.errors import NumbersApiError
 from smsgw.observability import logger, mask_numbers_in
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+    from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
@@ -236,6 +238,10 @@ _OPERATIONS = ("get", "put", "post", "delete", "patch")
 
 
 def _error_answer(description: str) -> OpenAPIResponse:
+    # Powertools' OpenAPI models (~60 pydantic classes, ~0.1 s) load only where a schema is generated
+    # (the docs, GET /openapi.json), not in every function's cold start: no request needs them.
+    from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
+
     return OpenAPIResponse.model_validate(
         {
             "description": description,
