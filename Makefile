@@ -77,8 +77,16 @@ $(SAM_VENV)/.installed:
 	touch $@
 
 # sam build needs python3.12 on PATH (the runtime); pyenv provides it where the system has 3.11.
-build: $(SAM_VENV)/.installed ## sam build (python3.12 from pyenv or PATH)
-	PATH="$(dir $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build --template-file template.yaml
+# Then the layer is byte-compiled by that python3.12 (local/precompile.py): sam build ships no .pyc,
+# and /opt is read-only on Lambda, so without them every cold start compiles what it imports.
+# ARCH=arm64 builds for Graviton (the layer's compiled wheels follow; deploy with the same
+# Architecture parameter): make build ARCH=arm64.
+ARCH ?= x86_64
+build: $(SAM_VENV)/.installed ## sam build + a precompiled layer (python3.12 from pyenv or PATH; ARCH=arm64 for Graviton)
+	@test -n "$(PY312)" || { echo "make build needs python3.12 (pyenv: PYENV_VERSION=3.12.1:3.11.7)"; exit 1; }
+	PATH="$(dir $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build --template-file template.yaml \
+		--parameter-overrides Architecture=$(ARCH)
+	$(PY312) -m local.precompile .aws-sam/build/CommonLayer/python
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint (offline)
 	$(SAM_VENV)/bin/sam validate --lint --template-file template.yaml

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local import precompile
 from local import template as tpl
 from local.procs import StackError
 
@@ -160,6 +161,15 @@ def _source_files(folder: Path) -> Iterator[tuple[Path, str]]:
             yield path, path.relative_to(folder).as_posix()
 
 
+def _staged_files(folder: Path) -> Iterator[tuple[Path, str]]:
+    """Every file under `folder` (sources and their __pycache__), sorted, named relative to it."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            yield path, path.relative_to(folder).as_posix()
+
+
 def _requirements(folder: Path) -> Path | None:
     req = folder / "requirements.txt"
     if not req.is_file():
@@ -274,15 +284,32 @@ class ArtifactBuilder:
         return zip_path
 
     def layer(self, logical_id: str, folder: Path) -> Artifact:
-        """Like `sam build` with BuildMethod python3.12: requirements + the folder's code under python/."""
+        """Like `make build` (sam build with BuildMethod python3.12, then local/precompile.py):
+        requirements + the folder's code under python/, byte-compiled by the Lambda runtime's Python.
+
+        The code's .pyc files record the repository's source paths, so a handler's traceback in
+        `make logs` shows the lines of layers/common/…; the zip stays content-addressed (an
+        unchecked-hash .pyc holds the source's hash, not its mtime).
+        """
         sources = list(_source_files(folder))
         sources = [(p, f"python/{name}") for p, name in sources if name != "requirements.txt"]
         req = _requirements(folder)
         deps = self.dependencies_zip(req) if req else None
-        digest = _content_digest(sources, extra=(deps.name.encode() if deps else b""))
+        digest = _content_digest(sources, extra=(deps.name.encode() if deps else b"") + b"pyc")
         dest = self.build_dir / "layers" / f"{logical_id}-{digest[:16]}.zip"
         if not dest.exists():
-            _atomic_zip(dest, iter(sources), base=deps)
+            self.build_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=self.build_dir) as tmp:
+                staged = Path(tmp)
+                for path, arcname in sources:
+                    (staged / arcname).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, staged / arcname)
+                complaints = precompile.compile_tree(
+                    staged / "python", python=str(self.lambda_python), prefix=str(folder)
+                )
+                if complaints:
+                    raise StackError(f"byte-compiling {folder} failed:\n{complaints}")
+                _atomic_zip(dest, _staged_files(staged), base=deps)
         return Artifact(logical_id, "ContentUri", dest, _file_digest(dest))
 
     def function(self, logical_id: str, folder: Path) -> Artifact:

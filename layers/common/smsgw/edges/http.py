@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -19,8 +19,6 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
-from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 
 from smsgw.core.errors import INVALID_PARAMETER, MISSING_PARAMETER, InvalidField, SendRefused, SmsgwError
 from smsgw.core.lifecycle import SCHEDULED
@@ -35,6 +33,10 @@ from smsgw.edges.errors import (
 from smsgw.edges.request import event_body
 from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody
 from smsgw.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+    from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 
 API_TITLE = "smsgw"
 API_VERSION = "0.1.0"
@@ -85,6 +87,10 @@ _OPERATIONS = ("get", "put", "post", "delete", "patch")
 
 
 def _error_answer(description: str) -> OpenAPIResponse:
+    # Powertools' OpenAPI models (~60 pydantic classes, ~0.1 s) load only where a schema is generated
+    # (the docs, GET /openapi.json), not in every function's cold start: no request needs them.
+    from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
+
     return OpenAPIResponse.model_validate(
         {
             "description": description,

@@ -1,0 +1,76 @@
+"""What a cold start imports: heavy modules stay off the functions that answer no request with them.
+
+Measured in docs/benchmarks.md §3 (`-X importtime`): Powertools' OpenAPI models cost ~0.1 s and only
+the schema (the docs, GET /openapi.json) needs them; phonenumbers ~50 ms, and the token and the
+authorizer never parse a number. Each check imports the handler in a fresh interpreter, then
+answers one request, and looks at sys.modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.events import api_event
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+
+PROBE = """
+import json, sys
+import functions.{name}.app as app
+from local.events import LambdaContext
+event = json.loads(sys.argv[1])
+status = app.lambda_handler(event, LambdaContext())["statusCode"] if event else None
+print(json.dumps({{"status": status, "modules": sorted(sys.modules)}}))
+"""
+
+
+def _after(name: str, event: dict[str, object] | None = None) -> tuple[int | None, set[str]]:
+    """(the answer's status code, the modules loaded) after importing the handler and answering `event`."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")]),
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens: no request leaves this machine
+        "AWS_MAX_ATTEMPTS": "1",
+        "TABLE_NAME": "smsgw",
+        "SEND_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/send",
+        "POWERTOOLS_METRICS_NAMESPACE": "smsgw",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(name=name), json.dumps(event or {})],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    return found["status"], set(found["modules"])
+
+
+@pytest.mark.parametrize("name", ["send", "sms_json", "token", "authorizer"])
+def test_the_synchronous_path_does_not_load_the_openapi_models(name: str) -> None:
+    assert OPENAPI_MODELS not in _after(name)[1]
+
+
+def test_a_refused_token_request_does_not_load_the_openapi_models() -> None:
+    event = api_event("POST", "/oauth/client_credential/accesstoken", form={}, query={"grant_type": "x"})
+    status, modules = _after("token", event)
+    assert status == 400  # the request went through the resolver and the error answer
+    assert OPENAPI_MODELS not in modules
+
+
+@pytest.mark.parametrize("name", ["token", "authorizer"])
+def test_the_token_and_the_authorizer_do_not_load_phonenumbers(name: str) -> None:
+    assert "phonenumbers" not in _after(name)[1]
