@@ -67,6 +67,7 @@ _number_routes: dict[tuple[str, str], tuple[float, NumberRoute | None]] = rememb
 _conversations: dict[tuple[str, str], dict[str, Any]] = remembered({})
 AUTO_REPLY_COUNT_SECONDS = 2 * 86_400  # the day's auto-reply counters outlive their day
 _clock = time.time
+_monotonic = time.monotonic  # the number-route cache's clock
 _DIGITS = re.compile(r"\d{1,20}")
 
 
@@ -178,11 +179,11 @@ def _receive_single(
     attempt failed or died returns None: `receive`'s general path retakes it (same inbound_id)."""
     conversation = _conversations.get((msisdn, to))
     for _ in range(3):  # the conversation may change under us; the third surprise goes the general way
-        route = (
-            Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
-            if (conversation)
-            else _number_route(msisdn, to) or _number_route(msisdn, to, fresh=True)
-        )
+        route: Route | None
+        if conversation:
+            route = Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
+        else:  # a cached "nobody's" is read again: the cache never keeps a message unrouted
+            route = _number_route(msisdn, to) or _number_route(msisdn, to, fresh=True)
         inbound_id = str(ULID())
         item = _inbound_item(
             msisdn,
@@ -254,7 +255,7 @@ def _number_route(msisdn: str, to: str, fresh: bool = False) -> Route | None:
 def _cached_number(
     side: str, number: str, lookup: Callable[[str], NumberRoute | None], fresh: bool
 ) -> NumberRoute | None:
-    now = time.monotonic()
+    now = _monotonic()
     hit = _number_routes.get((side, number))
     if hit is not None and hit[0] > now and not fresh:
         return hit[1]
