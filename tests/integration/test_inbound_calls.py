@@ -1,6 +1,6 @@
 """The inbound intake's AWS calls (issue 15: a routed single-part SMS in at most 3) and what makes them
-few without changing where a message goes: the numbers' owners cached for a bounded time, the
-conversation checked inside the intake's one transaction (never stale), the webhook written with it."""
+few without changing where a message goes: the numbers' owners and the conversation remembered, but
+checked inside the intake's one transaction (never stale), the webhook written with it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 
-from smsgw.inbound import service as inbound_service
+from smsgw.accounts import service as accounts
 from tests.integration.test_inbound import NUMBER, PHONE, deliver_webhooks, inbound, own, register, send
 
 
@@ -75,17 +75,32 @@ def test_a_phone_registered_after_its_sms_was_kept_unrouted_is_routed_at_once(en
     assert [text for _, text in texts(receiver)] == ["now?"]
 
 
-def test_a_numbers_new_callback_reaches_inbound_within_the_cache_window(env, owner, receiver, monkeypatch):
+def test_a_numbers_new_callback_or_new_owner_takes_the_very_next_sms(env, owner, receiver, aws_calls):
+    """The cached owners are only a guess the intake's transaction checks: a changed callback, or a number
+    released and bought by another account, takes effect at once — never another tenant's SMS."""
     own(owner.account_id, NUMBER, f"{receiver.url}/old")
     assert inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "w-1", "text": "one"})[0] == 200
     own(owner.account_id, NUMBER, f"{receiver.url}/new")
-    later = inbound_service._monotonic() + inbound_service.NUMBER_ROUTE_CACHE_SECONDS + 1
-    monkeypatch.setattr(inbound_service, "_monotonic", lambda: later)
     assert inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "w-2", "text": "two"})[0] == 200
-    [(old_path, one), (new_path, two)] = texts(receiver)
-    assert (one, two) == ("one", "two")
-    assert old_path.endswith("/old")
-    assert new_path.endswith("/new")
+    other = accounts.create_account("other", balance="1", senders=["OTHER"]).account_id
+    env.table.update_item(  # released, then bought by another account (as claim_owned would store it)
+        Key={"pk": f"NUMBER#{NUMBER}", "sk": "NUMBER"},
+        UpdateExpression="SET account_id = :other, callback_url = :url",
+        ExpressionAttributeValues={":other": other, ":url": f"{receiver.url}/other"},
+    )
+    assert inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "w-3", "text": "three"})[0] == 200
+    aws_calls.clear()
+    assert inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "w-4", "text": "four"})[0] == 200
+    assert len(aws_calls) == 3  # the cache caught up: three calls again
+    paths = [(path.rsplit("/", 1)[-1], text) for path, text in texts(receiver)]
+    assert paths == [("old", "one"), ("new", "two"), ("other", "three"), ("other", "four")]
+    owners = {m["text"]: m.get("account_id") for m in env.items("INBOUND#")}
+    assert owners == {
+        "one": owner.account_id,
+        "two": owner.account_id,
+        "three": other,
+        "four": other,
+    }
 
 
 def test_stop_still_opts_out_and_is_stored(env, owner, receiver):

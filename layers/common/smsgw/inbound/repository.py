@@ -228,7 +228,40 @@ class FirstSight:
     stored: bool = False
     mark: dict[str, Any] | None = None  # the part was seen before: its mark as it is
     conversation: dict[str, Any] | None = None  # the conversation is not as expected: as it is ({} gone)
+    numbers_changed: bool = False  # a number's owner is not as the caller routed by
     busy: bool = False  # a concurrent attempt on the same part (TransactionConflict)
+
+
+@dataclass(frozen=True)
+class NumberExpected:
+    """What the caller's route assumed of one number item: owned or registered by `account_id` with this
+    `callback_url`; or (`account_id` None) not of `kind`."""
+
+    msisdn: str
+    kind: str
+    account_id: str | None = None
+    callback_url: str | None = None
+
+    def check(self, table: str) -> dict[str, Any]:
+        values: dict[str, Any] = {":kind": self.kind}
+        if self.account_id is None:
+            condition = "attribute_not_exists(pk) OR kind <> :kind"
+        else:
+            condition = "kind = :kind AND account_id = :account"
+            values[":account"] = self.account_id
+            if self.callback_url:
+                condition += " AND callback_url = :callback"
+                values[":callback"] = self.callback_url
+            else:
+                condition += " AND attribute_not_exists(callback_url)"
+        return {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": keys.number(self.msisdn),
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
 
 
 _deserialize = TypeDeserializer().deserialize
@@ -244,13 +277,15 @@ def store_first_sight(
     msisdn: str,
     to: str,
     conversation: dict[str, Any] | None,
+    numbers: list[NumberExpected],
     writes: list[dict[str, Any]],
 ) -> FirstSight:
     """One transaction for a part seen for the first time: its mark (the message's inbound_id, a
     lease, `done` when nothing follows), the message, and `writes` (its webhook delivery) — provided
     the conversation from `msisdn` to `to` is as the caller routed it (`conversation` None: there is
     none; else its account_id and callback_url). Nothing is read: a mark or conversation that is not as
-    expected cancels the transaction and comes back in its cancellation reasons."""
+    expected cancels the transaction and comes back in its cancellation reasons; so does a number whose
+    owner is not as `numbers` says (the caller's view of them may be cached)."""
     table = db.table().name
     convo_values: dict[str, Any] = {}
     if conversation is None:
@@ -291,6 +326,7 @@ def store_first_sight(
                     }
                 },
                 {"ConditionCheck": check},
+                *(expected.check(table) for expected in numbers),
                 {"Put": {"TableName": table, "Item": _inbound_item(item), "ConditionExpression": absent}},
                 *writes,
             ]
@@ -303,6 +339,8 @@ def store_first_sight(
             return FirstSight(busy=True)
         if db.transaction_condition_failed(error, 1):
             return FirstSight(conversation=_plain(reasons[1].get("Item")))
+        if any(db.transaction_condition_failed(error, 2 + n) for n in range(len(numbers))):
+            return FirstSight(numbers_changed=True)
         raise
     return FirstSight(stored=True)
 

@@ -38,7 +38,7 @@ from smsgw.inbound.ports import (
     Replies,
 )
 from smsgw.numbers import routing as numbers_routing
-from smsgw.numbers.routing import NumberRoute
+from smsgw.numbers.routing import OWNED, REGISTERED, NumberRoute
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts_service
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
@@ -58,9 +58,9 @@ DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
 # How long an attempt holds a part: longer than InboundFunction's timeout (10 s). A resend that comes
 # while an attempt may still run gets 503 (the carrier retries); one after the lease takes over.
 PROCESSING_LEASE_SECONDS = 30
-# How stale the intake's view of who owns a number (or registered a phone) may be, per warm function:
-# a change (bought, released, registered, a new callback) reaches inbound SMS at most this late. A
-# message the cached view routes nowhere is routed again from fresh reads before it is kept unrouted.
+# How long the intake remembers who owns a number (or registered a phone), per warm function. Only a
+# guess: its transaction checks the number items it routed by, so a change takes the very next SMS. A
+# message the remembered view routes nowhere is routed again from fresh reads before it is kept unrouted.
 NUMBER_ROUTE_CACHE_SECONDS = 60
 _ROUTE_CACHE_MAX = 10_000
 _number_routes: dict[tuple[str, str], tuple[float, NumberRoute | None]] = remembered({})
@@ -172,18 +172,22 @@ def _receive_single(
     One transaction stores its mark (leased), the message and its webhook delivery (under the
     condition that the conversation is as routed: checked, never read); then the delivery is queued
     and the mark finished — or, with nothing to forward, the mark is written finished at once. The
-    numbers' owners come from a short cache (NUMBER_ROUTE_CACHE_SECONDS); a message none of them
-    claims is routed again from fresh reads before it is kept unrouted.
+    numbers' owners come from a short cache (NUMBER_ROUTE_CACHE_SECONDS), checked by the transaction; a
+    message none of them claims is routed again from fresh reads before it is kept unrouted.
 
     A mark that exists answers as `receive` does (duplicate, or 503 while its lease runs); a mark whose
     attempt failed or died returns None: `receive`'s general path retakes it (same inbound_id)."""
     conversation = _conversations.get((msisdn, to))
+    numbers_changed = False
     for _ in range(3):  # the conversation may change under us; the third surprise goes the general way
         route: Route | None
+        expected: list[repository.NumberExpected] = []
         if conversation:
             route = Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
         else:  # a cached "nobody's" is read again: the cache never keeps a message unrouted
-            route = _number_route(msisdn, to) or _number_route(msisdn, to, fresh=True)
+            route, expected = _number_route(msisdn, to, fresh=numbers_changed)
+            if route is None and not numbers_changed:
+                route, expected = _number_route(msisdn, to, fresh=True)
         inbound_id = str(ULID())
         item = _inbound_item(
             msisdn,
@@ -208,6 +212,7 @@ def _receive_single(
             msisdn=msisdn,
             to=to,
             conversation=conversation,
+            numbers=expected,
             writes=delivery.writes if delivery else [],
         )
         if outcome.stored:
@@ -224,6 +229,9 @@ def _receive_single(
                 metrics.add_metric(name="InboundBusy", unit="Count", value=1)
                 raise ServiceUnavailable("this part is being processed; send it again later", retry_after=10)
             return None  # an earlier attempt failed or died: the general path completes its message
+        if outcome.numbers_changed:  # the cached owners are out of date: read them again
+            numbers_changed = True
+            continue
         conversation = outcome.conversation or None  # {}: it is gone
     else:
         return None
@@ -241,15 +249,24 @@ def _receive_single(
     return "received"
 
 
-def _number_route(msisdn: str, to: str, fresh: bool = False) -> Route | None:
-    """route_for's numbers (not the conversation), from the cache unless `fresh`."""
+def _number_route(
+    msisdn: str, to: str, fresh: bool = False
+) -> tuple[Route | None, list[repository.NumberExpected]]:
+    """route_for's numbers (not the conversation), from the cache unless `fresh`, and what the route
+    assumes of them: the intake's transaction checks that, so a cached owner is never trusted (a
+    number released and bought by another account must not bring its SMS to the first)."""
     number = _cached_number("to", to, numbers.owner_of_destination, fresh)
     if number is not None:
-        return Route(number.account_id, number.callback_url, "number")
+        owned = repository.NumberExpected(to, OWNED, number.account_id, number.callback_url)
+        return Route(number.account_id, number.callback_url, "number"), [owned]
     sender = _cached_number("from", msisdn, numbers.registered_sender, fresh)
     if sender is not None:
-        return Route(sender.account_id, sender.callback_url, "registered")
-    return None
+        expected = [
+            repository.NumberExpected(to, OWNED),  # still nobody's number: it would come first
+            repository.NumberExpected(msisdn, REGISTERED, sender.account_id, sender.callback_url),
+        ]
+        return Route(sender.account_id, sender.callback_url, "registered"), expected
+    return None, []  # nobody's: only after fresh reads (see _receive_single)
 
 
 def _cached_number(
