@@ -100,11 +100,11 @@ def test_the_assembler_dying_after_the_store_forwards_it_once_on_the_timeout(
 
 
 def test_a_single_part_whose_forward_fails_is_stored_once_on_the_resend(env, owner, receiver, monkeypatch):
-    from smsgw.webhooks import service as webhooks
+    from smsgw.webhooks import queue
 
     register(owner.account_id, PHONE, receiver.url)
     fields = {"msisdn": PHONE, "to": NUMBER, "messageId": "one-1", "text": "Yes please"}
-    fail_once(monkeypatch, webhooks, "enqueue")
+    fail_once(monkeypatch, queue, "send")  # queueing the webhook (the intake's last step but one)
     assert inbound(fields)[0] == 500
     assert inbound(fields) == (200, {"result": "received"})
     assert inbound(fields) == (200, {"result": "duplicate"})
@@ -118,11 +118,11 @@ def test_a_single_part_whose_handler_died_is_processed_by_a_resend_after_the_lea
 ):
     """The Lambda dies mid-way (no except clause runs): a resend during its lease on the messageId is
     not acknowledged (503, the carrier retries); once the lease ends, the resend completes it."""
-    from smsgw.webhooks import service as webhooks
+    from smsgw.webhooks import queue
 
     register(owner.account_id, PHONE, receiver.url)
     fields = {"msisdn": PHONE, "to": NUMBER, "messageId": "one-2", "text": "Still there?"}
-    fail_once(monkeypatch, webhooks, "enqueue", error=SystemExit)
+    fail_once(monkeypatch, queue, "send", error=SystemExit)
     with pytest.raises(SystemExit):
         inbound(fields)
     status, body = inbound(fields)  # still in progress, as far as we know: not acknowledged, retried

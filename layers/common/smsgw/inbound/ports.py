@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from smsgw.accounts.models import Account
 from smsgw.core.ports import WebhookEnqueue
 from smsgw.numbers.routing import NumberRoute
-from smsgw.webhooks.models import DeliveryView
+from smsgw.webhooks.models import DeliveryView, NewDelivery
 
 
 class NumberRoutes(Protocol):
@@ -27,8 +27,20 @@ class Conversations(Protocol):
 
 
 class InboundWebhooks(WebhookEnqueue, Protocol):
-    """The inbound message's webhook to its callback, and its deliveries (shown with it)."""
+    """The inbound message's webhook to its callback (written in the intake's own transaction when it
+    can be: `prepare` then `queue_new`), and its deliveries (shown with it)."""
 
+    def prepare(
+        self,
+        *,
+        account_id: str,
+        url: str,
+        event_type: str,
+        payload: dict[str, Any],
+        subject_id: str,
+        dedupe_key: str,
+    ) -> NewDelivery: ...
+    def queue_new(self, delivery: NewDelivery) -> None: ...
     def deliveries_for(self, subject_id: str) -> list[DeliveryView]: ...
 
 

@@ -13,9 +13,11 @@ AUTOREPLY#<number>#<day> / COUNT               auto-replies from this number tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
@@ -139,17 +141,21 @@ def finish_set(msisdn: str, to: str, ref: str) -> None:
     )
 
 
-def put_inbound(item: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Store the message once: returns the stored item and whether this call stored it (False: an
-    earlier attempt did, and its item is returned)."""
+def _inbound_item(item: dict[str, Any]) -> dict[str, Any]:
     account = item.get("account_id")
-    full = {
+    return {
         **keys.inbound(item["inbound_id"]),
         "type": "inbound",
         "gsi1pk": keys.inbound_index(account) if account else keys.UNROUTED_INBOUND_INDEX,
         "gsi1sk": item["inbound_id"],
         **item,
     }
+
+
+def put_inbound(item: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Store the message once: returns the stored item and whether this call stored it (False: an
+    earlier attempt did, and its item is returned)."""
+    full = _inbound_item(item)
     if _put_new(full):
         return full, True
     stored = db.table().get_item(Key={"pk": full["pk"], "sk": full["sk"]}, ConsistentRead=True).get("Item")
@@ -213,3 +219,132 @@ def claim_auto_reply(
                 return outcome
         raise
     return "ok"
+
+
+@dataclass(frozen=True)
+class FirstSight:
+    """What `store_first_sight` did: stored, or why not (only one of the others is set)."""
+
+    stored: bool = False
+    mark: dict[str, Any] | None = None  # the part was seen before: its mark as it is
+    conversation: dict[str, Any] | None = None  # the conversation is not as expected: as it is ({} gone)
+    numbers_changed: bool = False  # a number's owner is not as the caller routed by
+    busy: bool = False  # a concurrent attempt on the same part (TransactionConflict)
+
+
+@dataclass(frozen=True)
+class NumberExpected:
+    """What the caller's route assumed of one number item: owned or registered by `account_id` with this
+    `callback_url`; or (`account_id` None) not of `kind`."""
+
+    msisdn: str
+    kind: str
+    account_id: str | None = None
+    callback_url: str | None = None
+
+    def check(self, table: str) -> dict[str, Any]:
+        values: dict[str, Any] = {":kind": self.kind}
+        if self.account_id is None:
+            condition = "attribute_not_exists(pk) OR kind <> :kind"
+        else:
+            condition = "kind = :kind AND account_id = :account"
+            values[":account"] = self.account_id
+            if self.callback_url:
+                condition += " AND callback_url = :callback"
+                values[":callback"] = self.callback_url
+            else:
+                condition += " AND attribute_not_exists(callback_url)"
+        return {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": keys.number(self.msisdn),
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+
+_deserialize = TypeDeserializer().deserialize
+
+
+def store_first_sight(
+    carrier_message_id: str,
+    item: dict[str, Any],
+    *,
+    lease_until: int,
+    mark_expires_at: int,
+    done: bool,
+    msisdn: str,
+    to: str,
+    conversation: dict[str, Any] | None,
+    numbers: list[NumberExpected],
+    writes: list[dict[str, Any]],
+) -> FirstSight:
+    """One transaction for a part seen for the first time: its mark (the message's inbound_id, a
+    lease, `done` when nothing follows), the message, and `writes` (its webhook delivery) — provided
+    the conversation from `msisdn` to `to` is as the caller routed it (`conversation` None: there is
+    none; else its account_id and callback_url). Nothing is read: a mark or conversation that is not as
+    expected cancels the transaction and comes back in its cancellation reasons; so does a number whose
+    owner is not as `numbers` says (the caller's view of them may be cached)."""
+    table = db.table().name
+    convo_values: dict[str, Any] = {}
+    if conversation is None:
+        convo_condition = "attribute_not_exists(pk)"
+    else:
+        convo_condition = "account_id = :account"
+        convo_values[":account"] = conversation["account_id"]
+        if conversation.get("callback_url"):
+            convo_condition += " AND callback_url = :callback"
+            convo_values[":callback"] = conversation["callback_url"]
+        else:
+            convo_condition += " AND attribute_not_exists(callback_url)"
+    check: dict[str, Any] = {
+        "TableName": table,
+        "Key": keys.conversation(msisdn, to),
+        "ConditionExpression": convo_condition,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if convo_values:
+        check["ExpressionAttributeValues"] = convo_values
+    mark = {
+        **keys.inbound_part(carrier_message_id),
+        "inbound_id": item["inbound_id"],
+        "lease_until": lease_until,
+        "done": done,
+        "expires_at": mark_expires_at,
+    }
+    absent = "attribute_not_exists(pk)"
+    try:
+        db.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": mark,
+                        "ConditionExpression": absent,
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+                {"ConditionCheck": check},
+                *(expected.check(table) for expected in numbers),
+                {"Put": {"TableName": table, "Item": _inbound_item(item), "ConditionExpression": absent}},
+                *writes,
+            ]
+        )
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if db.transaction_condition_failed(error, 0):
+            return FirstSight(mark=_plain(reasons[0].get("Item")))
+        if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+            return FirstSight(busy=True)
+        if db.transaction_condition_failed(error, 1):
+            return FirstSight(conversation=_plain(reasons[1].get("Item")))
+        if any(db.transaction_condition_failed(error, 2 + n) for n in range(len(numbers))):
+            return FirstSight(numbers_changed=True)
+        raise
+    return FirstSight(stored=True)
+
+
+def _plain(typed: dict[str, Any] | None) -> dict[str, Any]:
+    """An item from a cancellation reason (DynamoDB's typed JSON) as the table resource returns items."""
+    return {name: _deserialize(value) for name, value in (typed or {}).items()}

@@ -10,7 +10,7 @@ from it). One msisdn belongs to at most one account.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from smsgw.accounts.models import Account
 from smsgw.numbers import repository
@@ -19,6 +19,11 @@ if (
     TYPE_CHECKING
 ):  # the carrier client (and `requests`) loads only when a route calls the carrier: see _carrier_for
     pass
+
+
+# A number's kinds (NumberRoute.kind), for callers that state what they expect of one.
+OWNED: Final = repository.OWNED
+REGISTERED: Final = repository.REGISTERED
 
 
 @dataclass(frozen=True)

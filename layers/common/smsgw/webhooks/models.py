@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -11,6 +12,16 @@ DELIVERED = "delivered"
 FAILED = "failed"
 
 DeliveryState = Literal["pending", "delivered", "failed"]
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A delivery built by `service.prepare`, stored by the producer's transaction (`writes`: its
+    TransactWriteItems entries) and then queued by `service.queue_new`."""
+
+    subject_id: str
+    delivery_id: str
+    writes: list[dict[str, Any]]
 
 
 class Attempt(BaseModel):

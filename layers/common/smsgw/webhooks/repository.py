@@ -32,11 +32,10 @@ def epoch(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
 
 
-def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> bool:
-    """The delivery, its dedupe item and its id lookup, all or nothing. False: the dedupe key is taken.
-
-    A dedupe item past its `expires_at` counts as free (TTL deletes lazily, up to days later).
-    """
+def create_writes(delivery: dict[str, Any], dedupe: str, expires_at: int) -> list[dict[str, Any]]:
+    """The transaction entries that store a delivery: its dedupe item (first, conditional: the
+    transaction is cancelled at entry 0 when the dedupe key is taken), the delivery and its id lookup.
+    A producer may add them to its own TransactWriteItems (webhooks.service.prepare)."""
     subject_id, delivery_id, account_id = (
         delivery["subject_id"],
         delivery["delivery_id"],
@@ -44,48 +43,54 @@ def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> 
     )
     absent = "attribute_not_exists(pk)"
     table = db.table().name
+    return [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {
+                    **keys.webhook_dedupe(account_id, dedupe),
+                    "type": "webhook_dedupe",
+                    "delivery_id": delivery_id,
+                    "subject_id": subject_id,
+                    "expires_at": expires_at,
+                },
+                "ConditionExpression": absent,
+            }
+        },
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {
+                    **keys.webhook_delivery(subject_id, delivery_id),
+                    **delivery,
+                    "expires_at": expires_at,
+                },
+                "ConditionExpression": absent,
+            }
+        },
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {
+                    **keys.webhook_lookup(delivery_id),
+                    "type": "webhook_lookup",
+                    "subject_id": subject_id,
+                    "account_id": account_id,
+                    "expires_at": expires_at,
+                },
+                "ConditionExpression": absent,
+            }
+        },
+    ]
+
+
+def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> bool:
+    """The delivery, its dedupe item and its id lookup, all or nothing. False: the dedupe key is taken.
+
+    A dedupe item past its `expires_at` counts as free (TTL deletes lazily, up to days later).
+    """
     try:
-        db.dynamodb_client().transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {
-                            **keys.webhook_dedupe(account_id, dedupe),
-                            "type": "webhook_dedupe",
-                            "delivery_id": delivery_id,
-                            "subject_id": subject_id,
-                            "expires_at": expires_at,
-                        },
-                        "ConditionExpression": absent,
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {
-                            **keys.webhook_delivery(subject_id, delivery_id),
-                            **delivery,
-                            "expires_at": expires_at,
-                        },
-                        "ConditionExpression": absent,
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {
-                            **keys.webhook_lookup(delivery_id),
-                            "type": "webhook_lookup",
-                            "subject_id": subject_id,
-                            "account_id": account_id,
-                            "expires_at": expires_at,
-                        },
-                        "ConditionExpression": absent,
-                    }
-                },
-            ]
-        )
+        db.dynamodb_client().transact_write_items(TransactItems=create_writes(delivery, dedupe, expires_at))
     except ClientError as error:
         if db.transaction_condition_failed(error, 0):
             return False

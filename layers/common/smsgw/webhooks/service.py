@@ -20,7 +20,7 @@ from smsgw.core.clock import epoch_iso
 from smsgw.core.errors import BadRequest, NotFound
 from smsgw.observability import logger
 from smsgw.webhooks import queue, repository
-from smsgw.webhooks.models import PENDING, DeliveryView
+from smsgw.webhooks.models import PENDING, DeliveryView, NewDelivery
 
 MAX_BODY_BYTES = 64 * 1024  # the delivery item also holds up to a day of attempts (< 400 KB)
 MAX_KEY_LENGTH = 512
@@ -42,8 +42,76 @@ def enqueue(
 
     Call it before acknowledging your own input: if it raises (or you die), call it again with the
     same key. A repeated call also finishes the job of a first call that stored the delivery but
-    could not queue it.
+    could not queue it (or a `prepare`d one whose producer could not queue it).
     """
+    now = time.time()
+    item = _new_delivery(
+        account_id=account_id,
+        url=url,
+        event_type=event_type,
+        payload=payload,
+        subject_id=subject_id,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+    delivery_id = str(item["delivery_id"])
+    if repository.create(item, dedupe_key, _expires_at(now), now=int(now)):
+        queue_attempt(subject_id, delivery_id, attempt=0, not_before=None, now=now)
+        return delivery_id
+
+    existing = repository.get_dedupe(account_id, dedupe_key)
+    if existing is None:  # taken a moment ago and gone now: only a concurrent expiry gets here
+        raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
+    current = repository.get_delivery(existing["subject_id"], existing["delivery_id"])
+    if current is not None:
+        requeue_if_lost(current, now)
+    return str(existing["delivery_id"])
+
+
+def prepare(
+    *, account_id: str, url: str, event_type: str, payload: dict[str, Any], subject_id: str, dedupe_key: str
+) -> NewDelivery:
+    """`enqueue` in two halves, for a producer that stores its own record in one transaction with the
+    delivery: add `writes` to that TransactWriteItems (it is cancelled at the first of them when the
+    dedupe key is taken), then `queue_new` once it committed. If queueing fails (or the producer
+    dies before), `enqueue` with the same arguments finishes the job: it finds the delivery by its
+    dedupe key and queues it."""
+    now = time.time()
+    item = _new_delivery(
+        account_id=account_id,
+        url=url,
+        event_type=event_type,
+        payload=payload,
+        subject_id=subject_id,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+    return NewDelivery(
+        subject_id=subject_id,
+        delivery_id=str(item["delivery_id"]),
+        writes=repository.create_writes(item, dedupe_key, _expires_at(now)),
+    )
+
+
+def queue_new(delivery: NewDelivery) -> None:
+    """Queue the first attempt of a delivery `prepare` built, after the producer's transaction stored
+    it. Its `queued_attempt` is not noted (one write fewer): a later `enqueue` with the same key while
+    that attempt is still pending queues it again — a duplicate record the delivery function ignores
+    (an attempt is claimed under a condition), never a second POST."""
+    queue.send({"subject_id": delivery.subject_id, "delivery_id": delivery.delivery_id, "attempt": 0})
+
+
+def _new_delivery(
+    *,
+    account_id: str,
+    url: str,
+    event_type: str,
+    payload: dict[str, Any],
+    subject_id: str,
+    dedupe_key: str,
+    now: float,
+) -> dict[str, Any]:
+    """A pending delivery item, its arguments checked (ValueError names the bad one)."""
     for name, value in (
         ("account_id", account_id),
         ("url", url),
@@ -66,9 +134,8 @@ def enqueue(
     if len(body.encode()) > MAX_BODY_BYTES:
         raise ValueError(f"payload is {len(body.encode())} bytes as JSON; the maximum is {MAX_BODY_BYTES}")
 
-    now = time.time()
     delivery_id = str(ULID())
-    item = {
+    return {
         "type": "webhook_delivery",
         "delivery_id": delivery_id,
         "account_id": account_id,
@@ -84,17 +151,6 @@ def enqueue(
         "created_at": iso(now),
         "updated_at": iso(now),
     }
-    if repository.create(item, dedupe_key, _expires_at(now), now=int(now)):
-        queue_attempt(subject_id, delivery_id, attempt=0, not_before=None, now=now)
-        return delivery_id
-
-    existing = repository.get_dedupe(account_id, dedupe_key)
-    if existing is None:  # taken a moment ago and gone now: only a concurrent expiry gets here
-        raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
-    current = repository.get_delivery(existing["subject_id"], existing["delivery_id"])
-    if current is not None:
-        requeue_if_lost(current, now)
-    return str(existing["delivery_id"])
 
 
 def deliveries_for(subject_id: str) -> list[DeliveryView]:
