@@ -121,7 +121,12 @@ def claim_key(claim: KeyClaim, in_progress_until: int, expires_at: int, now: int
     except ClientError as error:
         if not db.condition_failed(error):
             raise
-        item = {k: _DESERIALIZE.deserialize(v) for k, v in (error.response.get("Item") or {}).items()}
+        returned = error.response.get("Item")
+        if returned is not None:
+            item = {k: _DESERIALIZE.deserialize(v) for k, v in returned.items()}
+        else:  # an emulator that does not return the item with the failed condition: read it
+            key = keys.idempotency_key(claim.account_id, claim.key_hash)
+            item = db.table().get_item(Key=key, ConsistentRead=True).get("Item") or {}
         return KeyRecord(
             request_hash=str(item.get("request_hash", "")),
             in_progress=item.get("status") == IN_PROGRESS,
