@@ -292,9 +292,18 @@ def cached_account(account_id: str) -> Account:
 
 def enforce_rate_limit(account: Account, now: float | None = None) -> None:
     """Fixed one-second windows in DynamoDB, shared by all concurrent Lambdas."""
-    second = int(now if now is not None else _seconds())
-    if not repository.count_request(account.account_id, second, account.rate_limit_per_second):
-        raise RateLimited(
-            f"more than {account.rate_limit_per_second} requests per second for this account; retry after 1 s",
-            retry_after=1,
-        )
+    if not repository.count_request(account.account_id, request_second(now), account.rate_limit_per_second):
+        raise rate_limited(account)
+
+
+def request_second(now: float | None = None) -> int:
+    """The rate limit's window a request now counts in (a send counts it in its charge transaction)."""
+    return int(now if now is not None else _seconds())
+
+
+def rate_limited(account: Account) -> RateLimited:
+    """The refusal of a request over the account's rate limit (429, retry after 1 s)."""
+    return RateLimited(
+        f"more than {account.rate_limit_per_second} requests per second for this account; retry after 1 s",
+        retry_after=1,
+    )

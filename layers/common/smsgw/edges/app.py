@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 from smsgw.core.errors import ErrorResponse
 from smsgw.edges.errors import Wire
 from smsgw.edges.http import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver, create_resolver
-from smsgw.edges.request import account_route_guard, header
+from smsgw.edges.request import account_route_guard, header, send_route_guard
 from smsgw.edges.request_body import FORM, MULTIPART
 from smsgw.edges.routes.accounts import token_router
 from smsgw.edges.routes.inbound import (
@@ -195,7 +195,7 @@ class DocumentedApi(SmsgwResolver):
         guarded = {
             (route.openapi_path, route.method.lower())
             for route in self._static_routes + self._dynamic_routes
-            if account_route_guard in route.middlewares
+            if account_route_guard in route.middlewares or send_route_guard in route.middlewares
         }
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())

@@ -49,6 +49,14 @@ def account_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[.
     return next_middleware(app)
 
 
+def send_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
+    """Middleware for the send routes: an unexpired token and an enabled account, as on every bearer-token
+    route; the rate limit is the send's own (`accept_send(count_request=True)`): it counts the request in
+    its charge transaction, after reading the counter with the balance — one AWS call fewer per send."""
+    app.append_context(account=active_account(app))
+    return next_middleware(app)
+
+
 # KPN's routes and the gateway's own are guarded alike (the name is kept for the routers that use it).
 kpn_route_guard = account_route_guard
 

@@ -4,6 +4,12 @@ Keys (smsgw.keys; docs/data-model.md, docs/fraud.md):
   SPEND#<account_id>#<day> / SPEND   the account's charges that UTC day (its daily cap; counted in the
                                      charge transaction of `messages.repository`, through `count_spend`)
   VELOCITY#<account_id>#<prefix>#<window> / VELOCITY   sends to a number range in a window (TTL)
+  RATE#<account_id>#<second> / RATE  the account's requests in one second (the item
+                                     `accounts.repository.count_request` counts for the other routes;
+                                     a send counts it in its charge transaction)
+
+An immediate send counts all three in its charge transaction (`Limit.update`, one item each) and reads
+them before it is queued in the same read as the account (`messages.repository.preflight`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,75 @@ class DailyCapExceeded(Exception):
     def __init__(self, cap: DailyCap) -> None:
         super().__init__(cap.day)
         self.cap = cap
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A counter the charge transaction adds `amount` to, only while it stays within `limit`
+    (`kind`: "rate", "velocity" or "spend", to tell which one refused)."""
+
+    kind: str
+    key: dict[str, str]
+    attribute: str
+    amount: Decimal
+    limit: Decimal
+    expires_at: int
+
+    def full(self, counted: Decimal) -> bool:
+        """Would `amount` more take `counted` past the limit?"""
+        return counted + self.amount > self.limit
+
+    def update(self) -> dict[str, Any]:
+        """The transaction item: add `amount`, if what is counted stays within the limit."""
+        return {
+            "Update": {
+                "TableName": db.table().name,
+                "Key": self.key,
+                "UpdateExpression": "SET expires_at = :ttl ADD #counted :amount",
+                "ConditionExpression": "attribute_not_exists(#counted) OR #counted <= :room",
+                "ExpressionAttributeNames": {"#counted": self.attribute},
+                "ExpressionAttributeValues": {
+                    ":amount": self.amount,
+                    ":room": self.limit - self.amount,
+                    ":ttl": self.expires_at,
+                },
+            }
+        }
+
+
+class LimitReached(Exception):
+    """A counter of the charge transaction was full (nothing was written)."""
+
+    def __init__(self, limit: Limit) -> None:
+        super().__init__(limit.kind)
+        self.limit = limit
+
+
+def request_rate(account_id: str, second: int, per_second: int) -> Limit:
+    """The account's requests in `second` (its rate limit; the same item and TTL as count_request)."""
+    return Limit(
+        "rate", keys.rate_window(account_id, second), "hits", Decimal(1), Decimal(per_second), second + 120
+    )
+
+
+def velocity(account_id: str, prefix: str, window_start: int, window: int, limit: int) -> Limit:
+    """Sends to numbers starting with `prefix` in the window that starts at `window_start`."""
+    return Limit(
+        "velocity",
+        keys.velocity(account_id, prefix, window_start),
+        "hits",
+        Decimal(1),
+        Decimal(limit),
+        window_start + window + 60,
+    )
+
+
+def spend(account_id: str, price: Decimal, cap: DailyCap) -> Limit:
+    """The day's spend + price within the daily cap."""
+    expires = datetime.strptime(cap.day, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=3)
+    return Limit(
+        "spend", keys.day_spend(account_id, cap.day), "spent", price, cap.cap, int(expires.timestamp())
+    )
 
 
 def utc_day(moment: datetime) -> str:

@@ -2,8 +2,9 @@
 per number range, and the daily spend cap's pre-check and refusal.
 
 The settings are the account's (`Account.guards`, set with `smsgw accounts guards`); the counters are in
-their repository, `smsgw.messages.counters` (`SPEND#…` counted in the charge transaction, `VELOCITY#…`
-one conditional update). A refused send is never stored, charged or queued.
+their repository, `smsgw.messages.counters` (`SPEND#…` and, for an immediate send, `VELOCITY#…` counted
+in the charge transaction; a held send counts `VELOCITY#…` in one conditional update). A refused send is
+never stored, charged or queued.
 """
 
 from __future__ import annotations
@@ -41,18 +42,40 @@ def check_country(account: Account, msisdn: str, country: str) -> None:
         )
 
 
+def _velocity_window(account: Account, msisdn: str) -> tuple[int, int, int, str]:
+    """(the second now, the window's start, its length, the number range) for a send to `msisdn`."""
+    guards = account.guards
+    window = guards.velocity_window
+    second = int(_clock().timestamp())
+    return second, second - second % window, window, guards.velocity_prefix(msisdn)
+
+
+def velocity_limit(account: Account, msisdn: str) -> counters.Limit | None:
+    """The velocity counter a send to `msisdn` counts against (in its charge transaction); None when
+    the account has no velocity limit."""
+    if account.guards.velocity is None:
+        return None
+    _, start, window, prefix = _velocity_window(account, msisdn)
+    return counters.velocity(account.account_id, prefix, start, window, account.guards.velocity)
+
+
 def check_velocity(account: Account, msisdn: str) -> None:
     """Count this send against its number range; refuse it (status 1, retry after the window) when the
-    account's velocity limit for that range is reached — and count `FraudVelocityTripped` for the alarm."""
+    account's velocity limit for that range is reached — and count `FraudVelocityTripped` for the alarm.
+    (A held send; an immediate one counts in its charge transaction: `velocity_limit`.)"""
     guards = account.guards
     if guards.velocity is None:
         return
-    window = guards.velocity_window
-    second = int(_clock().timestamp())
-    start = second - second % window
-    prefix = guards.velocity_prefix(msisdn)
+    _, start, window, prefix = _velocity_window(account, msisdn)
     if counters.count_velocity(account.account_id, prefix, start, window, guards.velocity):
         return
+    raise velocity_refusal(account, msisdn)
+
+
+def velocity_refusal(account: Account, msisdn: str) -> SendThrottled:
+    """The refusal for a send over the velocity limit of its number range (and the alarm's metric)."""
+    guards = account.guards
+    second, start, window, prefix = _velocity_window(account, msisdn)
     retry_after = max(start + window - second, 1)
     count(VELOCITY_METRIC)
     logger.warning(
@@ -64,7 +87,7 @@ def check_velocity(account: Account, msisdn: str) -> None:
             "window_seconds": window,
         },
     )
-    raise SendThrottled(
+    return SendThrottled(
         f"Throttled: this account may send at most {guards.velocity} messages per {window} s to numbers "
         f"starting {prefix} (its velocity limit, a guard against SMS pumping); nothing was sent or charged. "
         f"Retry after {retry_after} s, or ask the operator to raise the limit",
@@ -77,6 +100,11 @@ def daily_cap(account: Account, now: datetime) -> counters.DailyCap | None:
     if account.guards.daily_cap is None:
         return None
     return counters.DailyCap(account.guards.daily_cap, counters.utc_day(now))
+
+
+def daily_cap_now(account: Account) -> counters.DailyCap | None:
+    """The account's daily cap for a charge now, by the guards' clock (None: no cap)."""
+    return daily_cap(account, _clock())
 
 
 def _resets_at(day: str) -> str:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from smsgw.accounts.models import Account
+from smsgw.core.errors import RateLimited
 from smsgw.numbers.routing import NumberRoute
 from smsgw.routing.models import Decision
 from smsgw.webhooks.models import DeliveryView
@@ -15,6 +16,9 @@ from smsgw.webhooks.models import DeliveryView
 class Balances(Protocol):
     def get_account(self, account_id: str, consistent: bool = False) -> Account | None: ...
     def balance(self, account_id: str) -> Decimal: ...
+    def enforce_rate_limit(self, account: Account, now: float | None = None) -> None: ...
+    def request_second(self, now: float | None = None) -> int: ...
+    def rate_limited(self, account: Account) -> RateLimited: ...
 
 
 class SenderRules(Protocol):

@@ -11,11 +11,13 @@ Keys (smsgw.keys; docs/data-model.md):
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
@@ -23,7 +25,7 @@ from smsgw.accounts.service import get_account  # why a charge failed: read thro
 from smsgw.core.errors import AccountDisabled, InsufficientBalance
 from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
 from smsgw.core.message import Message
-from smsgw.messages.counters import DailyCap, DailyCapExceeded, utc_day
+from smsgw.messages.counters import DailyCap, DailyCapExceeded, Limit, LimitReached, utc_day
 from smsgw.messages.counters import count_spend as _count_spend  # one item of the charge transaction
 from smsgw.messages.items import event_item as _event
 from smsgw.messages.items import from_item, to_item
@@ -69,21 +71,174 @@ class KeyUsed(Exception):
         self.request_hash = request_hash
 
 
+IN_PROGRESS, DONE = "in_progress", "done"
+_DESERIALIZE = TypeDeserializer()  # the item a failed condition returns comes as DynamoDB JSON
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """This request's hold on an Idempotency-Key (item IDEMKEY#…): `token` tells it from a later one."""
+
+    account_id: str
+    key_hash: str
+    request_hash: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """An Idempotency-Key item as found: another request's claim (`in_progress`) or its answer."""
+
+    request_hash: str
+    in_progress: bool
+    message_id: str
+    response: str | None  # the first answer (JSON); None on an item from before answers were kept
+
+
+class KeyTaken(Exception):
+    """The key's claim was no longer this request's when it charged (it ran past its in-progress time
+    and a retry took the key over): nothing was written."""
+
+
+def claim_key(claim: KeyClaim, in_progress_until: int, expires_at: int, now: int) -> KeyRecord | None:
+    """Claim the Idempotency-Key for this request, unless another holds it (its claim not yet expired)
+    or it answered already: None when claimed, else the item as it is (read by the same call)."""
+    try:
+        db.table().put_item(
+            Item={
+                **keys.idempotency_key(claim.account_id, claim.key_hash),
+                "status": IN_PROGRESS,
+                "claim": claim.token,
+                "request_hash": claim.request_hash,
+                "in_progress_until": in_progress_until,
+                "expires_at": expires_at,
+            },
+            ConditionExpression="attribute_not_exists(pk) OR (#s = :in_progress AND in_progress_until < :now)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":in_progress": IN_PROGRESS, ":now": now},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if not db.condition_failed(error):
+            raise
+        returned = error.response.get("Item")
+        if returned is not None:
+            item = {k: _DESERIALIZE.deserialize(v) for k, v in returned.items()}
+        else:  # an emulator that does not return the item with the failed condition: read it
+            key = keys.idempotency_key(claim.account_id, claim.key_hash)
+            item = db.table().get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        return KeyRecord(
+            request_hash=str(item.get("request_hash", "")),
+            in_progress=item.get("status") == IN_PROGRESS,
+            message_id=str(item.get("message_id", "")),
+            response=str(item["response"]) if "response" in item else None,
+        )
+    return None
+
+
+def _complete_key(claim: KeyClaim, message_id: str, response: str) -> dict[str, Any]:
+    return {
+        "TableName": db.table().name,
+        "Key": keys.idempotency_key(claim.account_id, claim.key_hash),
+        "UpdateExpression": "SET #s = :done, message_id = :message_id, #r = :response "
+        "REMOVE in_progress_until, claim",
+        "ConditionExpression": "claim = :token AND #s = :in_progress",
+        "ExpressionAttributeNames": {"#s": "status", "#r": "response"},
+        "ExpressionAttributeValues": {
+            ":done": DONE,
+            ":in_progress": IN_PROGRESS,
+            ":token": claim.token,
+            ":message_id": message_id,
+            ":response": response,
+        },
+    }
+
+
+def complete_key(claim: KeyClaim, message_id: str, response: str) -> None:
+    """Keep the answer for the key (a held send: nothing charged, so no transaction)."""
+    try:
+        db.table().update_item(**_complete_key(claim, message_id, response))
+    except ClientError as error:
+        if db.condition_failed(error):
+            raise KeyTaken() from None
+        raise
+
+
+def release_key(claim: KeyClaim) -> None:
+    """The request failed before it was accepted: forget its claim, so a retry runs again."""
+    try:
+        db.table().delete_item(
+            Key=keys.idempotency_key(claim.account_id, claim.key_hash),
+            ConditionExpression="claim = :token AND #s = :in_progress",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":token": claim.token, ":in_progress": IN_PROGRESS},
+        )
+    except ClientError as error:
+        if not db.condition_failed(error):
+            raise
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """What a send reads before it is queued, in one consistent BatchGetItem: the account's balance
+    and state, whether the recipient opted out of the sender, and what each limit has counted."""
+
+    balance: Decimal
+    disabled: bool  # or gone
+    opted_out: bool
+    counted: dict[str, Decimal]  # Limit.kind → its counter now (0 when absent)
+
+
+def preflight(account_id: str, opt_out: dict[str, str] | None, limits: Sequence[Limit]) -> Preflight:
+    """One read for the account (consistent: the balance as of now), the opt-out item `opt_out`
+    (keys.opt_out; None: not asked) and every limit's counter."""
+    wanted = [keys.account(account_id), *([opt_out] if opt_out else []), *(limit.key for limit in limits)]
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    request: dict[str, Any] = {
+        db.table().name: {
+            "Keys": wanted,
+            "ConsistentRead": True,
+            "ProjectionExpression": "pk, sk, balance, disabled, hits, spent",
+        }
+    }
+    while request:
+        answer = db.dynamodb_client().batch_get_item(RequestItems=request)
+        for item in answer.get("Responses", {}).get(db.table().name, []):
+            found[(item["pk"], item["sk"])] = item
+        request = answer.get("UnprocessedKeys") or {}
+
+    def get(key: dict[str, str]) -> dict[str, Any] | None:
+        return found.get((key["pk"], key["sk"]))
+
+    account = get(keys.account(account_id))
+    counted = {}
+    for limit in limits:
+        item = get(limit.key) or {}
+        counted[limit.kind] = Decimal(item.get(limit.attribute, 0))
+    return Preflight(
+        balance=Decimal(account["balance"]) if account else Decimal(0),
+        disabled=account is None or bool(account.get("disabled")),
+        opted_out=opt_out is not None and get(opt_out) is not None,
+        counted=counted,
+    )
+
+
 def accept(
     message: Message,
     price: Decimal,
-    key_hash: str | None = None,
-    key_expires_at: int = 0,
-    request_hash: str = "",
-    daily_cap: DailyCap | None = None,
+    *,
+    claim: KeyClaim | None = None,
+    response: str = "",
+    limits: Sequence[Limit] = (),
 ) -> None:
     """Charge the account and store the message in one transaction; InsufficientBalance or AccountDisabled
     leave both untouched.
 
-    With `key_hash` (an Idempotency-Key) the key is claimed for this message in the same transaction,
-    so a retry after the function died (Powertools' record still "in progress" or expired) cannot
-    accept a second message: KeyUsed names the first. With `daily_cap` the day's spend is counted in
-    it too: DailyCapExceeded when the charge would pass the cap (nothing written then either).
+    With `claim` (an Idempotency-Key this request claimed) the key gets the message and `response`
+    (the answer) in the same transaction, so a retry after the function died answers with this
+    message and cannot accept a second one; KeyTaken when the claim was lost meanwhile. Each of
+    `limits` (the day's spend, the velocity and request rate counters) is counted in it too:
+    LimitReached when one is full (nothing written then either).
     """
     account_id = message.account_id
     item = to_item(message)
@@ -98,35 +253,20 @@ def accept(
         },
     ]
     key_index = len(writes)
-    if key_hash is not None:
-        writes.append(
-            {
-                "Put": {
-                    "TableName": db.table().name,
-                    "Item": {
-                        **keys.idempotency_key(account_id, key_hash),
-                        "message_id": message.message_id,
-                        "request_hash": request_hash,
-                        "expires_at": key_expires_at,
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        )
-    cap_index = len(writes)
-    if daily_cap is not None:
-        writes.append(_count_spend(account_id, price, daily_cap))
+    if claim is not None:
+        writes.append({"Update": _complete_key(claim, message.message_id, response)})
+    first_limit = len(writes)
+    writes += [limit.update() for limit in limits]
     try:
         db.dynamodb_client().transact_write_items(TransactItems=writes)
     except ClientError as error:
-        if key_hash is not None and db.transaction_condition_failed(error, key_index):
-            used = db.table().get_item(Key=keys.idempotency_key(account_id, key_hash), ConsistentRead=True)
-            first = used.get("Item") or {}
-            raise KeyUsed(str(first.get("message_id", "")), str(first.get("request_hash", ""))) from None
+        if claim is not None and db.transaction_condition_failed(error, key_index):
+            raise KeyTaken() from None
         if db.transaction_condition_failed(error, 0):
             raise unpaid_reason(account_id) from None
-        if daily_cap is not None and db.transaction_condition_failed(error, cap_index):
-            raise DailyCapExceeded(daily_cap) from None
+        for index, limit in enumerate(limits, start=first_limit):
+            if db.transaction_condition_failed(error, index):
+                raise LimitReached(limit) from None
         raise
 
 

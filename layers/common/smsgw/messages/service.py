@@ -15,7 +15,7 @@ from typing import Any
 
 from ulid import ULID
 
-from smsgw import queues, scheduler
+from smsgw import keys, queues, scheduler
 from smsgw.accounts import service as accounts_service
 from smsgw.accounts.models import Account
 from smsgw.config import get_settings
@@ -25,7 +25,6 @@ from smsgw.core.errors import (
     NUMBER_BARRED,
     PARTNER_QUOTA,
     AccountDisabled,
-    BadRequest,
     Conflict,
     DailyCapReached,
     InsufficientBalance,
@@ -144,30 +143,27 @@ def new_message(
     )
 
 
-def _accept(request: dict[str, Any]) -> dict[str, Any]:
-    account = Account.model_validate(request["account"])
-    fields = dict(request["fields"])
+def _accept(
+    account: Account,
+    fields: dict[str, str],
+    *,
+    inbound: bool = False,
+    count_request: bool = False,
+    claim: repository.KeyClaim | None = None,
+) -> dict[str, Any]:
+    fields = dict(fields)
     send_at = pop_send_at(fields)
     urgent = timing.urgent(fields.pop("urgent", None))
     send = _validate(fields)
     if not numbers.sender_allowed(account, send.sender):
         raise SendRefused(INVALID_SENDER, numbers.sender_refusal(send.sender), "from")
-    if optouts.is_opted_out(send.sender, send.destination.msisdn):
-        raise SendRefused(
-            NUMBER_BARRED,
-            f"Number Barred: {send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or "
-            "charged. They can reply START to receive messages again",
-            "to",
-        )
     guards.check_country(account, send.destination.msisdn, send.destination.country)
-    reply_route = _reply_route(account, send.sender) if request.get("inbound") else None
+    reply_route = _reply_route(account, send.sender) if inbound else None
     now = datetime.now(UTC)
     held = timing.send_time(account, send_at, send.destination.msisdn, urgent, now)
-    # Counted once the send is valid, before it is held or charged: a flood held for later is a flood too.
-    guards.check_velocity(account, send.destination.msisdn)
     if held is not None:
         moment, reason = held
-        scheduled = new_message(
+        message = new_message(
             account,
             send,
             str(ULID()),
@@ -176,55 +172,92 @@ def _accept(request: dict[str, Any]) -> dict[str, Any]:
             send_at=moment.isoformat(timespec="seconds"),
             held_for=reason,
         )
-        return _hold(account, scheduled, moment, reply_route=reply_route)
-    message = new_message(account, send, str(ULID()), now)
-    parts, price, message_id = message.parts, message.price, message.message_id
+    else:
+        message = new_message(account, send, str(ULID()), now)
+    # An immediate send counts its request, its number range (velocity) and the day's spend in its
+    # charge transaction; they are read before anything is queued, in the same read as the balance
+    # and the recipient's opt-out: one call (docs/reliability.md "Acceptance").
+    rate = (
+        counters.request_rate(account.account_id, accounts.request_second(), account.rate_limit_per_second)
+        if count_request
+        else None
+    )
+    velocity = guards.velocity_limit(account, send.destination.msisdn)
+    cap = guards.daily_cap_now(account)
+    spend = counters.spend(account.account_id, message.price, cap) if cap is not None else None
+    limits = [limit for limit in (rate, velocity, spend) if limit is not None]
+    pre = repository.preflight(account.account_id, _opt_out_key(send.sender, send.destination.msisdn), limits)
+    if rate is not None and rate.full(pre.counted[rate.kind]):
+        raise accounts.rate_limited(account)
+    if pre.opted_out:
+        raise SendRefused(
+            NUMBER_BARRED,
+            f"Number Barred: {send.destination.msisdn} replied STOP to {send.sender}; nothing was sent or "
+            "charged. They can reply START to receive messages again",
+            "to",
+        )
+    if held is not None:
+        # Not charged now: the rate and velocity counters are counted at once (a flood held for later
+        # is a flood too).
+        if count_request:
+            accounts.enforce_rate_limit(account)
+        guards.check_velocity(account, send.destination.msisdn)
+        return _hold(account, message, held[0], pre, reply_route=reply_route, claim=claim)
+    if velocity is not None and velocity.full(pre.counted[velocity.kind]):
+        raise guards.velocity_refusal(account, send.destination.msisdn)
+    parts, message_id = message.parts, message.message_id
     if reply_route is not None:
         # Before the charge: a crash after it must not lose the reply route (an unused one is harmless:
         # it sends the account's own number's replies to its own callback).
         optouts.record_conversation(send.destination.msisdn, send.sender, account.account_id, reply_route)
-    key = request.get("idempotency_key")
     try:
-        balance = _enqueue_and_charge(message, key, _hash(json.dumps(request["fields"], sort_keys=True)))
+        answer = _enqueue_and_charge(account, message, pre, limits, cap, claim)
     except InsufficientBalance as error:
         raise SendRefused(PARTNER_QUOTA, f"Partner Quota Violation: {error.message}") from None
-    except repository.KeyUsed as used:
-        return _answer_again(account, used.message_id, key or "")
     crash_point("send.after_charge", message_id)
-    remaining = balance - price  # as of acceptance (concurrent sends of the account may move it)
     logger.info(
         "message accepted",
         extra={"message_id": message_id, "to": mask_number(send.destination.msisdn), "parts": parts},
     )
     metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
-    return _answer(message, remaining)
+    return answer
 
 
-def _enabled_account(account_id: str) -> Account:
-    """The account as it is now (consistent read): AccountDisabled when it is disabled or gone."""
-    current = accounts.get_account(account_id, consistent=True)
-    if current is None or current.disabled:
-        raise AccountDisabled()
-    return current
+def _opt_out_key(sender: str, recipient: str) -> dict[str, str]:
+    """The item that says `recipient` replied STOP to `sender` (as optouts.is_opted_out reads it)."""
+    return keys.opt_out(sender.lstrip("+"), recipient)
 
 
-def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_hash: str) -> Decimal:
-    """Queue the message for dispatch, then charge and store it; returns the balance before the charge.
+def _enqueue_and_charge(
+    account: Account,
+    message: Message,
+    pre: repository.Preflight,
+    limits: list[counters.Limit],
+    cap: counters.DailyCap | None = None,
+    claim: repository.KeyClaim | None = None,
+) -> dict[str, Any]:
+    """Queue the message for dispatch, then charge and store it (counting `limits`, keeping the answer
+    for `claim`'s Idempotency-Key); returns the answer.
 
     Enqueue first: a function that dies between the two leaves a record for a message that does not
     exist (dispatch drops it after a grace period), never a charged message no record will ever send
-    (issue 11 c; docs/reliability.md). Raises InsufficientBalance or DailyCapReached (nothing queued
-    then, or a record dispatch drops), repository.KeyUsed (the Idempotency-Key accepted a message
-    already), or BadRequest (that key with another body).
+    (issue 11 c; docs/reliability.md). Raises InsufficientBalance, AccountDisabled, DailyCapReached,
+    SendThrottled or RateLimited (nothing queued then, or — when the read `pre` was overtaken by
+    concurrent sends — a record dispatch drops), or Conflict (the key's claim was lost meanwhile).
     """
-    account_id, message_id, price = message.account_id, message.message_id, message.price
-    # The transaction checks again; this keeps refused sends (disabled, low balance, the day's spend
-    # cap) out of the queue.
-    current = _enabled_account(account_id)
-    balance = current.balance
-    if balance < price:
+    message_id, price = message.message_id, message.price
+    # The transaction checks again; this keeps refused sends (disabled, low balance, a full counter)
+    # out of the queue.
+    if pre.disabled:
+        raise AccountDisabled()
+    if pre.balance < price:
         raise InsufficientBalance("insufficient balance for this message; top up the account")
-    cap = guards.check_daily_cap(current, price)
+    for limit in limits:
+        if limit.kind == "spend" and limit.full(pre.counted[limit.kind]):
+            assert cap is not None  # a spend limit is the daily cap's
+            raise guards.cap_reached(account, cap, price, pre.counted[limit.kind])
+    # As of acceptance (concurrent sends of the account may move it).
+    answer = _answer(message, pre.balance - price)
     try:
         queues.enqueue_dispatch(message_id)
     except Exception:
@@ -236,21 +269,23 @@ def _enqueue_and_charge(message: Message, idempotency_key: str | None, request_h
         repository.accept(
             message,
             price,
-            key_hash=_hash(idempotency_key) if idempotency_key else None,
-            key_expires_at=int(datetime.now(UTC).timestamp()) + idempotency.IDEMPOTENCY_HOURS * 3600,
-            request_hash=request_hash,
-            daily_cap=cap,
+            claim=claim,
+            response=json.dumps(answer) if claim is not None else "",
+            limits=limits,
         )
-    except counters.DailyCapExceeded as exceeded:
-        raise guards.cap_reached(current, exceeded.cap, price) from None
-    except repository.KeyUsed as used:
-        if used.request_hash != request_hash:
-            raise BadRequest(
-                "this Idempotency-Key was already used with a different request body; use a new key",
-                "Idempotency-Key",
-            ) from None
-        raise
-    return balance
+    except counters.LimitReached as reached:
+        if reached.limit.kind == "spend" and cap is not None:
+            raise guards.cap_reached(account, cap, price) from None
+        if reached.limit.kind == "velocity":
+            raise guards.velocity_refusal(account, message.to) from None
+        raise accounts.rate_limited(account) from None
+    except repository.KeyTaken:
+        raise _in_progress() from None
+    return answer
+
+
+def _in_progress() -> Conflict:
+    return Conflict("a request with this Idempotency-Key is still being processed; retry shortly")
 
 
 def send_verification_code(account: Account, to: str, text: str) -> str:
@@ -277,8 +312,12 @@ def send_verification_code(account: Account, to: str, text: str) -> str:
     message = new_message(
         account, send, str(ULID()), datetime.now(UTC), purpose="verification", redact_text=True
     )
+    cap = guards.daily_cap_now(account)
+    limits = [counters.spend(account.account_id, message.price, cap)] if cap is not None else []
     try:
-        _enqueue_and_charge(message, None, "")
+        _enqueue_and_charge(
+            account, message, repository.preflight(account.account_id, None, limits), limits, cap
+        )
     except DailyCapReached as error:
         raise PreconditionFailed(f"the verification SMS cannot be sent: {error.message}", "to") from None
     except InsufficientBalance:
@@ -323,9 +362,18 @@ def _answer(message: Message, remaining: Decimal) -> dict[str, Any]:
     return response.model_dump(by_alias=True, exclude_none=True)
 
 
-def _hold(account: Account, message: Message, send_at: datetime, reply_route: str | None) -> dict[str, Any]:
+def _hold(
+    account: Account,
+    message: Message,
+    send_at: datetime,
+    pre: repository.Preflight,
+    reply_route: str | None,
+    claim: repository.KeyClaim | None = None,
+) -> dict[str, Any]:
     """Store the `scheduled` message and create its one-time schedule; charged when it is sent."""
-    remaining = _enabled_account(account.account_id).balance
+    if pre.disabled:
+        raise AccountDisabled()
+    remaining = pre.balance
     if remaining < message.price:
         raise SendRefused(
             PARTNER_QUOTA,
@@ -343,12 +391,18 @@ def _hold(account: Account, message: Message, send_at: datetime, reply_route: st
         raise ServiceUnavailable("the scheduler is unavailable; nothing was stored, retry shortly") from None
     if reply_route is not None:
         optouts.record_conversation(message.to, message.sender, account.account_id, reply_route)
+    answer = _answer(message, remaining)
+    if claim is not None:
+        try:
+            repository.complete_key(claim, message.message_id, json.dumps(answer))
+        except repository.KeyTaken:
+            raise _in_progress() from None
     logger.info(
         "message scheduled",
         extra={"message_id": message.message_id, "send_at": message.send_at, "reason": message.held_for},
     )
     metrics.add_metric(name="MessagesScheduled", unit="Count", value=1)
-    return _answer(message, remaining)
+    return answer
 
 
 def accept_send(
@@ -357,13 +411,25 @@ def accept_send(
     idempotency_key: str | None = None,
     lambda_context: Any = None,
     inbound_replies: bool = False,
+    count_request: bool = False,
 ) -> dict[str, Any]:
     """Validate, charge, persist and enqueue one send; returns Nexmo's response body.
 
-    With an Idempotency-Key the first response is stored for 24 h: a retry with the same body gets
-    it back and nothing is sent again; the same key with another body is refused.
+    `count_request`: count it against the account's request rate (the API's sends; 429 over it).
+    With an Idempotency-Key the first response is kept for 24 h: a retry with the same body gets
+    it back and nothing is sent again; the same key with another body is refused (400), and one
+    while the first is still running is 409.
     """
-    request = {"account": account.model_dump(mode="json"), "fields": fields, "inbound": inbound_replies}
+    accept = partial(_accept, account, fields, inbound=inbound_replies, count_request=count_request)
     if idempotency_key is None:
-        return _accept(request)
-    return idempotency.accept_once(_accept, request, idempotency_key, lambda_context)
+        return accept()
+    try:
+        return idempotency.accept_once(
+            lambda claim: accept(claim=claim),
+            account.account_id,
+            idempotency_key,
+            _hash(json.dumps(fields, sort_keys=True)),
+            lambda_context,
+        )
+    except repository.KeyUsed as used:
+        return _answer_again(account, used.message_id, idempotency_key)

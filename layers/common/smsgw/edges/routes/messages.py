@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from smsgw.edges.errors import Wire
 from smsgw.edges.http import ApiRouter, accepted_status
-from smsgw.edges.request import account_route_guard, header, kpn_route_guard
+from smsgw.edges.request import account_route_guard, header, send_route_guard
 from smsgw.messages import reading, service
 from smsgw.messages.models import (
     ErrorResponse,
@@ -44,7 +44,7 @@ def send_router() -> Router:
             "recipient's replies to the callback registered for the sender's number."
         ),
         tags=["SMS"],
-        middlewares=[kpn_route_guard],
+        middlewares=[send_route_guard],
         responses={
             200: {
                 "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low, '
@@ -86,6 +86,7 @@ def send_router() -> Router:
             header(router, "Idempotency-Key"),
             router.lambda_context,
             inbound_replies=(header(router, "inbound") or "").strip().lower() == "yes",
+            count_request=True,
         )
         return Response(
             status_code=accepted_status(body),

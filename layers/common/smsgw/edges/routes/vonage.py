@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from smsgw.accounts import service as accounts
 from smsgw.accounts import vonage_auth
 from smsgw.edges.errors import Wire
 from smsgw.edges.http import ApiRouter, accepted_status
@@ -105,7 +104,6 @@ def sms_json_router() -> Router:
             **{key: _as_string(value) for key, value in body_params.items() if value is not None},
         }
         caller = vonage_auth.authenticate_request(params, header(router, "Authorization"))
-        accounts.enforce_rate_limit(caller.account)
         idempotency_key = header(router, "Idempotency-Key")
         with vonage_auth.single_use(caller, idempotency_key):
             body = service.accept_send(
@@ -113,6 +111,7 @@ def sms_json_router() -> Router:
                 vonage_auth.without_credentials(params),
                 idempotency_key,
                 router.lambda_context,
+                count_request=True,  # the account's rate limit, counted in the send's charge
             )
         return Response(
             status_code=accepted_status(body),
