@@ -2,6 +2,10 @@
 
 Acceptance is asynchronous: the carrier is called later by the dispatcher. Either the message is
 stored, charged and queued, or none of the three happened.
+
+A little over our ~400 lines on purpose: the send path from the request to its one read, the dispatch
+record and its one charge transaction reads top to bottom here (its parts apart: timing, idempotency,
+guards, counters).
 """
 
 from __future__ import annotations
