@@ -14,6 +14,7 @@ it that were lost or sent twice (at either carrier). Delivery receipts are switc
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import threading
@@ -48,7 +49,11 @@ class CarrierFigures:
     accepted: int  # submissions this carrier accepted (ours, any route)
     achieved: float  # accepted per second, first → last
     max_accepted: int  # the most accepted in any sliding second
-    max_attempts: int  # the most accepted + throttled (those logged) in any sliding second
+    throttles: int  # throttle answers the carrier gave (status 1)
+    # The most submissions (accepted + throttled) in any sliding second: at least / at most. Exact when
+    # every throttle answer has a time (none was retried in place, where nothing logs it).
+    max_attempts: int
+    max_attempts_high: int
     lost: int  # routed here, accepted by no carrier
     twice: int  # routed here, extra copies accepted (by either carrier)
     moved: int  # routed here, accepted only by another carrier (failover)
@@ -61,11 +66,18 @@ def carrier_figures(
     received: Mapping[str, Sequence[tuple[str, float]]],
     rates: Mapping[str, float],
     throttled: Mapping[str, Sequence[float]] | None = None,
+    throttles: Mapping[str, int] | None = None,
 ) -> dict[str, CarrierFigures]:
     """Per connector: `routed[c]` the message keys whose route starts at `c`, `received[c]` the (key, time)
-    of each submission carrier `c` accepted, `throttled[c]` the times of throttled submissions to `c`.
-    Lost and sent-twice count over every carrier, so a failover is neither (it is `moved`)."""
+    of each submission carrier `c` accepted, `throttled[c]` the known times of throttled submissions to
+    `c` and `throttles[c]` how many throttle answers it gave in all (default: as many as times known).
+    Lost and sent-twice count over every carrier, so a failover is neither (it is `moved`).
+
+    The carrier throttles a submission when it already accepted its limit in the second before it, so
+    a throttle answer, timed or not, puts at least ceil(rate) + 1 submissions in some second; each
+    untimed one adds at most one to the most in any second."""
     throttled = throttled or {}
+    throttles = throttles or {}
     where: dict[str, Counter[str]] = {}
     for name, got in received.items():
         for key, _ in got:
@@ -74,6 +86,10 @@ def carrier_figures(
     for name, rate in rates.items():
         times = sorted(at for _, at in received.get(name, ()))
         mine = set(routed.get(name, ()))
+        timed = list(throttled.get(name, ()))
+        answers = max(throttles.get(name, len(timed)), len(timed))
+        seen = stats.max_in_window([*times, *timed])
+        low = max(seen, math.ceil(rate) + 1) if answers else seen
         figures[name] = CarrierFigures(
             name=name,
             rate=rate,
@@ -81,7 +97,9 @@ def carrier_figures(
             accepted=len(times),
             achieved=stats.achieved_rate(times),
             max_accepted=stats.max_in_window(times),
-            max_attempts=stats.max_in_window([*times, *throttled.get(name, ())]),
+            throttles=answers,
+            max_attempts=low,
+            max_attempts_high=max(low, seen + answers - len(timed)),
             lost=sum(1 for key in mine if key not in where),
             twice=sum(sum(where[key].values()) - 1 for key in mine if key in where),
             moved=sum(1 for key in mine if key in where and name not in where[key]),
@@ -172,7 +190,7 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
         )
         for name, sim in sims.items():
             sim.configure(dlr_url=None, rate_per_second=rates[name])
-        say(stack.cli("connectors", "list").strip())
+        say(f"connectors and carrier limits: {rates} msg/s")
         account = stack.create_account("bench", str(messages * 10), "", "--rate-limit", "1000000")
         token = requests.post(
             f"{api_url}/oauth/client_credential/accesstoken",
@@ -282,6 +300,7 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
         {name: [(m["text"], float(m["received_at"])) for m in msgs] for name, msgs in got.items()},
         rates,
         throttled,
+        {name: int(sim_stats[name].get("throttled", 0)) for name in rates},
     )
     overlap, span = both_busy(list(figures.values()))
     return _section(
@@ -332,7 +351,9 @@ def _section(
             ),
             Goal(
                 f"most submissions in any 1 s at {at} (accepted + throttled)",
-                str(f.max_attempts),
+                str(f.max_attempts)
+                if f.max_attempts == f.max_attempts_high
+                else f"≥ {f.max_attempts} (≤ {f.max_attempts_high})",
                 f"R = {f.rate:g}",
                 f.max_attempts / f.rate,
                 "≤ 1.02",
@@ -352,7 +373,7 @@ def _section(
             row("limit R at the carrier / paced at", lambda f: f"{f.rate:g} / {paced[f.name]:.2f} msg/s"),
             row("messages routed here first / accepted here", lambda f: f"{f.routed} / {f.accepted}"),
             row("accepted only by the other carrier (failover)", lambda f: f.moved),
-            row("throttle answers (status 1)", lambda f: sim_stats[f.name].get("throttled", 0)),
+            row("throttle answers (status 1)", lambda f: f.throttles),
             row("throttled back to the queue (logged)", lambda f: len(throttled[f.name])),
             row("most accepted in any 1 s", lambda f: f"{f.max_accepted} (limit {f.rate:g})"),
             row("first submission after enabling the event source", lambda f: f"{first_delay[f.name]:.1f} s"),
@@ -382,9 +403,12 @@ def _section(
             "Each connector has its own pacer item (`PACER#<name>`) shared by every DispatchFunction "
             "invocation; one invocation's batch mixes both connectors' messages, each waiting for its own "
             "connector's slot.",
-            "The throttled submissions in the 1 s maximum are those that went back to the queue (logged as "
-            "`throttled`); a throttle retried at the next slot in the same invocation has no timestamp, so "
-            "when the throttle answers exceed the logged ones the maximum may be short by their difference.",
+            "The most submissions in any 1 s counts the accepted ones and the throttled ones that went back "
+            "to the queue (logged as `throttled`, with their time). A throttle retried at the next slot in "
+            "the same invocation is logged nowhere, so its time is unknown; but the carrier throttles only "
+            "when it already accepted R in the second before, so any throttle answer means at least R + 1 "
+            "in some second (shown as ≥ R + 1, and ≤ that plus the untimed ones). Below R = 50 that is "
+            "more than 1.02 R: at these rates the goal holds only with no throttle answer at all.",
         ],
     )
     img_dir, got, throttled_at, origin = img

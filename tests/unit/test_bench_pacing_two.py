@@ -80,3 +80,19 @@ def test_throttled_ids_reads_dispatch_log_lines():
     [(message_id, at)] = throttled_ids(log)
     assert message_id == "m-1"
     assert at == pytest.approx(1796292001.25)
+
+
+def test_throttle_answers_without_a_time_bound_the_most_in_a_second():
+    received = {"default": [(f"d{n}", n * 0.3) for n in range(4)]}  # at most 4 in any second
+    routed = {"default": {f"d{n}" for n in range(4)}}
+    exact = carrier_figures(routed, received, {"default": 4})
+    assert (exact["default"].throttles, exact["default"].max_attempts) == (0, 4)
+    assert exact["default"].max_attempts_high == 4
+    # Two throttle answers, one of them timed: the carrier had 4 in the second before each, so at least 5
+    # in some second; the untimed one may have landed in the busiest second: at most 4 + 1 + 1.
+    bounded = carrier_figures(routed, received, {"default": 4}, {"default": [0.95]}, {"default": 2})
+    assert bounded["default"].throttles == 2
+    assert (bounded["default"].max_attempts, bounded["default"].max_attempts_high) == (5, 6)
+    # Untimed only: at least ceil(rate) + 1, at most what was seen plus them.
+    untimed = carrier_figures(routed, received, {"default": 3.5}, None, {"default": 1})
+    assert (untimed["default"].max_attempts, untimed["default"].max_attempts_high) == (5, 5)
