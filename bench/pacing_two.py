@@ -15,6 +15,7 @@ it that were lost or sent twice (at either carrier). Delivery receipts are switc
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import threading
@@ -268,6 +269,7 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
         intake_span = max(a[1] for a in answers) - min(a[0] for a in answers)
 
         say(f"{len(accepted)} accepted in {intake_span:.0f} s; dispatching to both carriers at once")
+        load_before = os.getloadavg()[0]
         enabled_at = time.time()
         lam.update_event_source_mapping(UUID=esm["UUID"], Enabled=True)
         deadline = max(len(routed[c]) / r for c, r in rates.items()) * 3 + 60
@@ -287,6 +289,7 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
         except TimeoutError:
             say("not every message arrived in time")
         time.sleep(3)  # anything sent twice arrives too
+        load_after = os.getloadavg()[0]
         got = received()
         sim_stats = {
             name: requests.get(f"{sim.url}/_sim/stats", timeout=10).json() for name, sim in sims.items()
@@ -324,6 +327,7 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
             "sent": f"{messages} / {len(accepted)} (429: {api_429})",
             "intake": f"{len(answers) / intake_span:.1f} req/s over {intake_span:.0f} s",
             "early": str(early),
+            "load": f"{load_before:.1f} / {load_after:.1f} on {os.cpu_count()} cores (all work on the machine)",
             "overlap": f"{overlap:.1f} s of {span:.1f} s (first accept anywhere → last)",
             "billed": _billed(logs["durations_ms"], len(accepted), span),
             "depth": f"{depth['SendQueue']} / {depth['SendDeadLetterQueue']}",
@@ -405,6 +409,7 @@ def _section(
                 str(DRAIN_CONCURRENCY),
             ],
             ["both carriers accepting at once", facts["overlap"]],
+            ["load average (1 min) when dispatch started / ended", facts["load"]],
             ["DispatchFunction billed time (REPORT lines)", facts["billed"]],
             ["left in the send queue / dead-letter queue", facts["depth"]],
         ],
