@@ -174,4 +174,4 @@ def summary_table(sections: list[Section], date: str, commit_id: str) -> str:
     return f"## Summary (this run: {date}, commit `{commit_id}`)\n\n" + table.markdown()
 
 
-ORDER = ["pacing", "overhead", "coldstart", "awscalls", "memory", "scale"]
+ORDER = ["pacing", "pacing_two", "overhead", "coldstart", "awscalls", "memory", "scale"]

@@ -16,13 +16,13 @@ from pathlib import Path
 from bench import report
 from bench.mocked import ROOT, use_fake_aws
 
-NAMES = report.ORDER  # pacing, overhead, coldstart, awscalls, memory, scale
+NAMES = report.ORDER  # pacing, pacing_two, overhead, coldstart, awscalls, memory, scale
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--messages", type=int, default=1000, help="messages for the pacing run (default 1000)"
+        "--messages", type=int, default=1000, help="messages for each pacing run (default 1000)"
     )
     parser.add_argument("--rate", type=int, default=50, help="the carrier's limit R in msg/s (default 50)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {','.join(NAMES)}")
@@ -96,6 +96,10 @@ def run_one(name: str, args: argparse.Namespace, extra: dict[str, object]) -> re
         from bench import pacing
 
         return pacing.run(args.messages, args.rate, quick=args.quick, img_dir=args.img_dir)
+    if name == "pacing_two":
+        from bench import pacing_two
+
+        return pacing_two.run(args.messages, quick=args.quick, img_dir=args.img_dir)
     if name == "overhead":
         from bench import overhead
 
