@@ -154,7 +154,7 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
     import boto3
     import requests
 
-    from local.stack import SECOND_CONNECTOR, LocalStack
+    from local.runner import SECOND_CONNECTOR, LocalStack
     from local.testing import Simulator, poll
 
     rates = dict(QUICK_RATES if quick else FULL_RATES)
