@@ -133,15 +133,3 @@ def spent_today(account_id: str, now: datetime | None = None) -> tuple[str, Deci
     operator's view (`smsgw accounts guards`)."""
     day = counters.utc_day(now or _clock())
     return day, counters.day_spend(account_id, day), _resets_at(day)
-
-
-def check_daily_cap(account: Account, price: Decimal) -> counters.DailyCap | None:
-    """Before anything is queued: refuse a charge the day's spend already leaves no room for (the charge
-    transaction checks again, atomically). Returns the cap to count the charge against."""
-    cap = daily_cap(account, _clock())
-    if cap is None:
-        return None
-    spent = counters.day_spend(account.account_id, cap.day)
-    if spent + price > cap.cap:
-        raise cap_reached(account, cap, price, spent)
-    return cap
