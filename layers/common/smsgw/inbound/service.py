@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,11 +24,19 @@ from smsgw.carrier.signature import AUTH_PARAMS
 from smsgw.config import get_settings
 from smsgw.core.clock import now_iso
 from smsgw.core.errors import BadRequest, NotFound, ServiceUnavailable
-from smsgw.core.memo import remembered
 from smsgw.core.ports import ConnectorWebhooks
 from smsgw.faults import crash_point
-from smsgw.inbound import repository
-from smsgw.inbound.models import HELP_WORDS, START_WORDS, STOP_WORDS, InboundPage, InboundView
+from smsgw.inbound import repository, single
+from smsgw.inbound.items import (
+    PROCESSING_LEASE_SECONDS,
+    Route,
+    forward_args,
+    inbound_item,
+    keyword_of,
+    log_received,
+    opt_of,
+)
+from smsgw.inbound.models import InboundPage, InboundView
 from smsgw.inbound.ports import (
     AccountCache,
     Conversations,
@@ -38,7 +45,6 @@ from smsgw.inbound.ports import (
     Replies,
 )
 from smsgw.numbers import routing as numbers_routing
-from smsgw.numbers.routing import OWNED, REGISTERED, NumberRoute
 from smsgw.observability import logger, mask_number, metrics
 from smsgw.optouts import service as optouts_service
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
@@ -53,35 +59,10 @@ webhooks: InboundWebhooks = webhooks_service
 accounts: AccountCache = accounts_service
 connectors: ConnectorWebhooks = routing_service
 
-INBOUND_EVENT = "message.inbound"
 DEDUPE_SECONDS = 2 * 86_400  # the carrier resends for 24 h
-# How long an attempt holds a part: longer than InboundFunction's timeout (10 s). A resend that comes
-# while an attempt may still run gets 503 (the carrier retries); one after the lease takes over.
-PROCESSING_LEASE_SECONDS = 30
-# How long the intake remembers who owns a number (or registered a phone), per warm function. Only a
-# guess: its transaction checks the number items it routed by, so a change takes the very next SMS. A
-# message the remembered view routes nowhere is routed again from fresh reads before it is kept unrouted.
-NUMBER_ROUTE_CACHE_SECONDS = 60
-_ROUTE_CACHE_MAX = 10_000
-_number_routes: dict[tuple[str, str], tuple[float, NumberRoute | None]] = remembered({})
-_conversations: dict[tuple[str, str], dict[str, Any]] = remembered({})
 AUTO_REPLY_COUNT_SECONDS = 2 * 86_400  # the day's auto-reply counters outlive their day
 _clock = time.time
-_monotonic = time.monotonic  # the number-route cache's clock
 _DIGITS = re.compile(r"\d{1,20}")
-
-
-@dataclass(frozen=True)
-class Route:
-    account_id: str
-    callback_url: str | None
-    kind: str  # conversation | number | registered
-
-
-def keyword_of(text: str) -> str:
-    """Vonage's `keyword`: the first word, upper-cased (punctuation around it ignored)."""
-    first = text.strip().split(maxsplit=1)[0] if text.strip() else ""
-    return first.strip(".,!?;:'\"()").upper()
 
 
 def _require(params: Mapping[str, str], name: str) -> str:
@@ -128,8 +109,8 @@ def receive(params: Mapping[str, str], now: float | None = None, connector: str 
     fields = {k: v for k, v in params.items() if k not in AUTH_PARAMS}
     expires = int(time.time()) + DEDUPE_SECONDS
     clock = int(_clock())
-    if concat is None and _opt(keyword_of(params.get("text", ""))) is None:
-        result = _receive_single(msisdn, to, carrier_id, fields, params.get("text", ""), clock, expires)
+    if concat is None and opt_of(keyword_of(params.get("text", ""))) is None:
+        result = single.receive_single(msisdn, to, carrier_id, fields, params.get("text", ""), clock, expires)
         if result is not None:
             return result
     inbound_id = repository.claim_part(
@@ -163,138 +144,6 @@ def receive(params: Mapping[str, str], now: float | None = None, connector: str 
         repository.release_part(carrier_id)  # let the carrier's resend try again at once
         raise
     return result
-
-
-def _receive_single(
-    msisdn: str, to: str, carrier_id: str, fields: dict[str, str], text: str, clock: int, expires: int
-) -> str | None:
-    """A single-part SMS seen for the first time, that is no STOP/START/HELP: at most three AWS calls.
-    One transaction stores its mark (leased), the message and its webhook delivery (under the
-    condition that the conversation is as routed: checked, never read); then the delivery is queued
-    and the mark finished — or, with nothing to forward, the mark is written finished at once. The
-    numbers' owners come from a short cache (NUMBER_ROUTE_CACHE_SECONDS), checked by the transaction; a
-    message none of them claims is routed again from fresh reads before it is kept unrouted.
-
-    A mark that exists answers as `receive` does (duplicate, or 503 while its lease runs); a mark whose
-    attempt failed or died returns None: `receive`'s general path retakes it (same inbound_id)."""
-    conversation = _conversations.get((msisdn, to))
-    numbers_changed = False
-    for _ in range(3):  # the conversation may change under us; the third surprise goes the general way
-        route: Route | None
-        expected: list[repository.NumberExpected] = []
-        if conversation:
-            route = Route(conversation["account_id"], conversation.get("callback_url"), "conversation")
-        else:  # a cached "nobody's" is read again: the cache never keeps a message unrouted
-            route, expected = _number_route(msisdn, to, fresh=numbers_changed)
-            if route is None and not numbers_changed:
-                route, expected = _number_route(msisdn, to, fresh=True)
-        inbound_id = str(ULID())
-        item = _inbound_item(
-            msisdn,
-            to,
-            fields,
-            text,
-            [carrier_id],
-            parts=1,
-            incomplete=False,
-            inbound_id=inbound_id,
-            route=route,
-        )
-        delivery = None
-        if route is not None and route.callback_url:
-            delivery = webhooks.prepare(**_forward_args(route, item, fields))
-        outcome = repository.store_first_sight(
-            carrier_id,
-            {k: v for k, v in item.items() if v is not None},
-            lease_until=clock + PROCESSING_LEASE_SECONDS,
-            mark_expires_at=expires,
-            done=delivery is None,
-            msisdn=msisdn,
-            to=to,
-            conversation=conversation,
-            numbers=expected,
-            writes=delivery.writes if delivery else [],
-        )
-        if outcome.stored:
-            break
-        if outcome.busy:
-            metrics.add_metric(name="InboundBusy", unit="Count", value=1)
-            raise ServiceUnavailable("this part is being processed; send it again later", retry_after=10)
-        if outcome.mark is not None:
-            mark = outcome.mark
-            if mark.get("done") is not False:  # True, or a mark from before marks had `done`
-                metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
-                return "duplicate"
-            if int(mark.get("lease_until", 0)) >= clock:
-                metrics.add_metric(name="InboundBusy", unit="Count", value=1)
-                raise ServiceUnavailable("this part is being processed; send it again later", retry_after=10)
-            return None  # an earlier attempt failed or died: the general path completes its message
-        if outcome.numbers_changed:  # the cached owners are out of date: read them again
-            numbers_changed = True
-            continue
-        conversation = outcome.conversation or None  # {}: it is gone
-    else:
-        return None
-    _remember_conversation(msisdn, to, conversation)
-    _received(inbound_id, msisdn, parts=1, route=item["route"])
-    if delivery is None:
-        return "received"
-    try:
-        crash_point("inbound.assembly", inbound_id)
-        webhooks.queue_new(delivery)
-        repository.finish_part(carrier_id)
-    except Exception:
-        repository.release_part(carrier_id)  # the carrier's resend completes it at once (general path)
-        raise
-    return "received"
-
-
-def _number_route(
-    msisdn: str, to: str, fresh: bool = False
-) -> tuple[Route | None, list[repository.NumberExpected]]:
-    """route_for's numbers (not the conversation), from the cache unless `fresh`, and what the route
-    assumes of them: the intake's transaction checks that, so a cached owner is never trusted (a
-    number released and bought by another account must not bring its SMS to the first)."""
-    number = _cached_number("to", to, numbers.owner_of_destination, fresh)
-    if number is not None:
-        owned = repository.NumberExpected(to, OWNED, number.account_id, number.callback_url)
-        return Route(number.account_id, number.callback_url, "number"), [owned]
-    sender = _cached_number("from", msisdn, numbers.registered_sender, fresh)
-    if sender is not None:
-        expected = [
-            repository.NumberExpected(to, OWNED),  # still nobody's number: it would come first
-            repository.NumberExpected(msisdn, REGISTERED, sender.account_id, sender.callback_url),
-        ]
-        return Route(sender.account_id, sender.callback_url, "registered"), expected
-    return None, []  # nobody's: only after fresh reads (see _receive_single)
-
-
-def _cached_number(
-    side: str, number: str, lookup: Callable[[str], NumberRoute | None], fresh: bool
-) -> NumberRoute | None:
-    now = _monotonic()
-    hit = _number_routes.get((side, number))
-    if hit is not None and hit[0] > now and not fresh:
-        return hit[1]
-    found = lookup(number)
-    if len(_number_routes) >= _ROUTE_CACHE_MAX:
-        _number_routes.clear()
-    _number_routes[(side, number)] = (now + NUMBER_ROUTE_CACHE_SECONDS, found)
-    return found
-
-
-def _remember_conversation(msisdn: str, to: str, conversation: dict[str, Any] | None) -> None:
-    """What the transaction last found (it checks it again each time: a stale guess costs a retry, never
-    a wrong route)."""
-    if conversation is None:
-        _conversations.pop((msisdn, to), None)
-        return
-    if len(_conversations) >= _ROUTE_CACHE_MAX:
-        _conversations.clear()
-    _conversations[(msisdn, to)] = {
-        "account_id": conversation["account_id"],
-        "callback_url": conversation.get("callback_url"),
-    }
 
 
 def _receive_part(
@@ -366,16 +215,6 @@ def route_for(msisdn: str, to: str) -> Route | None:
     return None
 
 
-def _opt(keyword: str) -> str | None:
-    if keyword in STOP_WORDS:
-        return "stop"
-    if keyword in START_WORDS:
-        return "start"
-    if keyword in HELP_WORDS:
-        return "help"
-    return None
-
-
 def _accept(
     msisdn: str,
     to: str,
@@ -389,13 +228,13 @@ def _accept(
 ) -> str:
     """Opt-out, store (once per inbound_id), forward, HELP reply: each step safe to repeat."""
     received_at = now_iso()
-    opt = _opt(keyword_of(text))
+    opt = opt_of(keyword_of(text))
     if opt == "stop":
         optouts.opt_out(to, msisdn, received_at)
     elif opt == "start":
         optouts.opt_in(to, msisdn)
     route = route_for(msisdn, to)
-    item = _inbound_item(
+    item = inbound_item(
         msisdn,
         to,
         fields,
@@ -410,86 +249,15 @@ def _accept(
     # An earlier attempt may have stored it (then failed to forward, or died): go on with what it stored.
     stored, new = repository.put_inbound({k: v for k, v in item.items() if v is not None})
     if new:
-        _received(inbound_id, msisdn, parts=parts, route=item["route"])
+        log_received(inbound_id, msisdn, parts=parts, route=item["route"])
     crash_point("inbound.assembly", inbound_id)
     account_id, callback_url = stored.get("account_id"), stored.get("callback_url")
     if account_id and callback_url:
         route = Route(str(account_id), str(callback_url), str(stored.get("route")))
-        webhooks.enqueue(**_forward_args(route, stored, fields))
+        webhooks.enqueue(**forward_args(route, stored, fields))
     if account_id and stored.get("opt") == "help":
         _reply_help(str(account_id), sender=to, recipient=msisdn, inbound_id=inbound_id)
     return inbound_id
-
-
-def _inbound_item(
-    msisdn: str,
-    to: str,
-    fields: Mapping[str, str],
-    text: str,
-    carrier_ids: list[str],
-    *,
-    parts: int,
-    incomplete: bool,
-    inbound_id: str,
-    route: Route | None,
-    received_at: str | None = None,
-) -> dict[str, Any]:
-    keyword = keyword_of(text)
-    return {
-        "inbound_id": inbound_id,
-        "account_id": route.account_id if route else None,
-        "msisdn": msisdn,
-        "to": to,
-        "text": text,
-        "sms_type": fields.get("type", "text"),
-        "keyword": keyword,
-        "message_timestamp": fields.get("message-timestamp"),
-        "parts": parts,
-        "incomplete": incomplete,
-        "carrier_message_ids": carrier_ids,
-        "route": route.kind if route else None,
-        "callback_url": route.callback_url if route else None,
-        "opt": _opt(keyword),
-        "received_at": received_at or now_iso(),
-        "expires_at": int(time.time()) + get_settings().message_retention_days * 86_400,
-    }
-
-
-def _received(inbound_id: str, msisdn: str, *, parts: int, route: str | None) -> None:
-    logger.info(
-        "inbound received",
-        extra={"inbound_id": inbound_id, "from": mask_number(msisdn), "parts": parts, "route": route},
-    )
-    metrics.add_metric(name="InboundReceived", unit="Count", value=1)
-
-
-def _forward_args(route: Route, item: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
-    """The webhook of an inbound message: Vonage's inbound fields (existing Vonage handlers work
-    unchanged), plus our ids."""
-    parts = int(item["parts"])
-    payload: dict[str, Any] = {
-        "msisdn": item["msisdn"],
-        "to": item["to"],
-        "messageId": item["carrier_message_ids"][0],
-        "text": item["text"],
-        "type": item["sms_type"],
-        "keyword": item["keyword"],
-        "message-timestamp": item.get("message_timestamp") or "",
-        "api-key": fields.get("api-key", ""),
-        "inbound_id": item["inbound_id"],
-        "parts": parts,
-        "incomplete": bool(item["incomplete"]),
-    }
-    if parts > 1:
-        payload["concat-total"] = str(parts)
-    return {
-        "account_id": route.account_id,
-        "url": str(route.callback_url),
-        "event_type": INBOUND_EVENT,
-        "payload": payload,
-        "subject_id": item["inbound_id"],
-        "dedupe_key": f"inbound:{item['inbound_id']}",
-    }
 
 
 def _reply_help(account_id: str, sender: str, recipient: str, inbound_id: str) -> None:
