@@ -71,28 +71,15 @@ def _git_has(ref: str, path: str) -> bool:
 
 def _dependencies(requirements: Path, precompiled: bool) -> Path:
     """The requirements installed like sam build does (no .pyc), compiled or not; cached per hash."""
-    key = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        requirements.read_bytes() + sys.version.encode() + repr(precompile.UNUSED_DATA).encode()
+    ).hexdigest()[:16]
     folder = ROOT / ".smsgw" / "bench" / f"layer-deps-{key}-{'pyc' if precompiled else 'src'}"
     if (folder / ".complete").exists():
         return folder / "python"
     shutil.rmtree(folder, ignore_errors=True)
-    subprocess.run(  # noqa: S603 - this interpreter's pip, our pinned requirements
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "-r",
-            str(requirements),
-            "--target",
-            str(folder / "python"),
-        ],
-        capture_output=True,
-        check=True,
-    )
+    precompile.install_requirements(requirements, folder / "python")
+    precompile.prune_unused(folder / "python")
     if precompiled:
         precompile.compile_tree(folder / "python", prefix=None)
     (folder / ".complete").write_text("ok\n")

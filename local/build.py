@@ -237,43 +237,25 @@ class ArtifactBuilder:
         (pydantic-core) match it; byte-compiled with unchecked hashes, so the .pyc files stay
         valid after ministack extracts the zip (extraction does not keep modification times).
         """
-        key = _sha256(requirements.read_bytes(), self._python_tag().encode())[:16]
+        key = _sha256(
+            requirements.read_bytes(), self._python_tag().encode(), repr(precompile.UNUSED_DATA).encode()
+        )[:16]
         zip_path = self.build_dir / "deps" / f"{key}.zip"
         if zip_path.exists():
             return zip_path
         self.log(f"installing {requirements.relative_to(self.root)} for the Lambda runtime (once)")
         with tempfile.TemporaryDirectory(dir=self.build_dir) as tmp:
             target = Path(tmp) / "python"
-            _run(
-                [
-                    str(self.lambda_python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "-q",
-                    "--disable-pip-version-check",
-                    "--no-compile",
-                    "-r",
-                    str(requirements),
-                    "--target",
-                    str(target),
-                ],
-                f"installing {requirements}",
-            )
-            _run(
-                [
-                    str(self.lambda_python),
-                    "-m",
-                    "compileall",
-                    "-q",
-                    "-j",
-                    "0",
-                    "--invalidation-mode",
-                    "unchecked-hash",
-                    str(target),
-                ],
-                "byte-compiling the layer dependencies",
-            )
+            try:
+                precompile.install_requirements(requirements, target, python=str(self.lambda_python))
+            except subprocess.CalledProcessError as error:
+                raise StackError(
+                    f"installing {requirements} failed:\n{(error.stderr or b'')[-4000:]!r}"
+                ) from error
+            precompile.prune_unused(target)
+            complaints = precompile.compile_tree(target, python=str(self.lambda_python), prefix=None)
+            if complaints:
+                raise StackError(f"byte-compiling the layer dependencies failed:\n{complaints[-4000:]}")
             entries = []
             for dirpath, dirnames, filenames in os.walk(target):
                 dirnames.sort()

@@ -7,6 +7,7 @@ code (no sam build, no pip: a couple of seconds).
 
 from __future__ import annotations
 
+import ast
 import marshal
 import os
 import re
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from local.build import ArtifactBuilder
+from local.precompile import UNUSED_DATA, missing_pyc
 from local.precompile import main as precompile_main
-from local.precompile import missing_pyc
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +103,46 @@ def test_make_build_precompiles_the_layer_sam_builds() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     compiled = re.findall(r"-m local\.precompile \.aws-sam/build/(\w+)/python", makefile)
     assert sorted(compiled) == sorted(layers) == ["CommonLayer"]
+
+
+def test_the_layer_ships_without_the_phone_number_data_the_gateway_never_reads(layer_copy: Path) -> None:
+    """phonenumbers' geocoder and carrier data (≈ 40 MB, a third of the layer's files) are removed."""
+    package = layer_copy / "phonenumbers"
+    for kept in ("data", "tzdata", "shortdata"):
+        (package / kept).mkdir(parents=True)
+        (package / kept / "__init__.py").write_text("", encoding="utf-8")
+    for unused in ("geodata", "carrierdata"):
+        (package / unused / "sub").mkdir(parents=True)
+        (package / unused / "__init__.py").write_text("", encoding="utf-8")
+
+    assert precompile_main([str(layer_copy)]) == 0
+
+    assert sorted(p.name for p in package.iterdir() if p.name != "__pycache__") == [
+        "data",
+        "shortdata",
+        "tzdata",
+    ]
+
+
+def _phonenumbers_imports(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("phonenumbers")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("phonenumbers"):
+            found |= {f"{node.module}.{alias.name}" for alias in node.names} | {str(node.module)}
+    return found
+
+
+def test_no_code_imports_the_phone_number_data_the_layer_leaves_out() -> None:
+    """What local/precompile.py removes must stay unused: a module that needs the geocoder or the
+    carrier names would fail only on Lambda and the local stack, never in unit tests."""
+    roots = [LAYER / "smsgw", ROOT / "functions"]
+    imported: set[str] = set()
+    for root in roots:
+        for source in root.rglob("*.py"):
+            imported |= _phonenumbers_imports(ast.parse(source.read_text(encoding="utf-8")))
+    assert "phonenumbers.timezone" in imported  # the scan sees imports (quiet hours use time zones)
+    unused = {"phonenumbers." + path.split("/")[1] for path in UNUSED_DATA}
+    users = {"phonenumbers.geocoder", "phonenumbers.carrier"} | unused
+    assert imported & users == set()
