@@ -326,17 +326,45 @@ class ArtifactBuilder:
         self._prune(artifacts)
         return artifacts
 
-    def _prune(self, current: list[Artifact]) -> None:
-        """Remove the zips of earlier builds (the dependency cache stays).
+    def unpacked(self, artifact: Artifact) -> Path:
+        """The layer zip unpacked once into a folder beside it (what Lambda mounts read-only at /opt).
 
-        Only those older than a few minutes: another local stack may be about to upload one.
+        The local stack points its functions at this folder (local/deploy.py, `mounted_layers`) instead of
+        letting the emulator unpack the 10 MB, 3,000-file zip for every worker it starts: ministack does
+        that in its one process, so a burst of cold starts (a chaos run's crashes, a flood of carrier
+        retries) slowed every AWS call and every other start with it (docs/local-stack.md).
         """
-        keep = {art.path for art in current}
-        cutoff = time.time() - 600
+        folder = artifact.path.with_suffix("")
+        if folder.is_dir():
+            os.utime(folder)  # in use again: _prune keeps it
+            return folder
+        tmp = Path(tempfile.mkdtemp(dir=artifact.path.parent, prefix=f".{folder.name}-"))
+        with zipfile.ZipFile(artifact.path) as zf:
+            zf.extractall(tmp)
+        try:
+            tmp.rename(folder)
+        except OSError:  # another stack unpacked it first: the same content
+            shutil.rmtree(tmp, ignore_errors=True)
+        return folder
+
+    def _prune(self, current: list[Artifact]) -> None:
+        """Remove the zips of earlier builds (the dependency cache stays), and unpacked layers.
+
+        Zips only when older than a few minutes: another local stack may be about to upload one. An
+        unpacked layer is read by a running stack's functions for as long as it runs, so only one
+        unused for a day goes.
+        """
+        keep = {art.path for art in current} | {art.path.with_suffix("") for art in current}
+        now = time.time()
         for art in current:
-            for old in art.path.parent.glob(f"{art.logical_id}-*.zip"):
+            for old in art.path.parent.glob(f"{art.logical_id}-*"):
                 with contextlib.suppress(OSError):
-                    if old not in keep and old.stat().st_mtime < cutoff:
+                    age = now - old.stat().st_mtime
+                    if old in keep or age < (86_400 if old.is_dir() else 600):
+                        continue
+                    if old.is_dir():
+                        shutil.rmtree(old)
+                    else:
                         old.unlink()
 
     def _folder(self, logical_id: str, uri: str) -> Path:

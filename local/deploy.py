@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -93,9 +94,10 @@ class Deployer:
         parameters: Mapping[str, str],
         stage: str | None = None,
         timeout: float = 120.0,
+        mounted_layers: Mapping[str, Path] | None = None,
     ) -> Deployment:
         started = time.monotonic()
-        body, bridged = self.localize(template, self.upload(artifacts))
+        body, bridged = self.localize(template, self.upload(artifacts), mounted_layers)
         known = tpl.parameter_names(template)
         params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items() if k in known]
         cfn = self.client("cloudformation")
@@ -136,10 +138,21 @@ class Deployer:
         self.client("s3").put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=data)
         return {"TemplateURL": f"{self.endpoint_url.rstrip('/')}/{ARTIFACT_BUCKET}/{key}"}
 
-    def localize(self, template: dict[str, Any], uris: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-        """The template with local code paths replaced by the uploaded s3:// URIs and ANY methods expanded."""
+    def localize(
+        self,
+        template: dict[str, Any],
+        uris: Mapping[str, str],
+        mounted_layers: Mapping[str, Path] | None = None,
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The template with local code paths replaced by the uploaded s3:// URIs, ANY methods expanded,
+        and each layer in `mounted_layers` (logical id → its unpacked folder) given to the functions
+        as a folder on PYTHONPATH instead of a layer the emulator unpacks for every worker."""
         body, expanded = tpl.expand_any_methods(copy.deepcopy(template))
         bridged = [f"Method: any expanded into {', '.join(tpl.ANY_METHODS)} for {e}" for e in expanded]
+        for layer, folder in (mounted_layers or {}).items():
+            users = tpl.mount_layer(body, layer, str(folder / "python"))
+            if users:
+                bridged.append(f"{layer}: a folder on PYTHONPATH for {', '.join(users)} (unpacked once)")
         for name, res in body["Resources"].items():
             if name not in uris:
                 continue

@@ -210,7 +210,14 @@ class LocalStack:
             if second_url:
                 deployer.put_secret(self.second_secret_name, self.second_credentials)
             self.deployment = deployer.deploy(
-                self.stack_name, self._template, artifacts, parameters, self.stage
+                self.stack_name,
+                self._template,
+                artifacts,
+                parameters,
+                self.stage,
+                mounted_layers={
+                    a.logical_id: builder.unpacked(a) for a in artifacts if a.prop == "ContentUri"
+                },
             )
         except StackError as exc:
             raise StackError(f"{exc}\nministack log: {self.ministack.log_path}") from None

@@ -115,6 +115,29 @@ AUTHORIZER_CONTEXT_LOCALLY = (
 _AUTHORIZER_VARIABLE = re.compile(r"\$(?:\{context\.authorizer\.\w+\}|context\.authorizer\.\w+)")
 
 
+def mount_layer(template: dict[str, Any], layer: str, folder: str) -> list[str]:
+    """Replace `!Ref layer` in Globals.Function.Layers and each function's Layers with `folder` on
+    PYTHONPATH (where the layer's python/ is unpacked); returns who used it ("Globals" or function ids).
+
+    The same code on the same import path order as a layer (after the function's own code, before the
+    runtime's packages), without the emulator unpacking it for each worker it starts."""
+    users = []
+    holders = [("Globals", (template.get("Globals") or {}).get("Function"))]
+    holders += [
+        (name, res.get("Properties")) for name, res in resources(template, SERVERLESS_FUNCTION).items()
+    ]
+    for name, props in holders:
+        if not isinstance(props, dict) or {"Ref": layer} not in (props.get("Layers") or []):
+            continue
+        props["Layers"] = [ref for ref in props["Layers"] if ref != {"Ref": layer}]
+        if not props["Layers"]:
+            del props["Layers"]
+        variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+        variables["PYTHONPATH"] = folder
+        users.append(name)
+    return users
+
+
 def localize_gateway_responses(template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Replace `$context.authorizer.<key>` in the Api's gateway response templates by a fixed text.
 
