@@ -43,6 +43,10 @@ os.environ.update(
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_METRICS_NAMESPACE": "smsgw-test",
         "POWERTOOLS_DEV": "false",
+        # moto in this process is not thread-safe (a transaction deep-copies a table another thread
+        # writes to), so the dispatcher takes a batch's records one at a time here; the e2e tests and
+        # `make chaos` run it at the default (10 at once) against the local stack.
+        "DISPATCH_RECORDS_AT_ONCE": "1",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

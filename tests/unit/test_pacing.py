@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
 from smsgw.dispatch.pacing import Deferred, Slot, reserve_slot
+from smsgw.dispatch.service import _wait_for_slot as wait_for_slot
 
 
 def test_slots_are_spaced_by_the_rate_for_simultaneous_callers(aws):
@@ -46,3 +48,43 @@ def test_pacers_are_independent(aws):
     reserve_slot("a", 1, now, max_wait=0)
     assert isinstance(reserve_slot("a", 1, now, max_wait=0), Deferred)
     assert isinstance(reserve_slot("b", 1, now, max_wait=0), Slot)
+
+
+def _sleep_that_oversleeps(clock: list[float], late_by: list[float]) -> Callable[[float], None]:
+    """Advances a fake clock by the wait, plus the next of `late_by` (a busy machine wakes late)."""
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds + (late_by.pop(0) if late_by else 0.0)
+
+    return sleep
+
+
+def test_a_slot_reached_too_late_is_left_unused_and_the_next_one_is_taken(aws):
+    """Sent 40 ms after its slot, a message lands right before the next slot's holder: at R = 24 with 3 %
+    headroom that is 25 in one second at the carrier, which throttles. The late slot is skipped."""
+    clock = [1_800_000_000.0]
+    reserve_slot("carrier", 20, clock[0], max_wait=5)  # the pacer is busy: the next slots are ahead
+    sleep = _sleep_that_oversleeps(clock, late_by=[0.040, 0.002])
+
+    slot = wait_for_slot("carrier", 20, 10, clock[0] + 60, sleep, lambda: clock[0])
+
+    assert isinstance(slot, Slot)
+    assert slot.at == pytest.approx(1_800_000_000.10)  # the one at +0.05 was reached at +0.09: skipped
+    assert clock[0] - slot.at == pytest.approx(0.002, abs=1e-6)  # on time for the one it uses
+
+
+def test_a_slot_reached_in_time_is_used_and_an_idle_pacers_slot_never_counts_as_late(aws):
+    clock = [1_800_000_000.0]
+    # The pacer write takes 30 ms: every reading after the first is 30 ms on.
+    readings = itertools.chain([clock[0]], itertools.repeat(clock[0] + 0.03))
+    idle = wait_for_slot(
+        "carrier", 20, 10, clock[0] + 60, _sleep_that_oversleeps(clock, []), lambda: next(readings)
+    )
+    assert isinstance(idle, Slot)
+    assert idle.at == 1_800_000_000.0
+
+    busy = wait_for_slot(
+        "carrier", 20, 10, clock[0] + 60, _sleep_that_oversleeps(clock, late_by=[0.010]), lambda: clock[0]
+    )
+    assert isinstance(busy, Slot)
+    assert busy.at == pytest.approx(1_800_000_000.05)  # 10 ms late: within LATE_SLOT_SECONDS, used

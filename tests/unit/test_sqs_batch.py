@@ -4,6 +4,7 @@ reported on its own (even when all fail), the others are acknowledged."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from smsgw.edges.records.schedules import run_record
 from smsgw.edges.sqs_batch import DEFAULT_BUDGET_MS, RecordInfo, process_batch
+from smsgw.faults import InjectedCrash
 from tests.conftest import LambdaContext
 
 
@@ -131,3 +133,37 @@ def test_a_schedule_run_record_that_fails_is_reported_and_logged_with_its_schedu
     assert logged.schedule_id is None
     assert logged.exc_info is not None
     assert logged.exc_info[0] is KeyError
+
+
+def test_with_concurrency_the_records_wait_at_once_and_each_failure_is_still_reported() -> None:
+    """Ten records that each wait for all the others: one after the other, the first would wait forever
+    (the barrier's timeout breaks it, and every record fails)."""
+    barrier = threading.Barrier(10, timeout=5)
+    threads: set[int] = set()
+
+    def handle(body: dict[str, Any], info: RecordInfo) -> None:
+        threads.add(threading.get_ident())
+        barrier.wait()
+        if body["n"] in (3, 7):
+            raise RuntimeError("carrier down")
+
+    result = process_batch(
+        event(*(record(f"m{n}", {"n": n}) for n in range(10))), LambdaContext(30_000), handle, concurrency=10
+    )
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m3"}, {"itemIdentifier": "m7"}]}
+    assert len(threads) == 10
+
+
+def test_with_concurrency_a_crash_still_fails_the_whole_invocation() -> None:
+    handled: list[int] = []
+
+    def handle(body: dict[str, Any], info: RecordInfo) -> None:
+        if body["n"] == 1:
+            raise InjectedCrash("the function died")
+        handled.append(body["n"])
+
+    with pytest.raises(InjectedCrash):
+        process_batch(event(*(record(f"m{n}", {"n": n}) for n in range(4))), None, handle, concurrency=4)
+    assert 0 in handled  # answered before the crash was: ran to its end
+    assert 1 not in handled

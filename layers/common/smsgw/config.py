@@ -50,6 +50,8 @@ class Settings(BaseModel):
 
     dispatch_max_wait_seconds: float = Field(default=10.0, ge=0, alias="DISPATCH_MAX_WAIT_SECONDS")
     dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")
+    # A batch's records dispatched at once (threads; edges/records/dispatch.py says why).
+    dispatch_records_at_once: int = Field(default=10, ge=1, le=10, alias="DISPATCH_RECORDS_AT_ONCE")
     # Circuit breaker per connector (dispatch/breaker.py): this many failures within the window open it;
     # after the pause one probe at a time tries it again.
     # How long a function keeps the connectors and routes it read (smsgw.routing).

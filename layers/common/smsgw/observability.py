@@ -8,15 +8,30 @@ and latencies are also broken down by carrier and destination country — never 
 from __future__ import annotations
 
 import re
+import threading
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricResolution, MetricUnit, single_metric
 
 NAMESPACE = "smsgw"
 SERVICE = "smsgw"
 
+
+class _ThreadSafeMetrics(Metrics):
+    """Powertools' Metrics, safe to add to from the threads a batch's records run on
+    (edges/sqs_batch.py): its metric set is a shared dict it reads, changes and writes back."""
+
+    _lock = threading.Lock()
+
+    def add_metric(
+        self, name: str, unit: MetricUnit | str, value: float, resolution: MetricResolution | int = 60
+    ) -> None:
+        with self._lock:
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+metrics: Metrics = _ThreadSafeMetrics(namespace=NAMESPACE, service=SERVICE)
 
 # A run of digits long enough to be a phone number (E.164 has at most 15).
 _NUMBER_IN_TEXT = re.compile(r"\+?\d{7,15}")

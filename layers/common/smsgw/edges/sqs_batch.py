@@ -5,6 +5,11 @@ and returns the partial batch response (`{"batchItemFailures": [...]}`): a recor
 raises is reported, SQS delivers it again (after the queue's visibility timeout, or the delay the
 handler set on it), and after the queue's maxReceiveCount it moves to the dead-letter queue. The
 other records are acknowledged. The functions' event source mappings set ReportBatchItemFailures.
+
+`concurrency` > 1 runs up to that many records at once, on threads (for handlers that mostly wait:
+the dispatcher waits for its connector's pacing slot, then for the carrier). A batch's records are
+independent; each is still handled exactly as alone, and a crash (a BaseException) still fails the
+whole invocation.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +44,17 @@ class RecordInfo:
 RecordHandler = Callable[[dict[str, Any], RecordInfo], object]
 
 
-def process_batch(event: dict[str, Any], context: Any, handle: RecordHandler) -> dict[str, Any]:
-    """Run `handle` on each record (its body parsed as a JSON object); returns the partial batch
-    response naming every record whose handler (or body) failed."""
+def process_batch(
+    event: dict[str, Any], context: Any, handle: RecordHandler, concurrency: int = 1
+) -> dict[str, Any]:
+    """Run `handle` on each record (its body parsed as a JSON object), up to `concurrency` at once;
+    returns the partial batch response naming every record whose handler (or body) failed."""
     budget_ms = context.get_remaining_time_in_millis() if context is not None else DEFAULT_BUDGET_MS
     deadline = time.time() + budget_ms / 1000
+    records = event.get("Records") or []
 
-    failures: list[dict[str, str]] = []
-    for record in event.get("Records") or []:
+    def run(record: dict[str, Any]) -> str | None:
+        """The record's SQS message id if it failed, else None."""
         message_id = str(record.get("messageId", ""))
         try:
             body = json.loads(record["body"])
@@ -70,5 +79,13 @@ def process_batch(event: dict[str, Any], context: Any, handle: RecordHandler) ->
                 "SQS record failed; it will be delivered again",
                 extra={"sqs_message_id": message_id, "error": f"{type(error).__name__}: {error}"},
             )
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+            return message_id
+        return None
+
+    if concurrency <= 1 or len(records) <= 1:
+        failed = [run(record) for record in records]
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(records))) as pool:
+            # map re-raises a record's BaseException (a crash) here, after the others finished.
+            failed = list(pool.map(run, records))
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed if m is not None]}

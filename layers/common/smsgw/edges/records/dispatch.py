@@ -8,6 +8,11 @@ from smsgw.dispatch.service import dispatch_one
 from smsgw.edges.sqs_batch import RecordInfo
 from smsgw.observability import logger
 
+# A batch's records are dispatched at once (settings.dispatch_records_at_once, default 10 = the event
+# source's BatchSize): each mostly waits, for its connector's pacing slot and then for the carrier.
+# One after the other, a batch holding both connectors' messages left one connector's slots unused
+# while a record waited for the other's (docs/benchmarks.md §1b).
+
 
 def dispatch_record(body: dict[str, Any], record: RecordInfo) -> str:
     """`{"message_id"[, "first_sent_at" (ms)]}`: a look-again record carries its first record's time."""
