@@ -109,7 +109,6 @@ def moto_env(
         resources = template()["Resources"]
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         _create_table(dynamodb, "smsgw-bench", resources["Table"]["Properties"])
-        _create_table(dynamodb, "smsgw-bench-idempotency", resources["IdempotencyTable"]["Properties"])
         sqs = boto3.client("sqs", region_name=REGION)
         queues = {
             name: sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
@@ -133,7 +132,6 @@ def moto_env(
         os.environ.update(
             {
                 "TABLE_NAME": "smsgw-bench",
-                "IDEMPOTENCY_TABLE_NAME": "smsgw-bench-idempotency",
                 "SEND_QUEUE_URL": queues["send"],
                 "WEBHOOK_QUEUE_URL": queues["webhooks"],
                 "WEBHOOK_DLQ_URL": queues["webhooks-dlq"],

@@ -95,7 +95,6 @@ def _create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
 @dataclass
 class Aws:
     table_name: str
-    idempotency_table_name: str
     send_queue_url: str
     dead_letter_queue_url: str
 
@@ -166,7 +165,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     resources = template()["Resources"]
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     _create_table(dynamodb, "smsgw-test", resources["Table"]["Properties"])
-    _create_table(dynamodb, "smsgw-test-idempotency", resources["IdempotencyTable"]["Properties"])
     sqs = boto3.client("sqs", region_name=REGION)
     dlq = sqs.create_queue(QueueName="send-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -202,7 +200,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         "WEBHOOK_QUEUE_URL": webhook_queue,
         "WEBHOOK_DLQ_URL": webhook_dlq,
         "TABLE_NAME": "smsgw-test",
-        "IDEMPOTENCY_TABLE_NAME": "smsgw-test-idempotency",
         "SEND_QUEUE_URL": queue,
         "CARRIER_PROVIDER": "simulator",
         "CARRIER_SECRET_NAME": "",
@@ -211,7 +208,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     _reset()
-    yield Aws("smsgw-test", "smsgw-test-idempotency", queue, dlq)
+    yield Aws("smsgw-test", queue, dlq)
     _reset()
 
 

@@ -19,7 +19,6 @@ class Settings(BaseModel):
 
     stage: str = Field(default="dev", alias="STAGE")
     table_name: str = Field(default="smsgw", alias="TABLE_NAME")
-    idempotency_table_name: str = Field(default="smsgw-idempotency", alias="IDEMPOTENCY_TABLE_NAME")
     send_queue_url: str = Field(default="", alias="SEND_QUEUE_URL")
 
     carrier_provider: str = Field(default="simulator", alias="CARRIER_PROVIDER")
