@@ -86,6 +86,7 @@ def process_batch(
         failed = [run(record) for record in records]
     else:
         with ThreadPoolExecutor(max_workers=min(concurrency, len(records))) as pool:
-            # map re-raises a record's BaseException (a crash) here, after the others finished.
+            # map re-raises a record's BaseException (a crash) here: records not started yet are
+            # cancelled, the running ones end before the `with` does (as if the function had died).
             failed = list(pool.map(run, records))
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed if m is not None]}
