@@ -93,7 +93,14 @@ def _label(goal: Goal, variant: str) -> Goal:
     return goal
 
 
-def run_once(messages: int, rate: int, headroom: float, img_dir: Path | None, image: str) -> Section:
+def run_once(
+    messages: int,
+    rate: int,
+    headroom: float,
+    img_dir: Path | None,
+    image: str,
+    extra_parameters: dict[str, str] | None = None,
+) -> Section:
     import boto3
     import requests
 
@@ -110,7 +117,11 @@ def run_once(messages: int, rate: int, headroom: float, img_dir: Path | None, im
         run_dir=run_dir,
         stack_name="smsgw-bench",
         simulator_args=["--rate-per-second", str(rate)],
-        parameters={"CarrierRatePerSecond": str(rate), "CarrierRateHeadroom": str(headroom)},
+        parameters={
+            "CarrierRatePerSecond": str(rate),
+            "CarrierRateHeadroom": str(headroom),
+            **(extra_parameters or {}),
+        },
         log=say,
     ) as stack:
         api_url = stack.info["api_url"]
