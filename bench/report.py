@@ -155,23 +155,50 @@ def render(sections: list[Section], previous: str = "", date: str = "", commit_i
     order = [name for name in ORDER if name in fresh or name in kept]
     order += [name for name in fresh if name not in order]
     parts = [HEADER]
-    summary = [s for s in sections if s.goals]
-    if summary:
-        parts.append(summary_table(summary, date, commit_id))
+    rows = [row for name in order for row in summary_rows(fresh.get(name, kept.get(name, "")))]
+    if rows:
+        parts.append(summary_table(rows, date, commit_id))
     for name in order:
         body = fresh.get(name, kept.get(name, ""))
         parts.append(f"<!-- bench:{name} -->\n{body.rstrip()}\n<!-- /bench:{name} -->\n")
     return "\n".join(parts)
 
 
-def summary_table(sections: list[Section], date: str, commit_id: str) -> str:
-    rows = [
-        [s.title.split(". ", 1)[-1], g.what, fmt_ratio(g.ratio), g.goal, "yes" if g.met else "**no**"]
-        for s in sections
-        for g in s.goals
-    ]
-    table = Table(["benchmark", "what", "ratio", "goal", "met?"], rows)
-    return f"## Summary (this run: {date}, commit `{commit_id}`)\n\n" + table.markdown()
+_GOAL_HEADER = "| what | measured | baseline | ratio | goal | met? | date | commit |"
+
+
+def summary_rows(section_markdown: str) -> list[list[str]]:
+    """[benchmark, what, ratio, goal, met?, date, commit] for each goal row of a section's markdown, so
+    the summary also shows the sections this run kept from an earlier one (with their own run)."""
+    title = next((line[3:] for line in section_markdown.splitlines() if line.startswith("## ")), "")
+    rows, in_goals = [], False
+    for line in section_markdown.splitlines():
+        if line == _GOAL_HEADER:
+            in_goals = True
+            continue
+        if in_goals and line.startswith("|---"):
+            continue
+        cells = _cells(line) if in_goals and line.startswith("| ") else []
+        if len(cells) == 8:
+            what, _measured, _baseline, ratio, goal, met, date, commit = cells
+            rows.append([title.split(". ", 1)[-1], what, ratio, goal, met, date, commit])
+            continue
+        in_goals = False
+    return rows
+
+
+def _cells(line: str) -> list[str]:
+    """The cells of a markdown table row (`\\|` inside a cell stays a `|`)."""
+    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+    return [cell.strip().replace("\\|", "|") for cell in cells]
+
+
+def summary_table(rows: list[list[str]], date: str, commit_id: str) -> str:
+    table = Table(["benchmark", "what", "ratio", "goal", "met?", "date", "commit"], rows)
+    return (
+        f"## Summary (the latest run of each benchmark; this run: {date}, commit `{commit_id}`)\n\n"
+        + table.markdown()
+    )
 
 
 ORDER = ["pacing", "pacing_two", "overhead", "coldstart", "awscalls", "memory", "scale"]

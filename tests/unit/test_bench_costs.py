@@ -3,7 +3,7 @@
 import pytest
 
 from bench.costs import Invocation, Prices, Usage, cost_per_million
-from bench.report import Goal, goal_met
+from bench.report import Goal, Section, goal_met, render
 
 
 def test_each_service_is_priced_per_million_messages():
@@ -58,3 +58,19 @@ def test_goals_read_their_operator(value, goal, met):
 def test_a_goal_that_is_not_an_operator_and_a_number_is_refused():
     with pytest.raises(ValueError, match="not a goal"):
         goal_met(1.0, "about 2")
+
+
+def test_the_summary_keeps_the_goals_of_the_benchmarks_this_run_did_not_run():
+    """`make bench --only awscalls` rewrote the summary with awscalls' rows alone; each benchmark kept
+    from an earlier run now keeps its rows there, with that run's date and commit."""
+    earlier = Section(
+        "pacing", "1. Pacing and throughput", "how", goals=[Goal("rate a|b", "48", "50", 0.96, "≥ 0.95")]
+    )
+    previous = render([earlier], date="2026-11-25", commit_id="aaaaaaa")
+    fresh = Section("awscalls", "4. AWS requests", "how", goals=[Goal("cost", "29", "5", 5.8, "< 1.0")])
+
+    text = render([fresh], previous, date="2026-12-03", commit_id="bbbbbbb")
+
+    summary = text.split("<!-- bench:")[0]
+    assert "| Pacing and throughput | rate a\\|b | 0.960 | ≥ 0.95 | yes | 2026-11-25 | aaaaaaa |" in summary
+    assert "| AWS requests | cost | 5.800 | < 1.0 | **no** | 2026-12-03 | bbbbbbb |" in summary
