@@ -437,8 +437,9 @@ def _section(
             "(before 2026-12-03, 5 batches in flight), a record waiting for one connector's slot left the other "
             "connector's slots unused: six quiet runs at 24 and 15 got 0.944–0.965 of each rate. All at "
             "once, with nothing else changed, the slots were all used (0.967 / 0.965) but the carriers "
-            "throttled 6 and 4 submissions: 50 threads on 2 cores woke up to 40 ms after their slot, which "
-            "put R + 1 in a second (the 3 % headroom absorbs ≈ 30 ms at these rates). A slot reached more "
+            "throttled 6 and 4 submissions. The likely cause (inferred, not timed): 50 threads on 2 cores "
+            "waking late for their slots, and a send ≥ 30 ms late puts R + 1 in a second (what the 3 % "
+            "headroom absorbs at these rates). A slot reached more "
             "than 15 ms late is now left unused and the next one taken (metric `PacingSlotSkipped`): two "
             "runs of this code got 0.963 / 0.964 (7 slots skipped) and 0.958 / 0.956 (load average "
             "2.3), no throttle answer.",
