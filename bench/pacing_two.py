@@ -441,7 +441,7 @@ def _section(
             "waking late for their slots, and a send ≥ 30 ms late puts R + 1 in a second (what the 3 % "
             "headroom absorbs at these rates). A slot reached more "
             "than 15 ms late is now left unused and the next one taken (metric `PacingSlotSkipped`): two "
-            "runs of this code got 0.963 / 0.964 (7 slots skipped) and 0.958 / 0.956 (load average "
+            "runs of this code got 0.963 / 0.964 and 0.958 / 0.956 (load average "
             "2.3), no throttle answer.",
             "The most submissions in any 1 s counts the accepted ones and the throttled ones that went back "
             "to the queue (logged as `throttled`, with their time). A throttle retried at the next slot in "
