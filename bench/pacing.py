@@ -93,6 +93,24 @@ def _label(goal: Goal, variant: str) -> Goal:
     return goal
 
 
+def dispatch_controls(stack: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """A local stack's Lambda and SQS clients and DispatchFunction's event source mapping (to pause
+    and resume dispatch, and to read the queues)."""
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - ministack accepts any
+        region_name=stack.region,
+    )
+    lam = session.client("lambda", endpoint_url=stack.endpoint_url)
+    sqs = session.client("sqs", endpoint_url=stack.endpoint_url)
+    [esm] = lam.list_event_source_mappings(FunctionName=stack.resource_id("DispatchFunction"))[
+        "EventSourceMappings"
+    ]
+    return lam, sqs, esm
+
+
 def run_once(
     messages: int,
     rate: int,
@@ -101,11 +119,10 @@ def run_once(
     image: str,
     extra_parameters: dict[str, str] | None = None,
 ) -> Section:
-    import boto3
     import requests
 
     from local.stack import LocalStack
-    from local.testing import Simulator, poll
+    from local.testing import Api, Simulator, poll
 
     run_dir = ROOT / ".smsgw" / "bench" / "stack"
     paced = round(rate * (1 - headroom), 2)
@@ -128,21 +145,8 @@ def run_once(
         sim = Simulator(str(stack.info["simulator_url"]))
         requests.put(f"{sim.url}/_sim/config", json={"dlr_url": None}, timeout=10).raise_for_status()
         account = stack.create_account("bench", str(messages), "", "--rate-limit", "1000000")
-        token = requests.post(
-            f"{api_url}/oauth/client_credential/accesstoken",
-            params={"grant_type": "client_credentials"},
-            data={"client_id": account["client_id"], "client_secret": account["client_secret"]},
-            timeout=30,
-        ).json()["access_token"]
-        session = boto3.session.Session(
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - ministack accepts any
-            region_name=stack.region,
-        )
-        lam = session.client("lambda", endpoint_url=stack.endpoint_url)
-        sqs = session.client("sqs", endpoint_url=stack.endpoint_url)
-        dispatch_name = stack.resource_id("DispatchFunction")
-        [esm] = lam.list_event_source_mappings(FunctionName=dispatch_name)["EventSourceMappings"]
+        token = Api({"api_url": api_url, **account}).token()
+        lam, sqs, esm = dispatch_controls(stack)
         local = threading.local()
 
         def send(text: str) -> tuple[float, float, int, str]:

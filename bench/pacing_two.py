@@ -29,7 +29,7 @@ from typing import Any
 
 from bench import stats
 from bench.mocked import ROOT
-from bench.pacing import CLIENT_THREADS, DEFAULT_HEADROOM, dispatch_log_facts, log_time
+from bench.pacing import CLIENT_THREADS, DEFAULT_HEADROOM, dispatch_controls, dispatch_log_facts, log_time
 from bench.report import Goal, Section, Table
 
 # Connector → (its carrier's limit in msg/s, a destination its route sends there first). Different
@@ -151,11 +151,10 @@ def split(messages: int, rates: Mapping[str, float]) -> list[str]:
 
 
 def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) -> Section:
-    import boto3
     import requests
 
     from local.runner import SECOND_CONNECTOR, LocalStack
-    from local.testing import Simulator, poll
+    from local.testing import Api, Simulator, poll
 
     rates = dict(QUICK_RATES if quick else FULL_RATES)
     if quick:
@@ -199,22 +198,8 @@ def run(messages: int = 1000, quick: bool = False, img_dir: Path | None = None) 
             sim.configure(dlr_url=None, rate_per_second=rates[name])
         say(f"connectors and carrier limits: {rates} msg/s")
         account = stack.create_account("bench", str(messages * 10), "", "--rate-limit", "1000000")
-        token = requests.post(
-            f"{api_url}/oauth/client_credential/accesstoken",
-            params={"grant_type": "client_credentials"},
-            data={"client_id": account["client_id"], "client_secret": account["client_secret"]},
-            timeout=30,
-        ).json()["access_token"]
-        session = boto3.session.Session(
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - ministack accepts any
-            region_name=stack.region,
-        )
-        lam = session.client("lambda", endpoint_url=stack.endpoint_url)
-        sqs = session.client("sqs", endpoint_url=stack.endpoint_url)
-        [esm] = lam.list_event_source_mappings(FunctionName=stack.resource_id("DispatchFunction"))[
-            "EventSourceMappings"
-        ]
+        token = Api({"api_url": api_url, **account}).token()
+        lam, sqs, esm = dispatch_controls(stack)
         local = threading.local()
 
         def send(item: tuple[str, str]) -> tuple[float, float, int, str, str]:

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local.stack import LocalStack
-from local.testing import Simulator, poll
+from local.testing import Api, Simulator, poll
 from tests.e2e.conftest import CARRIER_LIMIT
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +21,7 @@ BURST = 300
 def test_a_burst_of_300_is_paced_and_each_message_arrives_once(local_stack: LocalStack, simulator: Simulator):
     api_url = local_stack.info["api_url"]
     account = local_stack.create_account("burst", "100", "", "--rate-limit", "1000")
-    token = requests.post(
-        f"{api_url}/oauth/client_credential/accesstoken",
-        params={"grant_type": "client_credentials"},
-        data={"client_id": account["client_id"], "client_secret": account["client_secret"]},
-        timeout=30,
-    ).json()["access_token"]
+    token = Api({"api_url": api_url, **account}).token()
     sessions = threading.local()
 
     def send(n: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from local.stack import LocalStack
-from local.testing import Simulator, poll
+from local.testing import Api, Simulator, poll
 
 pytestmark = pytest.mark.e2e
 # Prefixes no other e2e test sends to, so these routes change nothing for them.
@@ -41,12 +41,7 @@ def routes(local_stack: LocalStack) -> Any:
 def sender(local_stack: LocalStack) -> Any:
     api_url = local_stack.info["api_url"]
     account = local_stack.create_account("failover", "100", "", "--rate-limit", "1000")
-    token = requests.post(
-        f"{api_url}/oauth/client_credential/accesstoken",
-        params={"grant_type": "client_credentials"},
-        data={"client_id": account["client_id"], "client_secret": account["client_secret"]},
-        timeout=30,
-    ).json()["access_token"]
+    token = Api({"api_url": api_url, **account}).token()
 
     def send(to: str, text: str) -> None:
         response = requests.post(
