@@ -23,6 +23,16 @@ def test_slots_are_spaced_by_the_rate_for_simultaneous_callers(aws):
     assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 50
 
 
+@pytest.mark.parametrize("rate", [48.5, 14.55, 970.0])
+def test_a_busy_pacer_hands_out_exactly_its_rate_of_slots(aws, rate):
+    # Not a whole number of milliseconds apart: 48.5/s is 20.62 ms (rounded to 21 ms, the carrier saw
+    # 47.6/s = 0.952 of 50), 970/s is 1.03 ms (rounded to 1 ms: 1000/s, over a carrier's limit of 1000).
+    now = 1_800_000_000.0
+    slots = [reserve_slot("carrier", rate, now, max_wait=1_000) for _ in range(1000)]
+    times = [slot.at for slot in slots]  # type: ignore[union-attr]
+    assert (times[-1] - times[0]) == pytest.approx(999 / rate, rel=1e-4)
+
+
 def test_a_slot_too_far_ahead_is_deferred_not_taken(aws):
     now = 1_800_000_000.0
     for _ in range(10):
