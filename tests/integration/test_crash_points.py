@@ -5,10 +5,14 @@ test_dispatch_reconcile.py.)"""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from smsgw.accounts import service as accounts
 from smsgw.faults import InjectedCrash
 from smsgw.inbound import service as inbound_service
+from smsgw.webhooks.repository import deliveries as webhook_deliveries
 from tests.integration.test_dispatch import accept, dispatch, message, receive_batch
 from tests.integration.test_inbound import NUMBER, PHONE, deliver_webhooks, inbound, register
 from tests.integration.test_inbound_loss import forwarded
@@ -16,9 +20,10 @@ from tests.integration.test_receipts_api import dlr_fields, post_dlr
 
 
 def test_a_receipt_whose_function_died_after_the_part_status_is_completed_by_the_resend(
-    aws, account, carrier_env, crash_at
+    aws, carrier_env, crash_at, callbacks_allowed, receiver
 ):
-    message_id = accept(account)
+    owner = accounts.create_account("cb", balance="5", senders=[], status_url=receiver.url)
+    message_id = accept(owner)
     dispatch(receive_batch(aws))
     carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
     fields = dlr_fields(carrier_id, "delivered")
@@ -26,8 +31,32 @@ def test_a_receipt_whose_function_died_after_the_part_status_is_completed_by_the
     with pytest.raises(InjectedCrash):
         post_dlr(fields)
     crash_at(None)
-    assert message(aws, message_id)["status"] == "submitted"  # the part moved, the message did not yet
+    # A one-part message: its status moved with the part's (one write); the callback is not queued yet.
+    assert message(aws, message_id)["status"] == "delivered"
+    assert webhook_deliveries(message_id) == []
     assert post_dlr(fields)[0] == 200  # the carrier resends what we did not acknowledge
+    assert message(aws, message_id)["status"] == "delivered"
+    [callback] = webhook_deliveries(message_id)
+    assert json.loads(callback["body"])["status"] == "delivered"
+    assert post_dlr(fields)[0] == 200  # and again: nothing new
+    assert len(webhook_deliveries(message_id)) == 1
+
+
+def test_a_receipt_of_a_long_message_whose_function_died_after_the_part_status_is_completed_by_the_resend(
+    aws, account, carrier_env, crash_at
+):
+    message_id = accept(account, text="x" * 200)  # two parts: the part's status and the message's apart
+    dispatch(receive_batch(aws))
+    first, second = [p["carrier_message_id"] for p in message(aws, message_id)["carrier_parts"]]
+    assert post_dlr(dlr_fields(second, "delivered"))[0] == 200
+    fields = dlr_fields(first, "delivered")
+    crash_at("receipt.apply")
+    with pytest.raises(InjectedCrash):
+        post_dlr(fields)
+    crash_at(None)
+    assert message(aws, message_id)["part_status"]["1"]["status"] == "delivered"
+    assert message(aws, message_id)["status"] == "submitted"  # the part moved, the message did not yet
+    assert post_dlr(fields)[0] == 200
     assert message(aws, message_id)["status"] == "delivered"
 
 
@@ -54,7 +83,7 @@ def test_an_inbound_sms_whose_function_died_after_storing_it_is_forwarded_once(
 
 
 def test_a_dispatcher_that_died_applying_waiting_receipts_is_completed_by_the_replayed_record(
-    aws, account, carrier_env, crash_at
+    aws, carrier_env, crash_at, callbacks_allowed, receiver
 ):
     """Found by `make chaos`: a receipt that overtook the submission waits; dispatch records the
     submission, applies it, and dies half-way (the crash point inside the receipt's apply). The carrier
@@ -62,6 +91,7 @@ def test_a_dispatcher_that_died_applying_waiting_receipts_is_completed_by_the_re
     from tests.integration.test_dispatch import sim_messages
     from tests.integration.test_dispatch_reconcile import AnswerLost, dispatch_with
 
+    account = accounts.create_account("cb", balance="5", senders=[], status_url=receiver.url)
     message_id = accept(account)
     event = receive_batch(aws)
     carrier = AnswerLost()
@@ -72,7 +102,10 @@ def test_a_dispatcher_that_died_applying_waiting_receipts_is_completed_by_the_re
     with pytest.raises(InjectedCrash):
         dispatch_with(carrier, message_id)  # reconciled and recorded, then dies applying the receipt
     crash_at(None)
-    assert message(aws, message_id)["status"] == "submitted"
+    # One part: the receipt made it final in one write; its callback was not queued yet.
+    assert message(aws, message_id)["status"] == "delivered"
+    assert webhook_deliveries(message_id) == []
     assert dispatch(event) == {"batchItemFailures": []}  # SQS delivers the record again
     assert message(aws, message_id)["status"] == "delivered"
+    assert [json.loads(d["body"])["status"] for d in webhook_deliveries(message_id)] == ["delivered"]
     assert len(sim_messages(carrier_env)) == 1

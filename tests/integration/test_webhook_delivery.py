@@ -234,9 +234,50 @@ def test_enqueue_twice_with_the_same_dedupe_key_is_one_delivery(account, env, re
     assert other != first
     assert [d.delivery_id for d in service.deliveries_for("MSG1")] == [first, other]
     event = env.receive()
-    assert sorted(json.loads(r["body"])["delivery_id"] for r in event["Records"]) == sorted([first, other])
+    # The repeated call queued `first` again (its first record is not noted, one write fewer): the
+    # duplicate record is ignored, each delivery is POSTed once.
+    assert {json.loads(r["body"])["delivery_id"] for r in event["Records"]} == {first, other}
     load_handler("webhook").lambda_handler(event, LambdaContext())
     assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted([first, other])
+
+
+@pytest.mark.parametrize("dies_at", ["the lookup", "the delivery", "the queue"])
+def test_an_enqueue_that_died_half_way_is_finished_by_the_repeated_call(
+    account, env, receiver, monkeypatch, dies_at
+):
+    """enqueue's writes are not one transaction: the producer calls it again (it did not acknowledge its
+    own input), and the delivery is stored under the id the first call took and POSTed once."""
+    from smsgw.webhooks import queue, repository
+
+    class Died(Exception):
+        pass
+
+    real_put, real_send = repository.db.dynamodb_client().put_item, queue.send
+    puts = []
+
+    def put_item(**kwargs):
+        puts.append(kwargs["Item"]["sk"])
+        if (dies_at == "the lookup" and len(puts) == 2) or (dies_at == "the delivery" and len(puts) == 3):
+            raise Died(dies_at)
+        return real_put(**kwargs)
+
+    def send(*args, **kwargs):
+        if dies_at == "the queue":
+            raise Died(dies_at)
+        return real_send(*args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(repository.db.dynamodb_client(), "put_item", put_item)
+        patched.setattr(queue, "send", send)
+        with pytest.raises(Died):
+            enqueue(account, receiver.url)
+    first = enqueue(account, receiver.url)
+    assert [d.delivery_id for d in service.deliveries_for("MSG1")] == [first]
+    load_handler("webhook").lambda_handler(env.receive(), LambdaContext())
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [first]
+    assert enqueue(account, receiver.url) == first  # and later calls change nothing
+    load_handler("webhook").lambda_handler(env.receive(), LambdaContext())
+    assert len(receiver.requests) == 1
 
 
 def test_410_gone_is_not_retried(account, env, receiver, clock):

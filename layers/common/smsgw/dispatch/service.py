@@ -295,10 +295,10 @@ def dispatch_one(
         if current is None:
             return _not_stored_yet(message_id, now, sent_at)
         if current.status in lifecycle.HANDED_OVER:
-            if not lifecycle.is_final(current.status):
-                # A replay after an invocation died applying the receipts that waited for these ids:
-                # they are still waiting (deleted only once applied); applying again is idempotent.
-                receipts.apply_pending(current.carrier_message_ids())
+            # A replay after an invocation died applying the receipts that waited for these ids: they
+            # are still waiting (deleted only once applied); applying again is idempotent. Final is not
+            # done: a one-part message's receipt makes it final in one write, before its callback.
+            receipts.apply_pending(current.carrier_message_ids())
             return "duplicate"
         if current.status != Status.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.

@@ -592,6 +592,42 @@ def set_part_status(message_id: str, part: int, status: dict[str, Any], rank: in
     )
 
 
+def set_only_part_status(
+    message_id: str, status: dict[str, Any], rank: int, message_status: str, at: str, detail: str | None
+) -> tuple[bool, Message | None]:
+    """A one-part message's receipt in one write: the part's status and the message's (`message_status`,
+    derived from that part alone), both only forward. (True, the message now) when written; else
+    (False, the message as it was, None if absent): a duplicate, an out-of-order receipt, or a message
+    of several parts, which takes set_part_status then advance_status."""
+    try:
+        item = db.table().update_item(
+            Key=keys.message(message_id),
+            UpdateExpression="SET part_status.#p = :part, #s = :status, status_rank = :rank, updated_at = :at, "
+            "events = list_append(events, :events)",
+            ConditionExpression="parts = :one AND attribute_exists(part_status) AND "
+            "(attribute_not_exists(part_status.#p) OR part_status.#p.#rank < :rank) AND status_rank < :rank",
+            ExpressionAttributeNames={"#p": "1", "#rank": "rank", "#s": "status"},
+            ExpressionAttributeValues={
+                ":part": {**status, "rank": rank},
+                ":status": message_status,
+                ":rank": rank,
+                ":at": at,
+                ":one": 1,
+                ":events": [_event(at, message_status, detail)],
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )["Attributes"]
+    except ClientError as error:
+        if not db.condition_failed(error):
+            raise
+        returned = error.response.get("Item")
+        if returned is None:  # absent, or an emulator that does not return it with the failed condition
+            return False, load(message_id, consistent=True)
+        return False, from_item({k: _DESERIALIZE.deserialize(v) for k, v in returned.items()})
+    return True, from_item(dict(item))
+
+
 def advance_status(message_id: str, status: str, rank: int, at: str, detail: str | None) -> bool:
     """The message's own status from its parts: only forward, only after submission."""
     return (

@@ -17,6 +17,15 @@ class MessageReceipts(Protocol):
     def set_part_status(
         self, message_id: str, part: int, status: dict[str, Any], rank: int
     ) -> Message | None: ...
+    def set_only_part_status(
+        self,
+        message_id: str,
+        status: dict[str, Any],
+        rank: int,
+        message_status: str,
+        at: str,
+        detail: str | None,
+    ) -> tuple[bool, Message | None]: ...
     def advance_status(
         self, message_id: str, status: str, rank: int, at: str, detail: str | None
     ) -> bool: ...

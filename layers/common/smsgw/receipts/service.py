@@ -137,7 +137,10 @@ def apply_pending(carrier_message_ids: list[str]) -> None:
 
 def message_status(message: Message) -> tuple[Status, str | None]:
     """A message is as far as its least advanced part; once all parts are final, the worst outcome."""
-    statuses = [Status(status) for status in message.part_statuses()]
+    return _status_of([Status(status) for status in message.part_statuses()])
+
+
+def _status_of(statuses: list[Status]) -> tuple[Status, str | None]:
     if all(status in FINAL for status in statuses):
         worst = max(statuses, key=lambda s: FINAL_SEVERITY[s])
         failing = [f"part {n}: {s}" for n, s in enumerate(statuses, start=1) if s != "delivered"]
@@ -147,23 +150,50 @@ def message_status(message: Message) -> tuple[Status, str | None]:
 
 def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
     at = now_iso()
-    message = messages.set_part_status(message_id, part, {**receipt.as_item(), "at": at}, receipt.rank)
-    outcome = "applied"
-    if message is None:
-        # The carrier resends a receipt we did not acknowledge: if what follows the part's status (the
-        # message's status, the callback) was never done (a failure after the status write), do it now;
-        # both are idempotent (a rank condition, the callback's dedupe key).
-        message = messages.load(message_id, consistent=True)
-        if message is None or message.part_status_of(part) != receipt.status:
+    part_status = {**receipt.as_item(), "at": at}
+    if part == 1:
+        # Most messages have one part: its status is the message's, both written at once.
+        status, detail = _status_of([receipt.status])
+        written, found = messages.set_only_part_status(
+            message_id, part_status, receipt.rank, status, at, detail
+        )
+        if written and found is not None:
+            crash_point("receipt.apply", message_id)
+            if status in FINAL:
+                _count_final(found, status)
+            notify(found, status, at, part=part, receipt=receipt)
+            return "applied"
+        if found is None:
             return "duplicate"
-        outcome = "duplicate"
-    else:
-        crash_point("receipt.apply", message_id)
+        if found.parts == 1 and RANK[Status(found.part_status_of(1) or Status.SUBMITTED)] >= receipt.rank:
+            return _applied_before(message_id, part, receipt, found, at)
+        # Several parts, or the message's own status ahead of its part: one write for each.
+    message = messages.set_part_status(message_id, part, part_status, receipt.rank)
+    if message is None:
+        message = messages.load(message_id, consistent=True)
+        if message is None:
+            return "duplicate"
+        return _applied_before(message_id, part, receipt, message, at)
+    crash_point("receipt.apply", message_id)
     status, detail = message_status(message)
     if messages.advance_status(message_id, status, RANK[status], at, detail) and status in FINAL:
         _count_final(message, status)
     notify(message, status, at, part=part, receipt=receipt)
-    return outcome
+    return "applied"
+
+
+def _applied_before(message_id: str, part: int, receipt: DeliveryReceipt, message: Message, at: str) -> str:
+    """The part already has this status or a later one. The carrier resends a receipt we did not
+    acknowledge: if what follows the part's status (the message's status, the callback) was never done
+    (a failure after the status write), do it now; both are idempotent (a rank condition, the
+    callback's dedupe key)."""
+    if message.part_status_of(part) != receipt.status:
+        return "duplicate"
+    status, detail = message_status(message)
+    if messages.advance_status(message_id, status, RANK[status], at, detail) and status in FINAL:
+        _count_final(message, status)
+    notify(message, status, at, part=part, receipt=receipt)
+    return "duplicate"
 
 
 def _count_final(message: Message, status: Status) -> None:

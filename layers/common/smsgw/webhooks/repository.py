@@ -19,12 +19,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
 from smsgw.webhooks.models import DELIVERED, FAILED, PENDING
 
 FAILED_INDEX_PK = keys.FAILED_WEBHOOKS_INDEX
+_DESERIALIZE = TypeDeserializer()  # what a failed condition returns comes as DynamoDB JSON
 
 
 def epoch(seconds: float) -> Decimal:
@@ -84,18 +86,36 @@ def create_writes(delivery: dict[str, Any], dedupe: str, expires_at: int) -> lis
     ]
 
 
-def create(delivery: dict[str, Any], dedupe: str, expires_at: int, now: int) -> bool:
-    """The delivery, its dedupe item and its id lookup, all or nothing. False: the dedupe key is taken.
-
-    A dedupe item past its `expires_at` counts as free (TTL deletes lazily, up to days later).
-    """
+def claim_dedupe(delivery: dict[str, Any], dedupe: str, expires_at: int) -> dict[str, Any] | None:
+    """Take the dedupe key for this delivery: None when taken now, else the dedupe item that holds it
+    (its delivery_id and subject_id). The first of `enqueue`'s three writes (create_writes' first entry)."""
+    entry = create_writes(delivery, dedupe, expires_at)[0]["Put"]
     try:
-        db.dynamodb_client().transact_write_items(TransactItems=create_writes(delivery, dedupe, expires_at))
+        db.dynamodb_client().put_item(**entry, ReturnValuesOnConditionCheckFailure="ALL_OLD")
     except ClientError as error:
-        if db.transaction_condition_failed(error, 0):
-            return False
-        raise
-    return True
+        if not db.condition_failed(error):
+            raise
+        returned = error.response.get("Item")
+        if returned is None:  # an emulator that does not return it: read it ({} if gone meanwhile)
+            return get_dedupe(delivery["account_id"], dedupe) or {}
+        return {k: _DESERIALIZE.deserialize(v) for k, v in returned.items()}
+    return None
+
+
+def store(delivery: dict[str, Any], dedupe: str, expires_at: int) -> None:
+    """The delivery and its id lookup, after claim_dedupe: not a transaction (that would double their
+    write units). The lookup first, so a stored delivery always has one. Repeating it is harmless: the
+    lookup is the same, and a delivery already stored is kept as it is."""
+    _, delivery_entry, lookup_entry = create_writes(delivery, dedupe, expires_at)
+    client = db.dynamodb_client()
+    lookup = dict(lookup_entry["Put"])
+    del lookup["ConditionExpression"]
+    client.put_item(**lookup)
+    try:
+        client.put_item(**delivery_entry["Put"])
+    except ClientError as error:
+        if not db.condition_failed(error):
+            raise
 
 
 def get_dedupe(account_id: str, key: str) -> dict[str, Any] | None:

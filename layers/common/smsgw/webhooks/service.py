@@ -42,7 +42,13 @@ def enqueue(
 
     Call it before acknowledging your own input: if it raises (or you die), call it again with the
     same key. A repeated call also finishes the job of a first call that stored the delivery but
-    could not queue it (or a `prepare`d one whose producer could not queue it).
+    could not queue it (or a `prepare`d one whose producer could not queue it), or that took the key
+    but died before storing the delivery.
+
+    Three plain writes (the key, the id lookup, the delivery), not one transaction: that would cost
+    twice the write units. The first attempt's queue record is not noted on the delivery (one write
+    fewer), so a repeated call queues it again while it is pending: a duplicate record the delivery
+    function ignores (an attempt is claimed under a condition), never a second POST.
     """
     now = time.time()
     item = _new_delivery(
@@ -54,16 +60,23 @@ def enqueue(
         dedupe_key=dedupe_key,
         now=now,
     )
-    delivery_id = str(item["delivery_id"])
-    if repository.create(item, dedupe_key, _expires_at(now), now=int(now)):
-        queue_attempt(subject_id, delivery_id, attempt=0, not_before=None, now=now)
-        return delivery_id
+    expires_at = _expires_at(now)
+    existing = repository.claim_dedupe(item, dedupe_key, expires_at)
+    if existing is None:
+        repository.store(item, dedupe_key, expires_at)
+        queue_new(NewDelivery(subject_id=subject_id, delivery_id=str(item["delivery_id"]), writes=[]))
+        return str(item["delivery_id"])
 
-    existing = repository.get_dedupe(account_id, dedupe_key)
-    if existing is None:  # taken a moment ago and gone now: only a concurrent expiry gets here
+    if existing.get("subject_id") is None:  # taken a moment ago and gone now: only a concurrent expiry
         raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
     current = repository.get_delivery(existing["subject_id"], existing["delivery_id"])
-    if current is not None:
+    if current is None:
+        # The call that took the key died before storing the delivery (or is storing it now): store
+        # it under the id it took, and queue it. Done twice, the delivery function sends it once.
+        mine = {**item, "delivery_id": existing["delivery_id"], "subject_id": existing["subject_id"]}
+        repository.store(mine, dedupe_key, expires_at)
+        queue_new(NewDelivery(subject_id=mine["subject_id"], delivery_id=mine["delivery_id"], writes=[]))
+    else:
         requeue_if_lost(current, now)
     return str(existing["delivery_id"])
 
