@@ -14,6 +14,7 @@ from typing import Any
 CRASH_POINTS: tuple[str, ...] = (
     "send.after_charge",  # charged and stored, before the send queue has it
     "dispatch.after_submit",  # the carrier accepted, before the gateway recorded it
+    "dispatch.after_status",  # recorded as submitted, before the carrier id's lookup (a receipt waits)
     "receipt.apply",  # a receipt's status written (a one-part message: also the message's), before the callback
     "inbound.assembly",  # an inbound message stored, before it is forwarded
 )

@@ -60,6 +60,34 @@ def test_a_receipt_of_a_long_message_whose_function_died_after_the_part_status_i
     assert message(aws, message_id)["status"] == "delivered"
 
 
+@pytest.mark.parametrize("names_the_message", [True, False])
+def test_a_dispatcher_that_died_between_the_status_and_the_carrier_id_loses_no_receipt(
+    aws, carrier_env, crash_at, callbacks_allowed, receiver, names_the_message
+):
+    """dispatch records `submitted`, then the carrier id's lookup (two writes: a transaction would cost
+    twice). Died in between: a receipt naming the message (client-ref) writes the lookup itself; one
+    that does not waits until the replayed send-queue record writes it and applies it."""
+    from tests.integration.test_dispatch import sim_messages
+
+    account = accounts.create_account("cb", balance="5", senders=[], status_url=receiver.url)
+    message_id = accept(account)
+    event = receive_batch(aws)
+    crash_at("dispatch.after_status")
+    with pytest.raises(InjectedCrash):
+        dispatch(event)
+    crash_at(None)
+    assert message(aws, message_id)["status"] == "submitted"
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    ref = {"client-ref": message_id} if names_the_message else {}
+    assert post_dlr(dlr_fields(carrier_id, "delivered", **ref))[0] == 200
+    if not names_the_message:
+        assert message(aws, message_id)["status"] == "submitted"  # the receipt waits for its lookup
+        assert dispatch(event) == {"batchItemFailures": []}  # SQS delivers the record again
+    assert message(aws, message_id)["status"] == "delivered"
+    assert [json.loads(d["body"])["status"] for d in webhook_deliveries(message_id)] == ["delivered"]
+    assert len(sim_messages(carrier_env)) == 1
+
+
 def test_an_inbound_sms_whose_function_died_after_storing_it_is_forwarded_once(
     env,
     owner,

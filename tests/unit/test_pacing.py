@@ -53,6 +53,26 @@ def test_an_idle_pacer_starts_at_now(aws):
     assert slot.at == pytest.approx(1_800_000_100.0)
 
 
+def test_an_idle_pacer_costs_one_write_and_a_busy_one_too(aws, monkeypatch):
+    from smsgw.dispatch import pacing, repository
+
+    monkeypatch.setattr(pacing, "_last_slot", {})  # what earlier tests' slots taught this process
+    writes: list[str] = []
+    for name in ("advance_pacer", "restart_pacer"):
+        real = getattr(repository, name)
+        monkeypatch.setattr(
+            repository, name, lambda *a, _real=real, _name=name: writes.append(_name) or _real(*a)
+        )
+    now = 1_800_000_000.0
+    reserve_slot("carrier", 10, now, max_wait=5)
+    assert writes == ["restart_pacer"]  # never used by this process: idle, restarted at once
+    reserve_slot("carrier", 10, now, max_wait=5)
+    assert writes == ["restart_pacer", "advance_pacer"]  # just used: busy, advanced at once
+    writes.clear()
+    reserve_slot("carrier", 10, now + 60, max_wait=5)
+    assert writes == ["restart_pacer"]  # unused for a minute: idle again
+
+
 def test_pacers_are_independent(aws):
     now = 1_800_000_000.0
     reserve_slot("a", 1, now, max_wait=0)

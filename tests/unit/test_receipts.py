@@ -51,6 +51,7 @@ def submitted_message(account_id: str, parts: int = 2, message_id: str = "01MSG"
     assert messages.mark_submitted(
         message_id, now, [{"carrier_message_id": c, "network": "", "price": ""} for c in carrier_ids], 0
     )
+    messages.record_carrier_ids(message_id, carrier_ids, 0)  # what dispatch writes right after
     return carrier_ids
 
 

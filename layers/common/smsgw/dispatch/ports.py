@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from smsgw.accounts.models import Account
@@ -35,6 +36,7 @@ class MessageLeases(Protocol):
         detail: str | None = None,
         connector: str | None = None,
     ) -> bool: ...
+    def record_carrier_ids(self, message_id: str, carrier_ids: Sequence[str], expires_at: int) -> None: ...
     def release(
         self,
         message_id: str,

@@ -111,14 +111,15 @@ def _reconcile(claimed: Message, now: float) -> str | None:
     confirmed = sorted(claimed.carrier_confirmed)
     if confirmed:  # whatever we were told before: a receipt proves the carrier has it
         parts = [{"carrier_message_id": c, "network": "", "price": ""} for c in confirmed[: claimed.parts]]
-        messages.mark_submitted(
+        if messages.mark_submitted(
             message_id,
             now_iso(),
             parts,
             claimed.expires_at,
             "reconciled: the carrier's receipt shows it accepted the earlier submission; not resubmitted",
             connector=claimed.connector,
-        )
+        ):
+            messages.record_carrier_ids(message_id, confirmed[: claimed.parts], claimed.expires_at)
         metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
         receipts.apply_pending(confirmed)
         return "reconciled"
@@ -295,10 +296,13 @@ def dispatch_one(
         if current is None:
             return _not_stored_yet(message_id, now, sent_at)
         if current.status in lifecycle.HANDED_OVER:
-            # A replay after an invocation died applying the receipts that waited for these ids: they
-            # are still waiting (deleted only once applied); applying again is idempotent. Final is not
-            # done: a one-part message's receipt makes it final in one write, before its callback.
-            receipts.apply_pending(current.carrier_message_ids())
+            # A replay after an invocation died after recording the submission: the carrier id lookups
+            # may be missing (written after the status), and receipts that waited for these ids are
+            # still waiting (deleted only once applied). Both again: idempotent. Final is not done: a
+            # one-part message's receipt makes it final in one write, before its callback.
+            ids = current.carrier_message_ids()
+            messages.record_carrier_ids(message_id, ids, current.expires_at)
+            receipts.apply_pending(ids)
             return "duplicate"
         if current.status != Status.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.
@@ -394,7 +398,11 @@ def dispatch_one(
     crash_point("dispatch.after_submit", message_id)
     parts = _parts(result.parts)
     how = "resubmitted: no receipt came for an unconfirmed submission" if reconciled == RESUBMIT else None
-    messages.mark_submitted(message_id, now_iso(), parts, claimed.expires_at, how, connector=connector.name)
+    if messages.mark_submitted(
+        message_id, now_iso(), parts, claimed.expires_at, how, connector=connector.name
+    ):
+        crash_point("dispatch.after_status", message_id)
+        messages.record_carrier_ids(message_id, [p["carrier_message_id"] for p in parts], claimed.expires_at)
     count("MessagesSubmitted")
     breaker.succeeded(connector.name, time.time())
     _submitted_after(claimed, connector.name)

@@ -464,61 +464,53 @@ def mark_submitted(
     detail: str | None = None,
     connector: str | None = None,
 ) -> bool:
-    """submitting → submitted, and a carrier-id → (message, part) lookup per part, in one transaction.
+    """submitting → submitted, with the carrier's parts. Then record_carrier_ids: two writes, not one
+    transaction (that doubles their write units); a receipt that finds no carrier id lookup waits, and
+    whoever learns the id first (dispatch, its replay, a receipt naming the message) writes it.
 
     `detail` explains how we know (e.g. reconciled from the carrier's receipt instead of its answer)."""
-    lookups = [
-        {
-            "Put": {
-                "TableName": db.table().name,
-                "Item": {
-                    **keys.carrier(part["carrier_message_id"]),
+    return (
+        _update(
+            message_id,
+            UpdateExpression=(
+                "SET #s = :submitted, status_rank = :zero, carrier_parts = :parts, submitted_at = :at, "
+                + ("connector = :connector, " if connector else "")
+                + "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
+                "events = list_append(events, :events) "
+                "REMOVE lease_until, last_error, unconfirmed_since, failed_connectors"
+            ),
+            ConditionExpression="#s = :submitting",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":submitted": SUBMITTED,
+                ":submitting": SUBMITTING,
+                ":parts": parts,
+                ":at": at,
+                ":zero": 0,
+                ":empty": {},
+                ":events": [_event(at, SUBMITTED, detail, connector)],
+                **({":connector": connector} if connector else {}),
+            },
+        )
+        is not None
+    )
+
+
+def record_carrier_ids(message_id: str, carrier_ids: Sequence[str], expires_at: int) -> None:
+    """The carrier-id → (message, part) lookups of a submitted message's parts, in order (part 1 first).
+    Writing one again is harmless: it says the same."""
+    table = db.table()
+    for n, carrier_message_id in enumerate(carrier_ids, start=1):
+        if carrier_message_id:
+            table.put_item(
+                Item={
+                    **keys.carrier(carrier_message_id),
                     "type": "carrier_id",
                     "message_id": message_id,
                     "part": n,
                     "expires_at": expires_at,
-                },
-            }
-        }
-        for n, part in enumerate(parts, start=1)
-        if part.get("carrier_message_id")
-    ]
-    try:
-        db.dynamodb_client().transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": db.table().name,
-                        "Key": keys.message(message_id),
-                        "UpdateExpression": (
-                            "SET #s = :submitted, status_rank = :zero, carrier_parts = :parts, submitted_at = :at, "
-                            + ("connector = :connector, " if connector else "")
-                            + "updated_at = :at, part_status = if_not_exists(part_status, :empty), "
-                            "events = list_append(events, :events) "
-                            "REMOVE lease_until, last_error, unconfirmed_since, failed_connectors"
-                        ),
-                        "ConditionExpression": "#s = :submitting",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": {
-                            ":submitted": SUBMITTED,
-                            ":submitting": SUBMITTING,
-                            ":parts": parts,
-                            ":at": at,
-                            ":zero": 0,
-                            ":empty": {},
-                            ":events": [_event(at, SUBMITTED, detail, connector)],
-                            **({":connector": connector} if connector else {}),
-                        },
-                    }
-                },
-                *lookups,
-            ]
-        )
-    except ClientError as error:
-        if db.transaction_condition_failed(error, 0):
-            return False
-        raise
-    return True
+                }
+            )
 
 
 def confirm_carrier_id(message_id: str, carrier_message_id: str) -> Message | None:

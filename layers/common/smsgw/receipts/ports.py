@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from smsgw.accounts.models import Account
@@ -30,6 +31,7 @@ class MessageReceipts(Protocol):
         self, message_id: str, status: str, rank: int, at: str, detail: str | None
     ) -> bool: ...
     def confirm_carrier_id(self, message_id: str, carrier_message_id: str) -> Message | None: ...
+    def record_carrier_ids(self, message_id: str, carrier_ids: Sequence[str], expires_at: int) -> None: ...
     def attach_carrier_part(
         self, message_id: str, carrier_message_id: str, known_parts: int, expires_at: int
     ) -> bool: ...

@@ -106,7 +106,12 @@ def _confirm(receipt: DeliveryReceipt) -> None:
         return  # dispatch reconciles it on its next attempt
     for _ in range(3):
         known = message.carrier_message_ids()
-        if receipt.carrier_message_id in known or len(known) >= message.parts:
+        if receipt.carrier_message_id in known:
+            # Recorded as submitted, but its lookup not yet written (dispatch writes it right after, or
+            # died in between): write it, so this receipt is applied now.
+            messages.record_carrier_ids(message.message_id, known, message.expires_at)
+            return
+        if len(known) >= message.parts:
             return
         if messages.attach_carrier_part(
             receipt.client_ref, receipt.carrier_message_id, len(known), message.expires_at
