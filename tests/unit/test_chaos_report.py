@@ -65,7 +65,7 @@ def test_replace_section_appends_the_markers_when_missing():
     assert replace_section("# Doc\n", "x\n") == f"# Doc\n\n{BEGIN}\nx\n{END}\n"
 
 
-def test_commit_id_is_the_short_head_plus_dirty_except_for_the_report_itself(tmp_path):
+def test_commit_id_is_the_short_head_plus_dirty_except_for_docs(tmp_path):
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
 
@@ -74,6 +74,7 @@ def test_commit_id_is_the_short_head_plus_dirty_except_for_the_report_itself(tmp
     git("config", "user.name", "t")
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "reliability.md").write_text("x\n")
+    (tmp_path / "docs" / "benchmarks.md").write_text("x\n")
     (tmp_path / "code.py").write_text("x = 1\n")
     git("add", "-A")
     git("commit", "-qm", "init")
@@ -82,6 +83,7 @@ def test_commit_id_is_the_short_head_plus_dirty_except_for_the_report_itself(tmp
     ).stdout.strip()
     assert commit_id(tmp_path) == head
     (tmp_path / "docs" / "reliability.md").write_text("rewritten by the run\n")
+    (tmp_path / "docs" / "benchmarks.md").write_text("a benchmark ran before\n")
     assert commit_id(tmp_path) == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert commit_id(tmp_path) == head + "+dirty"
