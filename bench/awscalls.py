@@ -5,7 +5,7 @@ API call counted through botocore's event hooks (`bench.counter`): a token reque
 authorizer check (both amortised: clients reuse a token for an hour and API Gateway caches the
 authorizer's answer for 300 s), the send, the send queue's event source (ReceiveMessage,
 DeleteMessageBatch) and DispatchFunction (to the carrier simulator), the carrier's delivery receipt
-(DeliveryReceiptFunction) and the status callback (the webhook queue's event source and
+(DeliveryReceiptFunction, at its function URL: no API Gateway request) and the status callback (the webhook queue's event source and
 WebhookFunction, to a local receiver). DynamoDB request units are estimated from item sizes; Lambda
 is billed at each handler's measured warm duration and its MemorySize in template.yaml. The same
 life is then repeated after many other messages are stored, to catch calls that grow with them.
@@ -37,7 +37,7 @@ PHASES = [
     ("webhook-queue poller", None, 1.0),
     ("status callback", "webhook", 1.0),
 ]
-API_GATEWAY_PHASES = {"token", "send", "receipt"}
+API_GATEWAY_PHASES = {"token", "send"}  # the carrier's receipt comes to a function URL (CarrierDlrUrl)
 
 
 def memory_sizes() -> dict[str, int]:
@@ -150,9 +150,7 @@ def what_it_takes(usage: Usage, prices: Prices) -> Table:
     import dataclasses
 
     steps: list[tuple[str, Usage, Prices]] = [("as measured", usage, prices)]
-    # 1. Carrier webhooks (DLR, inbound) on Lambda function URLs: the carrier signs them, no API Gateway.
-    u1 = dataclasses.replace(usage, api_requests=usage.api_requests - 1)
-    steps.append(("+ carrier receipts on a Lambda function URL (no API Gateway)", u1, prices))
+    u1 = usage  # (carrier receipts on a function URL, the first step here before, are now measured)
     # 2. Full batches of 10 on the send and webhook queues: pollers' calls and invocations ÷ 10.
     pollers = 4.0  # ReceiveMessage + DeleteMessageBatch on each of the two queues, per message
     u2 = dataclasses.replace(

@@ -10,6 +10,7 @@ from itertools import count
 from typing import Any
 
 from bench.mocked import Env, LambdaContext, ack, api_event, handler, signed_carrier_fields, sqs_event
+from local.events import function_url_event
 
 PHONE = "31612345678"  # a customer's phone that registered a callback (inbound from it is routed)
 NUMBER = "3197010240299"  # the number it texts
@@ -86,7 +87,8 @@ def inbound_event(n: int, text: str = "Yes please") -> dict[str, Any]:
         "api-key": "benchkey",
         "message-timestamp": "2026-11-25 10:00:00",
     }
-    return api_event("POST", "/carrier/inbound", json_body=signed_carrier_fields(fields))
+    # To InboundFunction's URL, as the carrier sends it (CarrierInboundUrl).
+    return function_url_event("POST", "/carrier/inbound", json_body=signed_carrier_fields(fields))
 
 
 def dlr_event(carrier_message_id: str, status: str = "delivered") -> dict[str, Any]:
@@ -102,7 +104,8 @@ def dlr_event(carrier_message_id: str, status: str = "delivered") -> dict[str, A
         "message-timestamp": "2026-11-25 10:00:00",
         "api-key": "benchkey",
     }
-    return api_event("POST", "/carrier/dlr", json_body=signed_carrier_fields(fields))
+    # To DeliveryReceiptFunction's URL, as the carrier sends it (CarrierDlrUrl).
+    return function_url_event("POST", "/carrier/dlr", json_body=signed_carrier_fields(fields))
 
 
 def call_api(name: str, event: dict[str, Any], ok: tuple[int, ...] = (200, 201, 202)) -> dict[str, Any]:

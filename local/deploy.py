@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -36,6 +37,19 @@ class Deployment:
     api_url: str | None
     bridged: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    def carrier_url(self, output: str, endpoint_url: str) -> str | None:
+        """A carrier webhook output (`CarrierDlrUrl`: AWS's https://<id>.lambda-url.<region>.on.aws/…)
+        as ministack serves it: path-style, <endpoint>/_aws/lambda-url/<id>/…"""
+        return local_function_url(self.outputs.get(output, ""), endpoint_url)
+
+
+def local_function_url(url: str, endpoint_url: str) -> str | None:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ".lambda-url." not in host:
+        return None
+    return f"{endpoint_url}/_aws/lambda-url/{host.split('.')[0]}{parts.path}"
 
 
 class Deployer:

@@ -3,6 +3,7 @@ for the tests (tests/conftest.py) and the in-process benchmarks (bench/), which 
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import time
@@ -122,4 +123,54 @@ def api_event(
         },
         "body": body,
         "isBase64Encoded": False,
+    }
+
+
+def function_url_event(
+    method: str,
+    path: str,
+    *,
+    form: dict[str, str] | None = None,
+    json_body: Any = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A Lambda function URL (payload format 2.0) event, as the carriers' webhooks arrive (CarrierDlrUrl):
+    headers lower-cased, a form body base64-encoded, no stage."""
+    headers: dict[str, str] = {"host": "abc123.lambda-url.eu-west-1.on.aws"}
+    body: str | None = None
+    encoded = False
+    if form is not None:
+        body = base64.b64encode(urllib.parse.urlencode(form).encode()).decode()
+        encoded = True
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    elif json_body is not None:
+        body = json.dumps(json_body)
+        headers["content-type"] = "application/json"
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query or {}),
+        "headers": headers,
+        **({"queryStringParameters": query} if query else {}),
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc123",
+            "domainName": headers["host"],
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "carrier",
+            },
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "03/Dec/2026:19:00:00 +0000",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        **({"body": body} if body is not None else {}),
+        "isBase64Encoded": encoded,
     }

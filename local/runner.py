@@ -226,9 +226,16 @@ class LocalStack:
                 f"deploying {template_path} to ministack failed: {exc}\nministack log: {self.ministack.log_path}"
             ) from None
         self.bridged = self.deployment.bridged
-        services.point_simulator_at(self.deployment.api_url, simulator_url)
+        # The carriers' webhooks go to the receipt and inbound functions' URLs, as on AWS (CarrierDlrUrl).
+        receipts_url = self.deployment.carrier_url("CarrierDlrUrl", self.endpoint_url)
+        inbound_url = self.deployment.carrier_url("CarrierInboundUrl", self.endpoint_url)
+        if receipts_url is None or inbound_url is None:
+            raise StackError(
+                f"the stack's carrier webhook outputs are not function URLs: {self.deployment.outputs}"
+            )
+        services.point_simulator_at(receipts_url, inbound_url, simulator_url)
         if second_url:
-            services.point_simulator_at(self.deployment.api_url, second_url, SECOND_CONNECTOR)
+            services.point_simulator_at(receipts_url, inbound_url, second_url, SECOND_CONNECTOR)
         t = self._timed("deploy", t)
         self.log(f"stack {self.stack_name} deployed ({len(self.deployment.resources)} resources)")
 
@@ -243,6 +250,8 @@ class LocalStack:
             "carrier_signature_secret": self.carrier_credentials["signature_secret"],
             "carrier_signature_method": self.carrier_credentials["signature_method"],
             "outputs": self.deployment.outputs,
+            "carrier_dlr_url": receipts_url,
+            "carrier_inbound_url": inbound_url,
         }
         if second_url:
             info["second_simulator_url"] = second_url

@@ -119,13 +119,16 @@ def simulator_url(sim: ManagedProcess) -> str:
     return str(url)
 
 
-def point_simulator_at(api_url: str, simulator_url: str, connector: str = "") -> None:
-    """Where the simulator sends delivery receipts (and, later, inbound messages): a connector other
-    than the default has its own endpoints (`/carrier/<name>/dlr`)."""
-    base = f"{api_url}/carrier/{connector}" if connector else f"{api_url}/carrier"
+def point_simulator_at(receipts_url: str, inbound_url: str, simulator_url: str, connector: str = "") -> None:
+    """Where the simulator sends delivery receipts and inbound messages: the stack's `CarrierDlrUrl` and
+    `CarrierInboundUrl` (…/carrier/dlr, …/carrier/inbound); a connector other than the default has its
+    own endpoints (`/carrier/<name>/dlr`)."""
+    if connector:
+        receipts_url = receipts_url.replace("/carrier/dlr", f"/carrier/{connector}/dlr")
+        inbound_url = inbound_url.replace("/carrier/inbound", f"/carrier/{connector}/inbound")
     response = requests.put(
         f"{simulator_url}/_sim/config",
-        json={"dlr_url": f"{base}/dlr", "inbound_url": f"{base}/inbound"},
+        json={"dlr_url": receipts_url, "inbound_url": inbound_url},
         timeout=10,
     )
     if response.status_code != 200:

@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.edges.http import create_resolver
+from smsgw.edges.http import RestOrFunctionUrl
 from smsgw.edges.routes.receipts import receipts_router
 from smsgw.observability import logger, metrics
 
-app = create_resolver(receipts_router())
+app = RestOrFunctionUrl(receipts_router)  # API Gateway and the function URL
 
 
 @metrics.log_metrics

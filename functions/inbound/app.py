@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.edges.http import create_resolver
+from smsgw.edges.http import RestOrFunctionUrl
 from smsgw.edges.routes.inbound import carrier_inbound_router
 from smsgw.observability import logger, metrics
 
-app = create_resolver(carrier_inbound_router())
+app = RestOrFunctionUrl(carrier_inbound_router)  # API Gateway and the function URL
 
 
 @metrics.log_metrics

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from local.events import function_url_event
 from local.testing import poll
 from smsgw.accounts import service as accounts
 from smsgw.carrier.vonage import sign_params
@@ -51,15 +52,19 @@ def sends(env) -> list[dict[str, Any]]:
     return [m for m in env.items("MSG#") if m.get("purpose") != "verification"]
 
 
-def inbound(fields: dict[str, str], *, sign: bool = True, method: str = "POST") -> tuple[int, dict[str, Any]]:
+def inbound(
+    fields: dict[str, str], *, sign: bool = True, method: str = "POST", via: str = "api"
+) -> tuple[int, dict[str, Any]]:
+    """An inbound SMS as the carrier sends it: through API Gateway, or to the function's URL."""
     params = {"api-key": "simkey01", "type": "text", "message-timestamp": "2026-11-25 10:00:00", **fields}
     if sign:
         params = {**params, "timestamp": str(int(time.time())), "nonce": os.urandom(4).hex()}
         params["sig"] = sign_params(params, CARRIER_SIGNATURE_SECRET, CARRIER_SIGNATURE_METHOD)
+    make = function_url_event if via == "url" else api_event
     event = (
-        api_event("POST", "/carrier/inbound", json_body=params)
+        make("POST", "/carrier/inbound", json_body=params)
         if method == "POST"
-        else api_event("GET", "/carrier/inbound", query=params)
+        else make("GET", "/carrier/inbound", query=params)
     )
     response = load_handler("inbound").lambda_handler(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"])
@@ -88,9 +93,10 @@ def parts_of(
     ]
 
 
-def test_a_reply_from_a_registered_phone_reaches_its_callback_signed(env, owner, receiver: Receiver):
+@pytest.mark.parametrize("via", ["api", "url"])
+def test_a_reply_from_a_registered_phone_reaches_its_callback_signed(env, owner, receiver: Receiver, via):
     register(owner.account_id, PHONE, receiver.url)
-    status, body = inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "c-1", "text": "Yes please"})
+    status, body = inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "c-1", "text": "Yes please"}, via=via)
     assert (status, body) == (200, {"result": "received"})
     deliver_webhooks()
     [request] = receiver.requests
@@ -187,6 +193,8 @@ def test_bad_inbound_is_400_naming_the_field_and_stores_nothing(env, fields, fie
 
 def test_unsigned_or_forged_inbound_is_401(env):
     assert inbound({"msisdn": PHONE, "to": NUMBER, "messageId": "x", "text": "t"}, sign=False)[0] == 401
+    unsigned = {"msisdn": PHONE, "to": NUMBER, "messageId": "x", "text": "t"}
+    assert inbound(unsigned, sign=False, via="url")[0] == 401
     params = {
         "msisdn": PHONE,
         "to": NUMBER,

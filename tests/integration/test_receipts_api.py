@@ -8,6 +8,7 @@ import urllib.parse
 
 import pytest
 
+from local.events import function_url_event
 from smsgw.carrier.vonage import sign_params
 from tests.conftest import (
     CARRIER_SIGNATURE_METHOD,
@@ -38,13 +39,17 @@ def dlr_fields(carrier_id: str, status: str, **extra: str) -> dict[str, str]:
     return {**fields, "sig": sign_params(fields, CARRIER_SIGNATURE_SECRET, CARRIER_SIGNATURE_METHOD)}
 
 
-def post_dlr(fields: dict[str, str], encoding: str = "json") -> tuple[int, dict]:
+def post_dlr(
+    fields: dict[str, str], encoding: str = "json", via: str = "api", path: str = "/carrier/dlr"
+) -> tuple[int, dict]:
+    """A receipt as the carrier sends it: through API Gateway, or to the function's URL (CarrierDlrUrl)."""
+    make = function_url_event if via == "url" else api_event
     if encoding == "json":
-        event = api_event("POST", "/carrier/dlr", json_body=fields)
+        event = make("POST", path, json_body=fields)
     elif encoding == "form":
-        event = api_event("POST", "/carrier/dlr", form=fields)
+        event = make("POST", path, form=fields)
     else:
-        event = api_event("GET", "/carrier/dlr", query=fields)
+        event = make("GET", path, query=fields)
     response = load_handler("delivery_receipt").lambda_handler(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"])
 
@@ -57,10 +62,11 @@ def submitted(aws, account, carrier_env) -> tuple[str, str]:
     return message_id, carrier_id
 
 
+@pytest.mark.parametrize("via", ["api", "url"])
 @pytest.mark.parametrize("encoding", ["json", "form", "get"])
-def test_a_signed_receipt_delivers_the_message(aws, submitted, encoding):
+def test_a_signed_receipt_delivers_the_message(aws, submitted, encoding, via):
     message_id, carrier_id = submitted
-    assert post_dlr(dlr_fields(carrier_id, "delivered"), encoding) == (200, {"result": "applied"})
+    assert post_dlr(dlr_fields(carrier_id, "delivered"), encoding, via) == (200, {"result": "applied"})
     stored = message(aws, message_id)
     assert stored["status"] == "delivered"
     assert stored["part_status"]["1"]["network-code"] == "23410"
@@ -84,9 +90,10 @@ def test_duplicates_and_late_intermediate_receipts_are_acknowledged_and_change_n
         (lambda f: dlr_fields(f["messageId"], "failed", timestamp=str(int(time.time()) - 3600)), "stale"),
     ],
 )
-def test_unsigned_forged_or_stale_receipts_are_401_and_change_nothing(aws, submitted, mutate, words):
+@pytest.mark.parametrize("via", ["api", "url"])
+def test_unsigned_forged_or_stale_receipts_are_401_and_change_nothing(aws, submitted, mutate, words, via):
     message_id, carrier_id = submitted
-    status, body = post_dlr(mutate(dlr_fields(carrier_id, "delivered")))
+    status, body = post_dlr(mutate(dlr_fields(carrier_id, "delivered")), via=via)
     assert status == 401
     assert words in body["error"]
     assert message(aws, message_id)["status"] == "submitted"
@@ -142,3 +149,11 @@ def test_query_strings_are_decoded_like_the_carrier_sent_them(aws, submitted):
     fields = dlr_fields(carrier_id, "delivered", **{"client-ref": "a&b=c d"})
     assert urllib.parse.urlencode(fields)  # the event builder encodes; the handler must decode
     assert post_dlr(fields, "get")[0] == 200
+
+
+def test_the_function_url_answers_only_the_receipt_routes(aws, submitted):
+    _, carrier_id = submitted
+    fields = dlr_fields(carrier_id, "delivered")
+    assert post_dlr(fields, via="url", path="/carrier/nosuch/dlr")[0] == 404  # no such connector
+    assert post_dlr(fields, via="url", path="/messages")[0] == 404
+    assert post_dlr(fields, via="url") == (200, {"result": "applied"})

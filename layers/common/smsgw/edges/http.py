@@ -9,11 +9,11 @@ are 400 (not Powertools' default 422).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import ProxyEventType, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
@@ -150,6 +150,42 @@ class SmsgwResolver(APIGatewayRestResolver):
             for unused in ("HTTPValidationError", "ValidationError"):
                 schema.components.schemas.pop(unused, None)
         return schema
+
+
+class FunctionUrlResolver(SmsgwResolver):
+    """The same routes behind a Lambda function URL (payload format 2.0, no stage): the carriers'
+    webhooks come there, as API Gateway's price per request is more than the rest of a receipt's cost
+    (docs/deploy.md, "Carrier webhooks")."""
+
+    _proxy_event_type = ProxyEventType.LambdaFunctionUrlEvent
+
+    def _get_base_path(self) -> str:
+        return ""
+
+
+def is_function_url_event(event: dict[str, Any]) -> bool:
+    return event.get("version") == "2.0" and "http" in (event.get("requestContext") or {})
+
+
+class RestOrFunctionUrl:
+    """A function answering both API Gateway (REST, payload 1.0) and its function URL (2.0): a resolver
+    for each, built on the first request of its kind, each with its own routers (a router serves the
+    resolver that included it last)."""
+
+    def __init__(self, *router_factories: Callable[[], Router]) -> None:
+        self.router_factories = router_factories
+        self._resolvers: dict[bool, SmsgwResolver] = {}
+
+    def resolver(self, function_url: bool) -> SmsgwResolver:
+        if function_url not in self._resolvers:
+            kind = FunctionUrlResolver if function_url else SmsgwResolver
+            self._resolvers[function_url] = create_resolver(
+                *(make() for make in self.router_factories), resolver=kind
+            )
+        return self._resolvers[function_url]
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self.resolver(is_function_url_event(event)).resolve(event, context)
 
 
 def create_resolver(*routers: Router, resolver: type[SmsgwResolver] = SmsgwResolver) -> SmsgwResolver:
