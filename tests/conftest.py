@@ -47,6 +47,7 @@ os.environ.update(
         # writes to), so the dispatcher takes a batch's records one at a time here; the e2e tests and
         # `make chaos` run it at the default (10 at once) against the local stack.
         "DISPATCH_RECORDS_AT_ONCE": "1",
+        "WEBHOOK_RECORDS_AT_ONCE": "1",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

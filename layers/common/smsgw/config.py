@@ -51,6 +51,8 @@ class Settings(BaseModel):
     dispatch_max_receives: int = Field(default=8, gt=0, alias="DISPATCH_MAX_RECEIVES")
     # A batch's records dispatched at once (threads; edges/records/dispatch.py says why).
     dispatch_records_at_once: int = Field(default=10, ge=1, le=10, alias="DISPATCH_RECORDS_AT_ONCE")
+    # WebhookFunction POSTs a batch's records at once (each mostly waits for a customer's server).
+    webhook_records_at_once: int = Field(default=10, ge=1, le=10, alias="WEBHOOK_RECORDS_AT_ONCE")
     # Circuit breaker per connector (dispatch/breaker.py): this many failures within the window open it;
     # after the pause one probe at a time tries it again.
     # How long a function keeps the connectors and routes it read (smsgw.routing).
