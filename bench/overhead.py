@@ -90,7 +90,7 @@ def pruner(env: Any) -> Callable[[], None]:
 
     client = boto3.client("dynamodb", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
-    tables = [env.table_name, f"{env.table_name}-idempotency"]
+    tables = [env.table_name]  # (the idempotency table is gone: Idempotency-Keys are items of this one)
 
     def keys(table: str) -> list[dict[str, Any]]:
         schema = [k["AttributeName"] for k in client.describe_table(TableName=table)["Table"]["KeySchema"]]
