@@ -22,6 +22,13 @@ class Prices:
     dynamodb_rru_per_million: float = 0.125
     scheduler_per_million: float = 1.00  # EventBridge Scheduler invocations (after 14 M free)
     logs_ingest_per_gb: float = 0.50  # CloudWatch Logs ingestion (reported, not in the goal)
+    # Provisioned capacity, for the cost model's "what it would take" (not the default stack): per
+    # capacity unit-hour, and 1-year reserved capacity per 100 WCU (upfront + hourly). Not re-checked
+    # with PRICES_CHECKED: from AWS's DynamoDB pricing page as the model's author knew it.
+    dynamodb_wcu_hour: float = 0.00065
+    dynamodb_rcu_hour: float = 0.00013
+    dynamodb_reserved_100_wcu_upfront: float = 150.0
+    dynamodb_reserved_100_wcu_hour: float = 0.0128
 
     def rows(self) -> list[tuple[str, str]]:
         return [
@@ -81,3 +88,21 @@ def cost_per_million(usage: Usage, prices: Prices | None = None) -> dict[str, fl
     costs["total"] = sum(costs.values())
     costs["CloudWatch Logs (not in total)"] = usage.log_bytes * 1_000_000 / 1e9 * prices.logs_ingest_per_gb
     return costs
+
+
+def provisioned(prices: Prices, utilisation: float, reserved: bool = False) -> Prices:
+    """`prices` with DynamoDB billed as provisioned capacity used at `utilisation` (a write unit per
+    second for an hour is 3,600 WRU; unused capacity is paid too), optionally 1-year reserved writes."""
+    import dataclasses
+
+    wcu_hour = prices.dynamodb_wcu_hour
+    if reserved:
+        wcu_hour = (
+            prices.dynamodb_reserved_100_wcu_upfront / 8760 + prices.dynamodb_reserved_100_wcu_hour
+        ) / 100
+    per_million = 1_000_000 / 3600 / utilisation
+    return dataclasses.replace(
+        prices,
+        dynamodb_wru_per_million=wcu_hour * per_million,
+        dynamodb_rru_per_million=prices.dynamodb_rcu_hour * per_million,
+    )
