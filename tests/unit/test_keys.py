@@ -33,11 +33,6 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
     (keys.route, ("nl",), {"pk": "CONFIG#ROUTE", "sk": "nl"}),
     (keys.schedule, ("s1",), {"pk": "SCHEDULE#s1", "sk": "SCHEDULE"}),
     (keys.webhook_delivery, ("m1", "d1"), {"pk": "SUBJECT#m1", "sk": "WEBHOOK#d1"}),
-    (
-        keys.webhook_dedupe,
-        ("a1", "status:m1:delivered"),
-        {"pk": "WEBHOOK_DEDUPE#a1#status:m1:delivered", "sk": "WEBHOOK_DEDUPE"},
-    ),
     (keys.webhook_lookup, ("d1",), {"pk": "WEBHOOK#d1", "sk": "LOOKUP"}),
     (keys.number, ("447700900001",), {"pk": "NUMBER#447700900001", "sk": "NUMBER"}),
     (keys.verification, ("a1", "447700900001"), {"pk": "VERIFY#a1#447700900001", "sk": "VERIFY"}),

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from smsgw import keys
 from smsgw.core.memo import forget_all
 from smsgw.webhooks import queue, repository, service
 from smsgw.webhooks.delivery import Deliverer, RetryLater
@@ -101,6 +102,28 @@ def test_enqueue_stores_a_pending_delivery_and_queues_attempt_zero(account, queu
     assert json.loads(item["body"]) == {"message_id": "MSG1", "status": "delivered"}
     assert item["expires_at"] > 0
     assert queues.bodies() == [{"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0}]
+
+
+def test_a_delivery_id_is_made_of_the_account_and_the_key_so_its_lookup_is_the_dedupe(aws, account, queues):
+    from smsgw.accounts import service as accounts
+
+    other = accounts.create_account("other", balance="10", senders=["ACME"])
+    first = enqueue(account, key="status:m1:delivered")
+    assert enqueue(account, key="status:m1:delivered") == first
+    assert first == service.delivery_id_for(account.account_id, "status:m1:delivered")
+    assert first.startswith("wh_")
+    assert len(first) == 35
+    # Another key, or the same key of another account, is another delivery.
+    assert enqueue(account, key="status:m1:failed") != first
+    assert enqueue(other, key="status:m1:delivered") != first
+    assert len(repository.deliveries("MSG1")) == 3
+    assert repository.locate(first) == {
+        **keys.webhook_lookup(first),
+        "type": "webhook_lookup",
+        "subject_id": "MSG1",
+        "account_id": account.account_id,
+        "expires_at": stored("MSG1", first)["expires_at"],
+    }
 
 
 @pytest.mark.parametrize(

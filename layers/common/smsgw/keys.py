@@ -21,8 +21,7 @@ The repositories build their keys only here, so this table is every format the t
   CONFIG#ROUTE                                       <route_id>          route
   SCHEDULE#<schedule_id>                             SCHEDULE            recurring schedule
   SUBJECT#<subject_id>                               WEBHOOK#<delivery_id>  webhook delivery
-  WEBHOOK_DEDUPE#<account_id>#<dedupe_key>           WEBHOOK_DEDUPE      webhook dedupe
-  WEBHOOK#<delivery_id>                              LOOKUP              webhook id → subject
+  WEBHOOK#<delivery_id>                              LOOKUP              webhook id → subject (and its dedupe)
   NUMBER#<msisdn>                                    NUMBER              phone number
   VERIFY#<account_id>#<msisdn>                       VERIFY              phone possession check
   INBOUND_PART#<carrier messageId>                   PART                inbound part seen
@@ -187,11 +186,7 @@ def failed_webhook_sort(failed_at: str, delivery_id: str) -> str:
     return f"{failed_at}#{delivery_id}"
 
 
-def webhook_dedupe(account_id: str, dedupe_key: str) -> Key:
-    """The webhook dedupe item (account and dedupe key → delivery)."""
-    return {"pk": f"WEBHOOK_DEDUPE#{account_id}#{dedupe_key}", "sk": "WEBHOOK_DEDUPE"}
-
-
+# Delivery ids are made of (account, dedupe key) (webhooks.service.delivery_id_for): the lookup is the dedupe.
 def webhook_lookup(delivery_id: str) -> Key:
     """The webhook id lookup item (delivery id → subject)."""
     return {"pk": f"WEBHOOK#{delivery_id}", "sk": "LOOKUP"}

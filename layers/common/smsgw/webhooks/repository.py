@@ -2,12 +2,14 @@
 
 Keys (smsgw.keys; docs/data-model.md and docs/webhooks.md):
   SUBJECT#<subject_id> / WEBHOOK#<delivery_id>   the delivery: target, body, state, attempts[]
-                                                 (one Query lists a message's deliveries, oldest first)
-  WEBHOOK_DEDUPE#<account_id>#<dedupe_key> / WEBHOOK_DEDUPE   → delivery_id, subject_id
-  WEBHOOK#<delivery_id> / LOOKUP                 → subject_id, account_id (replay by id)
+                                                 (one Query lists a message's deliveries)
+  WEBHOOK#<delivery_id> / LOOKUP                 → subject_id, account_id (replay by id). The id is
+                                                 made of (account, dedupe key), so this item is the
+                                                 dedupe too (the WEBHOOK_DEDUPE# items of earlier
+                                                 versions are no longer read; their TTL ends them)
   GSI1 (sparse): gsi1pk = WEBHOOK#FAILED, gsi1sk = <failed_at>#<delivery_id> while a delivery is
   failed (or replayed but not yet queued again), so replay is one Query, never a scan.
-All three items expire (`expires_at`) with the retention; a replay extends it.
+Both items expire (`expires_at`) with the retention; a replay extends it.
 
 States: pending → delivered | failed; failed → pending (replay only). An attempt is claimed with a
 lease and recorded under the condition that the delivery is still pending at the same attempt
@@ -34,10 +36,11 @@ def epoch(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
 
 
-def create_writes(delivery: dict[str, Any], dedupe: str, expires_at: int) -> list[dict[str, Any]]:
-    """The transaction entries that store a delivery: its dedupe item (first, conditional: the
-    transaction is cancelled at entry 0 when the dedupe key is taken), the delivery and its id lookup.
-    A producer may add them to its own TransactWriteItems (webhooks.service.prepare)."""
+def create_writes(delivery: dict[str, Any], expires_at: int) -> list[dict[str, Any]]:
+    """The entries that store a delivery: its id lookup (first, conditional: the delivery id is made
+    of the account and the dedupe key, so the lookup is the dedupe — the transaction is cancelled at
+    entry 0 when the key is taken), then the delivery. A producer may add them to its own
+    TransactWriteItems (webhooks.service.prepare)."""
     subject_id, delivery_id, account_id = (
         delivery["subject_id"],
         delivery["delivery_id"],
@@ -50,10 +53,10 @@ def create_writes(delivery: dict[str, Any], dedupe: str, expires_at: int) -> lis
             "Put": {
                 "TableName": table,
                 "Item": {
-                    **keys.webhook_dedupe(account_id, dedupe),
-                    "type": "webhook_dedupe",
-                    "delivery_id": delivery_id,
+                    **keys.webhook_lookup(delivery_id),
+                    "type": "webhook_lookup",
                     "subject_id": subject_id,
+                    "account_id": account_id,
                     "expires_at": expires_at,
                 },
                 "ConditionExpression": absent,
@@ -70,56 +73,33 @@ def create_writes(delivery: dict[str, Any], dedupe: str, expires_at: int) -> lis
                 "ConditionExpression": absent,
             }
         },
-        {
-            "Put": {
-                "TableName": table,
-                "Item": {
-                    **keys.webhook_lookup(delivery_id),
-                    "type": "webhook_lookup",
-                    "subject_id": subject_id,
-                    "account_id": account_id,
-                    "expires_at": expires_at,
-                },
-                "ConditionExpression": absent,
-            }
-        },
     ]
 
 
-def claim_dedupe(delivery: dict[str, Any], dedupe: str, expires_at: int) -> dict[str, Any] | None:
-    """Take the dedupe key for this delivery: None when taken now, else the dedupe item that holds it
-    (its delivery_id and subject_id). The first of `enqueue`'s three writes (create_writes' first entry)."""
-    entry = create_writes(delivery, dedupe, expires_at)[0]["Put"]
+def claim_id(delivery: dict[str, Any], expires_at: int) -> dict[str, Any] | None:
+    """Take the delivery's id (its lookup item, the dedupe): None when taken now, else the lookup that
+    holds it (its subject_id; {} if it was gone a moment later). The first of `enqueue`'s two writes."""
+    entry = create_writes(delivery, expires_at)[0]["Put"]
     try:
         db.dynamodb_client().put_item(**entry, ReturnValuesOnConditionCheckFailure="ALL_OLD")
     except ClientError as error:
         if not db.condition_failed(error):
             raise
         returned = error.response.get("Item")
-        if returned is None:  # an emulator that does not return it: read it ({} if gone meanwhile)
-            return get_dedupe(delivery["account_id"], dedupe) or {}
+        if returned is None:  # an emulator that does not return it: read it
+            return locate(delivery["delivery_id"]) or {}
         return {k: _DESERIALIZE.deserialize(v) for k, v in returned.items()}
     return None
 
 
-def store(delivery: dict[str, Any], dedupe: str, expires_at: int) -> None:
-    """The delivery and its id lookup, after claim_dedupe: not a transaction (that would double their
-    write units). The lookup first, so a stored delivery always has one. Repeating it is harmless: the
-    lookup is the same, and a delivery already stored is kept as it is."""
-    _, delivery_entry, lookup_entry = create_writes(delivery, dedupe, expires_at)
-    client = db.dynamodb_client()
-    lookup = dict(lookup_entry["Put"])
-    del lookup["ConditionExpression"]
-    client.put_item(**lookup)
+def store(delivery: dict[str, Any], expires_at: int) -> None:
+    """The delivery, after `claim_id` took its id: a second plain write, not a transaction (that would
+    double both writes' units). Repeating it is harmless: a delivery already stored is kept as it is."""
     try:
-        client.put_item(**delivery_entry["Put"])
+        db.dynamodb_client().put_item(**create_writes(delivery, expires_at)[1]["Put"])
     except ClientError as error:
         if not db.condition_failed(error):
             raise
-
-
-def get_dedupe(account_id: str, key: str) -> dict[str, Any] | None:
-    return db.table().get_item(Key=keys.webhook_dedupe(account_id, key), ConsistentRead=True).get("Item")
 
 
 def locate(delivery_id: str) -> dict[str, Any] | None:
@@ -136,7 +116,7 @@ def get_delivery(subject_id: str, delivery_id: str, consistent: bool = True) -> 
 
 
 def deliveries(subject_id: str) -> list[dict[str, Any]]:
-    """Every delivery for a subject, oldest first (delivery ids are ULIDs)."""
+    """Every delivery for a subject, oldest first."""
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
         "ExpressionAttributeValues": {
@@ -150,7 +130,8 @@ def deliveries(subject_id: str) -> list[dict[str, Any]]:
         page = db.table().query(**kwargs)
         items.extend(page.get("Items", []))
         if "LastEvaluatedKey" not in page:
-            return items
+            # Ids are no longer ULIDs (service.delivery_id_for): the order is the creation time's.
+            return sorted(items, key=lambda item: (str(item.get("created_at", "")), str(item["delivery_id"])))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

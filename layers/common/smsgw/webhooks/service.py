@@ -7,13 +7,13 @@ it, idempotently on (account, dedupe key). WebhookFunction delivers each queued 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import time
 from datetime import UTC, datetime
 from typing import Any
-
-from ulid import ULID
 
 from smsgw.config import get_settings
 from smsgw.core.clock import epoch_iso
@@ -34,6 +34,14 @@ def _expires_at(now: float) -> int:
     return int(now) + get_settings().webhook_retention_days * 86_400
 
 
+def delivery_id_for(account_id: str, dedupe_key: str) -> str:
+    """A delivery's id (its `webhook-id`), made of what makes it unique, so that storing its id lookup
+    is also the dedupe (one write fewer than a dedupe item of its own). Opaque to receivers, as before
+    (earlier versions' ids are ULIDs; both kinds keep working)."""
+    digest = hashlib.sha256(f"{account_id}\n{dedupe_key}".encode()).digest()
+    return "wh_" + base64.b32encode(digest[:20]).decode().lower()
+
+
 def enqueue(
     *, account_id: str, url: str, event_type: str, payload: dict[str, Any], subject_id: str, dedupe_key: str
 ) -> str:
@@ -45,10 +53,11 @@ def enqueue(
     could not queue it (or a `prepare`d one whose producer could not queue it), or that took the key
     but died before storing the delivery.
 
-    Three plain writes (the key, the id lookup, the delivery), not one transaction: that would cost
-    twice the write units. The first attempt's queue record is not noted on the delivery (one write
-    fewer), so a repeated call queues it again while it is pending: a duplicate record the delivery
-    function ignores (an attempt is claimed under a condition), never a second POST.
+    Two plain writes, not one transaction (that would cost twice the write units): the id's lookup
+    (the id is made of the account and the key: the lookup is the dedupe), then the delivery. The first
+    attempt's queue record is not noted on the delivery (one write fewer), so a repeated call queues
+    it again while it is pending: a duplicate record the delivery function ignores (an attempt is
+    claimed under a condition), never a second POST.
     """
     now = time.time()
     item = _new_delivery(
@@ -60,25 +69,26 @@ def enqueue(
         dedupe_key=dedupe_key,
         now=now,
     )
+    delivery_id = str(item["delivery_id"])
     expires_at = _expires_at(now)
-    existing = repository.claim_dedupe(item, dedupe_key, expires_at)
+    existing = repository.claim_id(item, expires_at)
     if existing is None:
-        repository.store(item, dedupe_key, expires_at)
-        queue_new(NewDelivery(subject_id=subject_id, delivery_id=str(item["delivery_id"]), writes=[]))
-        return str(item["delivery_id"])
+        repository.store(item, expires_at)
+        queue_new(NewDelivery(subject_id=subject_id, delivery_id=delivery_id, writes=[]))
+        return delivery_id
 
     if existing.get("subject_id") is None:  # taken a moment ago and gone now: only a concurrent expiry
         raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
-    current = repository.get_delivery(existing["subject_id"], existing["delivery_id"])
+    current = repository.get_delivery(existing["subject_id"], delivery_id)
     if current is None:
         # The call that took the key died before storing the delivery (or is storing it now): store
-        # it under the id it took, and queue it. Done twice, the delivery function sends it once.
-        mine = {**item, "delivery_id": existing["delivery_id"], "subject_id": existing["subject_id"]}
-        repository.store(mine, dedupe_key, expires_at)
-        queue_new(NewDelivery(subject_id=mine["subject_id"], delivery_id=mine["delivery_id"], writes=[]))
+        # it, and queue it. Done twice, the delivery function sends it once.
+        mine = {**item, "subject_id": existing["subject_id"]}
+        repository.store(mine, expires_at)
+        queue_new(NewDelivery(subject_id=mine["subject_id"], delivery_id=delivery_id, writes=[]))
     else:
         requeue_if_lost(current, now)
-    return str(existing["delivery_id"])
+    return delivery_id
 
 
 def prepare(
@@ -102,7 +112,7 @@ def prepare(
     return NewDelivery(
         subject_id=subject_id,
         delivery_id=str(item["delivery_id"]),
-        writes=repository.create_writes(item, dedupe_key, _expires_at(now)),
+        writes=repository.create_writes(item, _expires_at(now)),
     )
 
 
@@ -147,10 +157,9 @@ def _new_delivery(
     if len(body.encode()) > MAX_BODY_BYTES:
         raise ValueError(f"payload is {len(body.encode())} bytes as JSON; the maximum is {MAX_BODY_BYTES}")
 
-    delivery_id = str(ULID())
     return {
         "type": "webhook_delivery",
-        "delivery_id": delivery_id,
+        "delivery_id": delivery_id_for(account_id, dedupe_key),
         "account_id": account_id,
         "subject_id": subject_id,
         "event_type": event_type,
