@@ -157,3 +157,19 @@ def test_the_function_url_answers_only_the_receipt_routes(aws, submitted):
     assert post_dlr(fields, via="url", path="/carrier/nosuch/dlr")[0] == 404  # no such connector
     assert post_dlr(fields, via="url", path="/messages")[0] == 404
     assert post_dlr(fields, via="url") == (200, {"result": "applied"})
+
+
+@pytest.mark.parametrize(
+    ("function", "path"), [("delivery_receipt", "/carrier/dlr"), ("inbound", "/carrier/inbound")]
+)
+def test_bad_calls_to_the_function_urls_are_4xx_never_5xx(aws, function, path):
+    """The function URLs are open to anyone (AuthType NONE): other methods, broken or huge bodies
+    answer as on the API, before anything is read or written."""
+    handler = load_handler(function)
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE"):
+        assert handler.lambda_handler(function_url_event(method, path), LambdaContext())["statusCode"] == 405
+    broken = function_url_event("POST", path, json_body={})
+    broken["body"] = "{" * 5000
+    assert handler.lambda_handler(broken, LambdaContext())["statusCode"] == 400
+    huge = function_url_event("POST", path, form={"text": "x" * (2 * 1024 * 1024)})
+    assert handler.lambda_handler(huge, LambdaContext())["statusCode"] == 413
