@@ -55,6 +55,11 @@ def test_a_delivered_message_calls_back_signed_with_the_carrier_fields(
     [callback] = view["callbacks"]
     assert (callback["state"], callback["url"]) == ("delivered", receiver.url)
     assert [a["http_status"] for a in callback["attempts"]] == [200]
+    # A page of messages does not read them: null, not an empty list that would say "none".
+    page = api_event("GET", "/messages", account_id=account.account_id)
+    [listed] = json.loads(load_handler("messages").lambda_handler(page, LambdaContext())["body"])["messages"]
+    assert listed["message_id"] == message_id
+    assert listed["callbacks"] is None
 
     # The carrier resends the same receipt: no second callback.
     post_dlr(dlr_fields(carrier_id, "delivered"))

@@ -157,8 +157,10 @@ class MessageView(BaseModel):
     carrier_attempts: list[CarrierAttempt] = Field(
         default_factory=list, description="Each attempt to hand it to a carrier: where, when and how it ended"
     )
-    callbacks: list[DeliveryView] = Field(
-        default_factory=list, description="Status callbacks sent for this message, with every attempt"
+    callbacks: list[DeliveryView] | None = Field(
+        default=None,
+        description="Status callbacks sent for this message, with every attempt. Null where they are not "
+        "read (each message of a GET /messages page, a cancel's answer): GET /messages/{id} shows them",
     )
 
     model_config = ConfigDict(populate_by_name=True)
