@@ -12,19 +12,33 @@ from pathlib import Path
 import boto3
 import pytest
 
-from smsgw.cli import main
+from smsgw.cli import STACK_CARRIER_PARAMETERS, main
 from tests.conftest import REGION
 
 
 @pytest.fixture
-def stack(aws):
-    """A stack whose outputs name the table, as the deployed template's do."""
+def stack(aws, monkeypatch):
+    """A stack whose outputs name the table and whose parameters name its carrier, as the deployed
+    template's do. The CLI puts those in the environment: undone after the test."""
+    for variable in [*STACK_CARRIER_PARAMETERS.values(), "TABLE_NAME"]:
+        if variable in os.environ:
+            monkeypatch.setenv(variable, os.environ[variable])
+        else:
+            monkeypatch.delenv(variable, raising=False)
+    carrier = {
+        "CarrierProvider": "vonage",
+        "CarrierBaseUrl": "https://rest.nexmo.com",
+        "CarrierRatePerSecond": "12",
+    }
     template = {
+        "Parameters": {name: {"Type": "String"} for name in carrier},
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {"TableName": {"Value": aws.table_name}},
     }
     boto3.client("cloudformation", region_name=REGION).create_stack(
-        StackName="smsgw-cli", TemplateBody=json.dumps(template)
+        StackName="smsgw-cli",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in carrier.items()],
     )
     return "smsgw-cli"
 
@@ -282,6 +296,14 @@ def test_an_operator_adds_a_carrier_routes_nl_to_it_and_tests_a_number(aws, stac
 
     code, out, _ = run(capsys, *target, "connectors", "list")
     assert [line.split()[0] for line in out.splitlines()] == ["default", "kpn"]
+    # `default` is the stack's carrier as its parameters say, not this process's settings.
+    code, out, _ = run(capsys, *target, "--json", "connectors", "list")
+    [default] = [c for c in json.loads(out)["connectors"] if c["name"] == "default"]
+    assert (default["protocol"], default["base_url"], default["rate_per_second"]) == (
+        "vonage",
+        "https://rest.nexmo.com",
+        12,
+    )
     # The operator's mistakes are one line naming what to fix; nothing changes.
     code, _, err = run(capsys, *target, "connectors", "remove", "kpn")
     assert code == 1

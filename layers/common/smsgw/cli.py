@@ -188,6 +188,15 @@ def _resolve(args: argparse.Namespace) -> dict[str, Any] | None:
     return local
 
 
+# Template parameter → the setting the functions get it as (template.yaml, DispatchFunction).
+STACK_CARRIER_PARAMETERS = {
+    "CarrierProvider": "CARRIER_PROVIDER",
+    "CarrierBaseUrl": "CARRIER_BASE_URL",
+    "CarrierSecretName": "CARRIER_SECRET_NAME",
+    "CarrierRatePerSecond": "CARRIER_RATE_PER_SECOND",
+}
+
+
 def _configure(args: argparse.Namespace, local: dict[str, Any] | None) -> None:
     """Point the shared settings and clients at the chosen stack (before anything creates a client)."""
     if local is not None:
@@ -213,6 +222,12 @@ def _configure(args: argparse.Namespace, local: dict[str, Any] | None) -> None:
             raise
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         table = outputs.get("TableName")
+        # The stack's own carrier (the `default` connector) is what its parameters say, not this
+        # process's settings: `connectors list` and `routes test` show it as deployed.
+        parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        for parameter, variable in STACK_CARRIER_PARAMETERS.items():
+            if parameters.get(parameter):
+                os.environ[variable] = parameters[parameter]
         if not table:
             raise CliError(
                 f"stack {args.stack_name!r} has no TableName output (is it an smsgw stack?): "
