@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -48,6 +49,15 @@ def scheduler() -> Any:
 def condition_failed(error: ClientError) -> bool:
     """A conditional write whose condition did not hold (the expected "no", not an outage)."""
     return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
+
+
+_DESERIALIZE = TypeDeserializer()
+
+
+def plain_item(typed: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An item in DynamoDB's typed JSON — what a failed condition returns (ReturnValuesOnConditionCheckFailure,
+    a transaction's cancellation reasons), even through the table resource — as the resource returns items."""
+    return None if typed is None else {name: _DESERIALIZE.deserialize(value) for name, value in typed.items()}
 
 
 def transaction_condition_failed(error: ClientError, item: int = 0) -> bool:

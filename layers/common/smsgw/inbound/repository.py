@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
@@ -264,9 +263,6 @@ class NumberExpected:
         }
 
 
-_deserialize = TypeDeserializer().deserialize
-
-
 def store_first_sight(
     carrier_message_id: str,
     item: dict[str, Any],
@@ -347,4 +343,4 @@ def store_first_sight(
 
 def _plain(typed: dict[str, Any] | None) -> dict[str, Any]:
     """An item from a cancellation reason (DynamoDB's typed JSON) as the table resource returns items."""
-    return {name: _deserialize(value) for name, value in (typed or {}).items()}
+    return db.plain_item(typed) or {}

@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
@@ -72,7 +71,6 @@ class KeyUsed(Exception):
 
 
 IN_PROGRESS, DONE = "in_progress", "done"
-_DESERIALIZE = TypeDeserializer()  # the item a failed condition returns comes as DynamoDB JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +119,8 @@ def claim_key(claim: KeyClaim, in_progress_until: int, expires_at: int, now: int
     except ClientError as error:
         if not db.condition_failed(error):
             raise
-        returned = error.response.get("Item")
-        if returned is not None:
-            item = {k: _DESERIALIZE.deserialize(v) for k, v in returned.items()}
-        else:  # an emulator that does not return the item with the failed condition: read it
+        item = db.plain_item(error.response.get("Item"))
+        if item is None:  # an emulator that does not return the item with the failed condition: read it
             key = keys.idempotency_key(claim.account_id, claim.key_hash)
             item = db.table().get_item(Key=key, ConsistentRead=True).get("Item") or {}
         return KeyRecord(
@@ -613,10 +609,10 @@ def set_only_part_status(
     except ClientError as error:
         if not db.condition_failed(error):
             raise
-        returned = error.response.get("Item")
+        returned = db.plain_item(error.response.get("Item"))
         if returned is None:  # absent, or an emulator that does not return it with the failed condition
             return False, load(message_id, consistent=True)
-        return False, from_item({k: _DESERIALIZE.deserialize(v) for k, v in returned.items()})
+        return False, from_item(returned)
     return True, from_item(dict(item))
 
 

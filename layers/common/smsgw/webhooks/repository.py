@@ -21,14 +21,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
 from smsgw.webhooks.models import DELIVERED, FAILED, PENDING
 
 FAILED_INDEX_PK = keys.FAILED_WEBHOOKS_INDEX
-_DESERIALIZE = TypeDeserializer()  # what a failed condition returns comes as DynamoDB JSON
 
 
 def epoch(seconds: float) -> Decimal:
@@ -85,10 +83,10 @@ def claim_id(delivery: dict[str, Any], expires_at: int) -> dict[str, Any] | None
     except ClientError as error:
         if not db.condition_failed(error):
             raise
-        returned = error.response.get("Item")
+        returned = db.plain_item(error.response.get("Item"))
         if returned is None:  # an emulator that does not return it: read it
             return locate(delivery["delivery_id"]) or {}
-        return {k: _DESERIALIZE.deserialize(v) for k, v in returned.items()}
+        return returned
     return None
 
 
