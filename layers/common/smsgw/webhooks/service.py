@@ -72,22 +72,18 @@ def enqueue(
     delivery_id = str(item["delivery_id"])
     expires_at = _expires_at(now)
     existing = repository.claim_id(item, expires_at)
-    if existing is None:
-        repository.store(item, expires_at)
-        queue_new(NewDelivery(subject_id=subject_id, delivery_id=delivery_id, writes=[]))
-        return delivery_id
-
-    if existing.get("subject_id") is None:  # taken a moment ago and gone now: only a concurrent expiry
-        raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
-    current = repository.get_delivery(existing["subject_id"], delivery_id)
-    if current is None:
+    if existing is not None:
+        if existing.get("subject_id") is None:  # taken a moment ago and gone now: only a concurrent expiry
+            raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
+        current = repository.get_delivery(existing["subject_id"], delivery_id)
+        if current is not None:
+            requeue_if_lost(current, now)
+            return delivery_id
         # The call that took the key died before storing the delivery (or is storing it now): store
         # it, and queue it. Done twice, the delivery function sends it once.
-        mine = {**item, "subject_id": existing["subject_id"]}
-        repository.store(mine, expires_at)
-        queue_new(NewDelivery(subject_id=mine["subject_id"], delivery_id=delivery_id, writes=[]))
-    else:
-        requeue_if_lost(current, now)
+        item["subject_id"] = existing["subject_id"]
+    repository.store(item, expires_at)
+    queue_new(NewDelivery(subject_id=str(item["subject_id"]), delivery_id=delivery_id, writes=[]))
     return delivery_id
 
 
