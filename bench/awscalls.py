@@ -153,17 +153,16 @@ def what_it_takes(usage: Usage, prices: Prices) -> Table:
     import dataclasses
 
     steps: list[tuple[str, Usage, Prices]] = [("as measured", usage, prices)]
-    u1 = usage  # (carrier receipts on a function URL, the first step here before, are now measured)
     # 2. Full batches of 10 on the send and webhook queues: pollers' calls and invocations ÷ 10.
     pollers = 4.0  # ReceiveMessage + DeleteMessageBatch on each of the two queues, per message
     u2 = dataclasses.replace(
-        u1,
-        sqs_requests=u1.sqs_requests - pollers + pollers / 10,
+        usage,
+        sqs_requests=usage.sqs_requests - pollers + pollers / 10,
         invocations=[
             dataclasses.replace(i, per_message=i.per_message / 10)
             if i.function in ("dispatch", "webhook")
             else i
-            for i in u1.invocations
+            for i in usage.invocations
         ],
     )
     steps.append(("+ full SQS batches of 10", u2, prices))

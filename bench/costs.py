@@ -6,6 +6,7 @@ checked on PRICES_CHECKED; the report prints them beside the result so a changed
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -93,8 +94,6 @@ def cost_per_million(usage: Usage, prices: Prices | None = None) -> dict[str, fl
 def provisioned(prices: Prices, utilisation: float, reserved: bool = False) -> Prices:
     """`prices` with DynamoDB billed as provisioned capacity used at `utilisation` (a write unit per
     second for an hour is 3,600 WRU; unused capacity is paid too), optionally 1-year reserved writes."""
-    import dataclasses
-
     wcu_hour = prices.dynamodb_wcu_hour
     if reserved:
         wcu_hour = (
