@@ -8,6 +8,7 @@ rate/velocity/spend counters; the dispatch record; the charge transaction), 4 wi
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -136,8 +137,59 @@ def test_a_refused_send_makes_no_dispatch_record_and_is_not_counted(aws, account
     monkeypatch.setattr(service.time, "time", lambda: 1_800_000_000.5)  # one rate window
     assert send(poor.account_id)["json"]["messages"][0]["status"] == "9"
     assert aws.queued_bodies() == []
-    assert aws.items(f"RATE#{poor.account_id}") == []
+    [refused_on] = aws.items(f"ACCOUNT#{poor.account_id}")
+    assert "requests#1800000000" not in refused_on
     service.top_up(poor.account_id, "10")
     assert send(poor.account_id)["json"]["messages"][0]["status"] == "0"
-    [rate] = aws.items(f"RATE#{poor.account_id}")
-    assert rate["hits"] == 1
+    [counted_on] = aws.items(f"ACCOUNT#{poor.account_id}")
+    assert counted_on["requests#1800000000"] == 1  # the send rate is counted on the account item
+    assert aws.items(f"RATE#{poor.account_id}") == []
+
+
+def test_a_plain_send_writes_two_items_the_rate_window_rides_on_the_account(aws, account, monkeypatch):
+    """The charge transaction holds the account (balance and this second's request count) and the
+    message: a window item of its own would be a third item, two more write units per send."""
+    from botocore.client import BaseClient
+
+    transactions: list[list[dict[str, Any]]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: Any) -> Any:
+        if operation == "TransactWriteItems":
+            transactions.append(params["TransactItems"])
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    assert send(account.account_id)["json"]["messages"][0]["status"] == "0"
+    [items] = transactions
+    written = [action.get("Key") or action.get("Item") for item in items for action in item.values()]
+    assert sorted(str(key["pk"]).split("#")[0] for key in written) == ["ACCOUNT", "MSG"]
+    assert aws.items("RATE#") == []
+
+
+def test_earlier_seconds_windows_are_removed_from_the_account_item(aws, account, monkeypatch):
+    """Each second's count is an attribute of the account item; counts in later seconds remove the
+    earlier ones, on the send routes and on the others, so the item does not grow."""
+    from smsgw.accounts import service
+
+    def windows() -> dict[str, Any]:
+        [item] = aws.items(f"ACCOUNT#{account.account_id}")
+        return {name: value for name, value in item.items() if name.startswith("requests#")}
+
+    base = int(time.time())  # tokens are checked against this clock too
+    for second in (base, base + 1):
+        monkeypatch.setattr(service, "_seconds", lambda second=second: second + 0.5)
+        for _ in range(2):
+            assert send(account.account_id)["json"]["messages"][0]["status"] == "0"
+    assert windows() == {f"requests#{base + 1}": 2}
+
+    from tests.integration.test_account_access import call
+
+    for second in (base + 5, base + 9, base + 12):
+        monkeypatch.setattr(service, "_seconds", lambda second=second: second + 0.5)
+        assert call("messages", "GET", "/messages", account.account_id)["statusCode"] == 200
+        assert call("messages", "GET", "/messages", account.account_id)["statusCode"] == 200
+    assert windows() == {f"requests#{base + 12}": 2}
+    monkeypatch.setattr(service, "_seconds", lambda: base + 20.5)
+    assert send(account.account_id)["json"]["messages"][0]["status"] == "0"
+    assert windows() == {f"requests#{base + 20}": 1}

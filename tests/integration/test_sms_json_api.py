@@ -262,8 +262,11 @@ def test_a_throttled_signed_request_can_be_retried_as_it_is(aws, creds, monkeypa
     params = signed(creds)
     # This second's request counter is full (the send reads it with the balance, before anything).
     monkeypatch.setattr(service, "_seconds", lambda: 1_800_000_000.5)
-    aws.table.put_item(
-        Item={"pk": f"RATE#{creds.account_id}#1800000000", "sk": "RATE", "hits": creds.rate_limit_per_second}
+    aws.table.update_item(
+        Key={"pk": f"ACCOUNT#{creds.account_id}", "sk": "ACCOUNT"},
+        UpdateExpression="SET #window = :full",
+        ExpressionAttributeNames={"#window": "requests#1800000000"},
+        ExpressionAttributeValues={":full": creds.rate_limit_per_second},
     )
     assert call(form=params)["json"]["messages"][0]["status"] == "1"
     monkeypatch.undo()

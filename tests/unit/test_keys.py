@@ -15,7 +15,6 @@ ITEM_KEYS: list[tuple[Any, tuple[Any, ...], dict[str, str]]] = [
     (keys.client, ("c1",), {"pk": "CLIENT#c1", "sk": "CLIENT"}),
     (keys.api_key, ("k1",), {"pk": "APIKEY#k1", "sk": "APIKEY"}),
     (keys.token, ("h1",), {"pk": "TOKEN#h1", "sk": "TOKEN"}),
-    (keys.rate_window, ("a1", 1700000000), {"pk": "RATE#a1#1700000000", "sk": "RATE"}),
     (keys.signature, ("a1", "s1"), {"pk": "VSIG#a1#s1", "sk": "VSIG"}),
     (keys.message, ("m1",), {"pk": "MSG#m1", "sk": "MSG"}),
     (keys.idempotency_key, ("a1", "h1"), {"pk": "IDEMKEY#a1#h1", "sk": "IDEMKEY"}),

@@ -7,7 +7,6 @@ The repositories build their keys only here, so this table is every format the t
   CLIENT#<client_id>                                 CLIENT              client_id → account_id
   APIKEY#<api_key>                                   APIKEY              api_key → account_id
   TOKEN#<sha256(token)>                              TOKEN               access token
-  RATE#<account_id>#<unix second>                    RATE                rate window
   VSIG#<account_id>#<sig>                            VSIG                used /sms/json signature
   MSG#<message_id>                                   MSG                 message
   IDEMKEY#<account_id>#<sha256(key)>                 IDEMKEY             claimed Idempotency-Key
@@ -73,11 +72,6 @@ def api_key(key: str) -> Key:
 def token(token_hash: str) -> Key:
     """The access token item (by the token's sha256)."""
     return {"pk": f"TOKEN#{token_hash}", "sk": "TOKEN"}
-
-
-def rate_window(account_id: str, second: int) -> Key:
-    """The rate window item: an account's requests in one unix second."""
-    return {"pk": f"RATE#{account_id}#{second}", "sk": "RATE"}
 
 
 def signature(account_id: str, sig: str) -> Key:

@@ -1,11 +1,11 @@
-"""DynamoDB access for accounts, credential lookups, tokens and rate-limit windows.
+"""DynamoDB access for accounts, credential lookups, tokens and request rate windows.
 
 Keys (smsgw.keys; docs/data-model.md):
   ACCOUNT#<id> / ACCOUNT      the account (balance, limits, hashed secrets)
   CLIENT#<client_id> / CLIENT lookup → account_id
   APIKEY#<api_key> / APIKEY   lookup → account_id
   TOKEN#<sha256> / TOKEN      bearer token → account_id, expires_at (TTL)
-  RATE#<id>#<second> / RATE   request counter for one second (TTL)
+  (the account's request rate windows are attributes of its item: smsgw.accounts.request_window)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
+from smsgw.accounts import request_window
 from smsgw.accounts.models import Account, FraudGuards, Principal
 
 
@@ -180,17 +181,34 @@ def get_token(token_hash: str) -> tuple[str, int] | None:
     return (item["account_id"], int(item["expires_at"])) if item else None
 
 
+# Window attributes the last count of an account in this process returned (removed by its next
+# count); a send's charge removes every one it reads. Bounded: cleared when full.
+_seen_windows: dict[str, tuple[str, ...]] = {}
+_SEEN_WINDOWS_MAX = 10_000
+
+
 def count_request(account_id: str, second: int, limit: int) -> bool:
-    """Count one request in the account's window for `second`; False when the limit is already reached."""
+    """Count one request in the account's window for `second` (on the account item, as a send's charge
+    counts it); False when the limit is already reached (nothing counted)."""
+    window = request_window.attribute(second)
+    update = request_window.counted(
+        {
+            "Key": keys.account(account_id),
+            "ConditionExpression": "attribute_exists(pk)",
+            "ReturnValues": "ALL_NEW",
+        },
+        window,
+        Decimal(1),
+        Decimal(limit),
+        _seen_windows.get(account_id, ()),
+    )
     try:
-        db.table().update_item(
-            Key=keys.rate_window(account_id, second),
-            UpdateExpression="ADD hits :one SET expires_at = :ttl",
-            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-            ExpressionAttributeValues={":one": 1, ":limit": limit, ":ttl": second + 120},
-        )
+        item = db.table().update_item(**update)["Attributes"]
     except ClientError as error:
         if _conditional_failed(error):
             return False
         raise
+    if len(_seen_windows) >= _SEEN_WINDOWS_MAX:
+        _seen_windows.clear()
+    _seen_windows[account_id] = request_window.stale(item, second + 1)
     return True

@@ -4,16 +4,17 @@ Keys (smsgw.keys; docs/data-model.md, docs/fraud.md):
   SPEND#<account_id>#<day> / SPEND   the account's charges that UTC day (its daily cap; counted in the
                                      charge transaction of `messages.repository`, through `count_spend`)
   VELOCITY#<account_id>#<prefix>#<window> / VELOCITY   sends to a number range in a window (TTL)
-  RATE#<account_id>#<second> / RATE  the account's requests in one second (the item
-                                     `accounts.repository.count_request` counts for the other routes;
-                                     a send counts it in its charge transaction)
+  ACCOUNT#<account_id> / ACCOUNT,    the account's requests in one second (its rate limit), on the
+  attribute `requests#<second>`      account item the charge writes anyway (smsgw.accounts.request_window)
 
-An immediate send counts all three in its charge transaction (`Limit.update`, one item each) and reads
-them before it is queued in the same read as the account (`messages.repository.preflight`).
+An immediate send counts them in its charge transaction (`Limit.update`, one item each; the rate in
+the charge's own update of the account item, `Limit.on_account`) and reads them before it is queued
+in the same read as the account (`messages.repository.preflight`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
+from smsgw.accounts import request_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Limit:
     amount: Decimal
     limit: Decimal
     expires_at: int
+    on_account: bool = False  # counted on the account item, in the charge's own update (no TTL there)
 
     def full(self, counted: Decimal) -> bool:
         """Would `amount` more take `counted` past the limit?"""
@@ -82,11 +85,36 @@ class LimitReached(Exception):
         self.limit = limit
 
 
-def request_rate(account_id: str, second: int, per_second: int) -> Limit:
-    """The account's requests in `second` (its rate limit; the same item and TTL as count_request)."""
+def send_rate(account_id: str, second: int, per_second: int) -> Limit:
+    """The account's requests in `second` (its rate limit), counted on the account item by the charge."""
     return Limit(
-        "rate", keys.rate_window(account_id, second), "hits", Decimal(1), Decimal(per_second), second + 120
+        "rate",
+        keys.account(account_id),
+        request_window.attribute(second),
+        Decimal(1),
+        Decimal(per_second),
+        0,
+        on_account=True,
     )
+
+
+def count_send(limit: Limit, stale: Sequence[str] = ()) -> bool:
+    """Count a send on the account item without charging it (a held send); False when the window is
+    full (nothing counted)."""
+    update = request_window.counted(
+        {"Key": limit.key, "ConditionExpression": "attribute_exists(pk)"},
+        limit.attribute,
+        limit.amount,
+        limit.limit,
+        stale,
+    )
+    try:
+        db.table().update_item(**update)
+    except ClientError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def velocity(account_id: str, prefix: str, window_start: int, window: int, limit: int) -> Limit:

@@ -20,11 +20,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smsgw import db, keys
+from smsgw.accounts import request_window
 from smsgw.accounts.service import get_account  # why a charge failed: read through the accounts domain
 from smsgw.core.errors import AccountDisabled, InsufficientBalance
 from smsgw.core.lifecycle import CANCELLED, FAILED, QUEUED, SCHEDULED, SUBMITTED, SUBMITTING
 from smsgw.core.message import Message
-from smsgw.messages.counters import DailyCap, DailyCapExceeded, Limit, LimitReached, utc_day
+from smsgw.messages.counters import (
+    DailyCap,
+    DailyCapExceeded,
+    Limit,
+    LimitReached,
+    utc_day,
+)
 from smsgw.messages.counters import count_spend as _count_spend  # one item of the charge transaction
 from smsgw.messages.items import event_item as _event
 from smsgw.messages.items import from_item, to_item
@@ -40,16 +47,19 @@ class ClaimRefused(Exception):
         self.detail = detail
 
 
-def _charge(account_id: str, price: Decimal) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": db.table().name,
-            "Key": keys.account(account_id),
-            "UpdateExpression": "SET balance = balance - :price",
-            "ConditionExpression": "balance >= :price AND disabled = :false",
-            "ExpressionAttributeValues": {":price": price, ":false": False},
-        }
+def _charge(
+    account_id: str, price: Decimal, rate: Limit | None = None, stale: Sequence[str] = ()
+) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": db.table().name,
+        "Key": keys.account(account_id),
+        "UpdateExpression": "SET balance = balance - :price",
+        "ConditionExpression": "balance >= :price AND disabled = :false",
+        "ExpressionAttributeValues": {":price": price, ":false": False},
     }
+    if rate is not None:
+        update = request_window.counted(update, rate.attribute, rate.amount, rate.limit, stale)
+    return {"Update": update}
 
 
 def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
@@ -57,6 +67,18 @@ def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
     account = get_account(account_id, consistent=True)
     if account is None or account.disabled:
         return AccountDisabled()
+    return InsufficientBalance("insufficient balance for this message; top up the account")
+
+
+def _charge_refusal(account_id: str, price: Decimal, rate: Limit | None) -> Exception:
+    """Why the charge's update was refused (a consistent read): the account, its balance, or its send
+    rate window (the charge counts it too)."""
+    item = db.table().get_item(Key=keys.account(account_id), ConsistentRead=True).get("Item")
+    if item is None or item.get("disabled"):
+        return AccountDisabled()
+    paid = Decimal(item["balance"]) >= price
+    if paid and rate is not None and rate.full(Decimal(item.get(rate.attribute, 0))):
+        return LimitReached(rate)
     return InsufficientBalance("insufficient balance for this message; top up the account")
 
 
@@ -183,18 +205,20 @@ class Preflight:
     disabled: bool  # or gone
     opted_out: bool
     counted: dict[str, Decimal]  # Limit.kind → its counter now (0 when absent)
+    stale: tuple[str, ...] = ()  # earlier seconds' send windows on the account item (the charge removes them)
 
 
 def preflight(account_id: str, opt_out: dict[str, str] | None, limits: Sequence[Limit]) -> Preflight:
     """One read for the account (consistent: the balance as of now), the opt-out item `opt_out`
     (keys.opt_out; None: not asked) and every limit's counter."""
-    wanted = [keys.account(account_id), *([opt_out] if opt_out else []), *(limit.key for limit in limits)]
+    wanted = [keys.account(account_id), *([opt_out] if opt_out else [])]
+    wanted += [limit.key for limit in limits if not limit.on_account]
     found: dict[tuple[str, str], dict[str, Any]] = {}
     request: dict[str, Any] = {
         db.table().name: {
             "Keys": wanted,
+            # Whole items: the account's send windows are attributes named by their second.
             "ConsistentRead": True,
-            "ProjectionExpression": "pk, sk, balance, disabled, hits, spent",
         }
     }
     while request:
@@ -208,14 +232,18 @@ def preflight(account_id: str, opt_out: dict[str, str] | None, limits: Sequence[
 
     account = get(keys.account(account_id))
     counted = {}
+    stale: tuple[str, ...] = ()
     for limit in limits:
         item = get(limit.key) or {}
         counted[limit.kind] = Decimal(item.get(limit.attribute, 0))
+        if limit.on_account:
+            stale = request_window.stale(item, request_window.second_of(limit.attribute))
     return Preflight(
         balance=Decimal(account["balance"]) if account else Decimal(0),
         disabled=account is None or bool(account.get("disabled")),
         opted_out=opt_out is not None and get(opt_out) is not None,
         counted=counted,
+        stale=stale,
     )
 
 
@@ -226,6 +254,7 @@ def accept(
     claim: KeyClaim | None = None,
     response: str = "",
     limits: Sequence[Limit] = (),
+    stale: Sequence[str] = (),
 ) -> None:
     """Charge the account and store the message in one transaction; InsufficientBalance or AccountDisabled
     leave both untouched.
@@ -234,12 +263,15 @@ def accept(
     (the answer) in the same transaction, so a retry after the function died answers with this
     message and cannot accept a second one; KeyTaken when the claim was lost meanwhile. Each of
     `limits` (the day's spend, the velocity and request rate counters) is counted in it too:
-    LimitReached when one is full (nothing written then either).
+    LimitReached when one is full (nothing written then either). The send rate is counted by the
+    charge's own update of the account item, which also removes the `stale` windows (Preflight.stale).
     """
     account_id = message.account_id
     item = to_item(message)
+    rate = next((limit for limit in limits if limit.on_account), None)
+    limits = [limit for limit in limits if not limit.on_account]
     writes: list[dict[str, Any]] = [
-        _charge(account_id, price),
+        _charge(account_id, price, rate, stale),
         {
             "Put": {
                 "TableName": db.table().name,
@@ -259,7 +291,7 @@ def accept(
         if claim is not None and db.transaction_condition_failed(error, key_index):
             raise KeyTaken() from None
         if db.transaction_condition_failed(error, 0):
-            raise unpaid_reason(account_id) from None
+            raise _charge_refusal(account_id, price, rate) from None
         for index, limit in enumerate(limits, start=first_limit):
             if db.transaction_condition_failed(error, index):
                 raise LimitReached(limit) from None

@@ -182,7 +182,7 @@ def _accept(
     # charge transaction; they are read before anything is queued, in the same read as the balance
     # and the recipient's opt-out: one call (docs/reliability.md "Acceptance").
     rate = (
-        counters.request_rate(account.account_id, accounts.request_second(), account.rate_limit_per_second)
+        counters.send_rate(account.account_id, accounts.request_second(), account.rate_limit_per_second)
         if count_request
         else None
     )
@@ -203,8 +203,8 @@ def _accept(
     if held is not None:
         # Not charged now: the rate and velocity counters are counted at once (a flood held for later
         # is a flood too).
-        if count_request:
-            accounts.enforce_rate_limit(account)
+        if rate is not None and not counters.count_send(rate, pre.stale):
+            raise accounts.rate_limited(account)
         guards.check_velocity(account, send.destination.msisdn)
         return _hold(account, message, held[0], pre, reply_route=reply_route, claim=claim)
     if velocity is not None and velocity.full(pre.counted[velocity.kind]):
@@ -276,6 +276,7 @@ def _enqueue_and_charge(
             claim=claim,
             response=json.dumps(answer) if claim is not None else "",
             limits=limits,
+            stale=pre.stale,
         )
     except counters.LimitReached as reached:
         if reached.limit.kind == "spend" and cap is not None:
