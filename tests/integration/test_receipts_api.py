@@ -173,3 +173,19 @@ def test_bad_calls_to_the_function_urls_are_4xx_never_5xx(aws, function, path):
     assert handler.lambda_handler(broken, LambdaContext())["statusCode"] == 400
     huge = function_url_event("POST", path, form={"text": "x" * (2 * 1024 * 1024)})
     assert handler.lambda_handler(huge, LambdaContext())["statusCode"] == 413
+
+
+def test_a_delivered_one_time_code_message_stays_under_one_kilobyte(aws, account, carrier_env):
+    """Every update of an item over 1 KB is billed 2 write units: a typical one-part message (a 70-character
+    code message) stays under it through its whole life, receipt included (issue 15)."""
+    from bench.counter import item_size
+
+    text = "Your ACME verification code is 482913. It expires in 10 minutes. Do not share."
+    message_id = accept(account, text=text[:70])
+    dispatch(receive_batch(aws))
+    carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
+    assert post_dlr(dlr_fields(carrier_id, "delivered"))[1] == {"result": "applied"}
+    stored = message(aws, message_id)
+    assert stored["status"] == "delivered"
+    assert stored["part_status"]["1"]["err-code"] == "0"
+    assert item_size(stored) < 1024, item_size(stored)

@@ -37,7 +37,8 @@ def to_item(message: Message) -> dict[str, Any]:
     """The message's DynamoDB item (the one place a Message becomes an item; docs/data-model.md).
 
     The fields every accepted send has are always written (`text` as NULL for binary); the others only
-    when set, as the conditional updates below add them."""
+    when set, as the conditional updates below add them, and `params` and `part_ids` only when not empty
+    or not derivable from the id (from_item gives them back)."""
     item: dict[str, Any] = {
         **keys.message(message.message_id),
         "type": "message",
@@ -51,9 +52,7 @@ def to_item(message: Message) -> dict[str, Any]:
         "country": message.country,
         "text": message.text,
         "sms_type": message.sms_type,
-        "params": dict(message.params),
         "parts": message.parts,
-        "part_ids": list(message.part_ids),
         "encoding": message.encoding,
         "unit_price": message.unit_price,
         "price": message.price,
@@ -65,6 +64,13 @@ def to_item(message: Message) -> dict[str, Any]:
         "expires_at": message.expires_at,
     }
     optional: dict[str, Any] = {
+        # Left out when empty or derivable (every byte over 1 KB costs a second write unit per update).
+        "params": dict(message.params) or None,
+        "part_ids": (
+            list(message.part_ids)
+            if list(message.part_ids) != part_ids(message.message_id, message.parts)
+            else None
+        ),
         "purpose": message.purpose,
         "redact_text": True if message.redact_text else None,
         "connectors": list(message.connectors) or None,

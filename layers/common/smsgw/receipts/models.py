@@ -46,6 +46,14 @@ class DeliveryReceipt:
     def as_item(self) -> dict[str, Any]:
         return {"status": self.status, **self.carrier_fields()}
 
+    def part_status_item(self) -> dict[str, Any]:
+        """What a message item keeps of its part's latest receipt: its status, error code, network and
+        price. Not what the message holds already (the carrier id in carrier_parts, the numbers, the time
+        in its events) nor the carrier's timestamps (the status callback forwarded them): a one-part
+        message stays under 1 KB, one write unit per update (issue 15)."""
+        kept = {"status": self.status, "err-code": self.err_code, "network-code": self.network_code}
+        return {name: value for name, value in {**kept, "price": self.price}.items() if value}
+
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DeliveryReceipt:
         return cls(

@@ -155,7 +155,7 @@ def _status_of(statuses: list[Status]) -> tuple[Status, str | None]:
 
 def _apply_to(message_id: str, part: int, receipt: DeliveryReceipt) -> str:
     at = now_iso()
-    part_status = {**receipt.as_item(), "at": at}
+    part_status = receipt.part_status_item()
     if part == 1:
         # Most messages have one part: its status is the message's, both written at once.
         status, detail = _status_of([receipt.status])
