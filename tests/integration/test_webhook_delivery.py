@@ -133,6 +133,36 @@ def test_a_webhook_reaches_the_receiver_once_signed(account, env, receiver):
     assert view.failed_at is None
 
 
+def test_a_delivered_status_callback_is_stored_in_under_one_kilobyte(account, env, receiver):
+    """A status callback's delivery item, after its one successful attempt, is under 1 KB (each update of
+    a larger item is billed 2 write units): its ids are in its key, its dedupe key in its id (issue 15)."""
+    from bench.counter import item_size
+
+    carrier = {"messageId": "0A0000000123ABCD1", "status": "delivered", "err-code": "0"}
+    carrier |= {"network-code": "23410", "price": "0.03330000", "msisdn": "447700900000", "to": "ACME"}
+    carrier |= {"scts": "2612031000", "message-timestamp": "2026-12-03 10:00:00"}
+    message_id = "01M8Z50YQM0JY9JCD3CNFTD3FS"
+    payload = {"type": "message.status", "message_id": message_id, "part_id": message_id, "part": 1}
+    payload |= {"parts": 1, "status": "delivered", "message_status": "delivered", "to": "447700900000"}
+    payload |= {"from": "ACME", "client-ref": "order-12345", "carrier": carrier}
+    payload |= {"timestamp": "2026-12-03T10:00:01.123+00:00"}
+    delivery_id = service.enqueue(
+        account_id=account.account_id,
+        url=receiver.url,
+        event_type="message.status",
+        payload=payload,
+        subject_id=message_id,
+        dedupe_key=f"status:{message_id}:delivered",
+    )
+    event = env.receive()
+    assert load_handler("webhook").lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+    [view] = service.deliveries_for(message_id)
+    assert (view.delivery_id, view.state, len(view.attempts)) == (delivery_id, "delivered", 1)
+    table = boto3.resource("dynamodb", region_name=REGION).Table("smsgw-test")
+    item = table.get_item(Key={"pk": f"SUBJECT#{message_id}", "sk": f"WEBHOOK#{delivery_id}"})["Item"]
+    assert item_size(item) < 1024, item_size(item)
+
+
 def test_a_receiver_failing_five_times_gets_one_success_and_six_attempts(account, env, receiver, clock):
     receiver.fail_times = 5
     delivery_id = enqueue(account, receiver.url)
@@ -187,7 +217,7 @@ def test_past_the_horizon_a_delivery_fails_is_dead_lettered_and_replay_delivers_
             ExpressionAttributeValues={":pk": "WEBHOOK#FAILED"},
         )["Items"]
     )
-    assert [item["delivery_id"] for item in failed] == [delivery_id]
+    assert [item["sk"] for item in failed] == [f"WEBHOOK#{delivery_id}"]
 
     receiver.status = 200
     assert service.replay(account_id=account.account_id) == [delivery_id]

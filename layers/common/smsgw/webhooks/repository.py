@@ -34,6 +34,31 @@ def epoch(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
 
 
+# Written in the delivery's key, not again as attributes; `_with_ids` gives them back on reading.
+_IN_THE_KEY = ("subject_id", "delivery_id")
+# Not stored: the dedupe key is what the id is made of (service.delivery_id_for); a first round starts
+# at attempt 0. Each byte over 1 KB would cost a second write unit on every update of the delivery.
+_NOT_STORED = ("dedupe_key",)
+
+
+def _stored(delivery: dict[str, Any]) -> dict[str, Any]:
+    kept = {name: value for name, value in delivery.items() if name not in _IN_THE_KEY + _NOT_STORED}
+    if not kept.get("round_start_attempt"):
+        kept.pop("round_start_attempt", None)
+    return kept
+
+
+def _with_ids(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A delivery item as its readers use it: with its subject_id and delivery_id (from its key)."""
+    if item is None:
+        return None
+    return {
+        "subject_id": str(item["pk"]).removeprefix(keys.subject("")),
+        "delivery_id": str(item["sk"]).removeprefix(keys.WEBHOOK_DELIVERY_PREFIX),
+        **item,
+    }
+
+
 def create_writes(delivery: dict[str, Any], expires_at: int) -> list[dict[str, Any]]:
     """The entries that store a delivery: its id lookup (first, conditional: the delivery id is made
     of the account and the dedupe key, so the lookup is the dedupe — the transaction is cancelled at
@@ -65,7 +90,7 @@ def create_writes(delivery: dict[str, Any], expires_at: int) -> list[dict[str, A
                 "TableName": table,
                 "Item": {
                     **keys.webhook_delivery(subject_id, delivery_id),
-                    **delivery,
+                    **_stored(delivery),
                     "expires_at": expires_at,
                 },
                 "ConditionExpression": absent,
@@ -106,7 +131,7 @@ def locate(delivery_id: str) -> dict[str, Any] | None:
 
 
 def get_delivery(subject_id: str, delivery_id: str, consistent: bool = True) -> dict[str, Any] | None:
-    return (
+    return _with_ids(
         db.table()
         .get_item(Key=keys.webhook_delivery(subject_id, delivery_id), ConsistentRead=consistent)
         .get("Item")
@@ -126,11 +151,15 @@ def deliveries(subject_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
         page = db.table().query(**kwargs)
-        items.extend(page.get("Items", []))
+        items.extend(_present(page.get("Items", [])))
         if "LastEvaluatedKey" not in page:
             # Ids are no longer ULIDs (service.delivery_id_for): the order is the creation time's.
             return sorted(items, key=lambda item: (str(item.get("created_at", "")), str(item["delivery_id"])))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _present(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item for item in map(_with_ids, items) if item is not None]
 
 
 def mark_queued(subject_id: str, delivery_id: str, attempt: int) -> bool:
@@ -151,7 +180,7 @@ def claim(
     subject_id: str, delivery_id: str, attempt: int, now: float, lease_until: float
 ) -> dict[str, Any] | None:
     """Take attempt number `attempt` (0-based) of a pending delivery; None if not (any longer) ours."""
-    return db.update_if(
+    return _updated(
         keys.webhook_delivery(subject_id, delivery_id),
         UpdateExpression="SET lease_until = :lease",
         ConditionExpression=(
@@ -217,13 +246,17 @@ def record_attempt(
         values.update({":next_at": epoch(next_attempt_at), ":error": error or ""})
     else:
         raise ValueError(f"unknown outcome {outcome!r}")
-    return db.update_if(
+    return _updated(
         keys.webhook_delivery(subject_id, delivery_id),
         UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
         ConditionExpression="#s = :pending AND attempt_count = :n AND lease_until = :lease",
         ExpressionAttributeNames={"#s": "state"},
         ExpressionAttributeValues=values,
     )
+
+
+def _updated(key: dict[str, str], **update: Any) -> dict[str, Any] | None:
+    return _with_ids(db.update_if(key, **update))
 
 
 def mark_dead_lettered(subject_id: str, delivery_id: str, at: str) -> bool:
@@ -245,7 +278,7 @@ def reopen(subject_id: str, delivery_id: str, at: str, expires_at: int) -> dict[
     Also takes a delivery that a replay reopened but could not queue (still in the failed index).
     It stays in the index until `mark_queued`, so a replay that dies half-way is found again.
     """
-    item = db.update_if(
+    item = _updated(
         keys.webhook_delivery(subject_id, delivery_id),
         UpdateExpression=(
             "SET #s = :pending, replayed_at = :at, updated_at = :at, expires_at = :exp, "
@@ -300,7 +333,7 @@ def failed_deliveries(*, since: str | None = None, account_id: str | None = None
     items: list[dict[str, Any]] = []
     while True:
         page = db.table().query(**kwargs)
-        items.extend(page.get("Items", []))
+        items.extend(_present(page.get("Items", [])))
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
