@@ -127,7 +127,7 @@ def run_one(name: str, args: argparse.Namespace, extra: dict[str, object]) -> re
         costs = {k: v for k, v in section.extra["costs"].items() if k != "total"}  # type: ignore[attr-defined]
         path = plots.bars(
             args.img_dir / "cost.png",
-            "USD per million messages, by service (logs outside the goal)",
+            "USD per million messages under load, by service (logs outside the goal)",
             list(costs),
             list(costs.values()),
             None,
