@@ -262,52 +262,45 @@ def test_enqueue_twice_with_the_same_dedupe_key_is_one_delivery(account, env, re
     assert enqueue(account, receiver.url) == first
     other = enqueue(account, receiver.url, key="MSG1:expired")
     assert other != first
-    assert [d.delivery_id for d in service.deliveries_for("MSG1")] == [first, other]
     event = env.receive()
-    # The repeated call queued `first` again (its first record is not noted, one write fewer): the
-    # duplicate record is ignored, each delivery is POSTed once.
-    assert {json.loads(r["body"])["delivery_id"] for r in event["Records"]} == {first, other}
+    # The repeated call queued `first` again (enqueue writes nothing): the first record to be taken
+    # stores the delivery, the duplicate finds it and sends nothing. Each delivery is POSTed once.
+    assert [json.loads(r["body"])["delivery_id"] for r in event["Records"]] == [first, first, other]
     load_handler("webhook").lambda_handler(event, LambdaContext())
     assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted([first, other])
+    assert [d.delivery_id for d in service.deliveries_for("MSG1")] == [first, other]
 
 
-@pytest.mark.parametrize("dies_at", ["the delivery", "the queue"])
-def test_an_enqueue_that_died_half_way_is_finished_by_the_repeated_call(
-    account, env, receiver, monkeypatch, dies_at
+@pytest.mark.parametrize("dies_at", ["before its POST", "after its POST"])
+def test_a_first_attempt_whose_function_died_is_taken_over_by_the_record_coming_back(
+    account, env, receiver, clock, dies_at
 ):
-    """enqueue's writes are not one transaction: the producer calls it again (it did not acknowledge its
-    own input), and the delivery is stored and POSTed once, under the same id."""
-    from smsgw.webhooks import queue, repository
+    """The first record's function stored the delivery (its claim) and died, before or after the POST:
+    SQS hands the record over again, and once the lease ran out it is sent (again, at least once: the
+    receiver deduplicates on the same webhook-id)."""
+    from smsgw.webhooks import delivery, repository
 
     class Died(Exception):
         pass
 
-    real_put, real_send = repository.db.dynamodb_client().put_item, queue.send
-    puts = []
-
-    def put_item(**kwargs):
-        puts.append(kwargs["Item"]["sk"])
-        if dies_at == "the delivery" and len(puts) == 2:  # after the id's lookup (the dedupe)
-            raise Died(dies_at)
-        return real_put(**kwargs)
-
-    def send(*args, **kwargs):
-        if dies_at == "the queue":
-            raise Died(dies_at)
-        return real_send(*args, **kwargs)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(repository.db.dynamodb_client(), "put_item", put_item)
-        patched.setattr(queue, "send", send)
+    delivery_id = enqueue(account, receiver.url)
+    [record] = [json.loads(r["body"]) for r in env.receive()["Records"]]
+    worker = Deliverer(clock=clock)
+    with pytest.MonkeyPatch.context() as patched:
+        if dies_at == "before its POST":
+            patched.setattr(delivery, "get_account", lambda account_id: (_ for _ in ()).throw(Died()))
+        else:
+            patched.setattr(repository, "record_attempt", lambda *a, **k: (_ for _ in ()).throw(Died()))
         with pytest.raises(Died):
-            enqueue(account, receiver.url)
-    first = enqueue(account, receiver.url)
-    assert [d.delivery_id for d in service.deliveries_for("MSG1")] == [first]
-    load_handler("webhook").lambda_handler(env.receive(), LambdaContext())
-    assert [r.headers["webhook-id"] for r in receiver.requests] == [first]
-    assert enqueue(account, receiver.url) == first  # and later calls change nothing
-    load_handler("webhook").lambda_handler(env.receive(), LambdaContext())
-    assert len(receiver.requests) == 1
+            worker.handle(record)
+    with pytest.raises(delivery.RetryLater):
+        worker.handle(record)  # under its lease: not started twice
+    clock.now += worker.lease_seconds + 1
+    assert worker.handle(record) == "delivered"
+    posts = 0 if dies_at == "before its POST" else 1
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery_id] * (posts + 1)
+    [view] = service.deliveries_for("MSG1")
+    assert (view.state, len(view.attempts)) == ("delivered", 1)
 
 
 def test_410_gone_is_not_retried(account, env, receiver, clock):

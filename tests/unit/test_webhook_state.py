@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from smsgw import keys
+from smsgw.core.errors import NotFound
 from smsgw.core.memo import forget_all
 from smsgw.webhooks import queue, repository, service
 from smsgw.webhooks.delivery import Deliverer, RetryLater
@@ -88,23 +88,51 @@ def enqueue(account, key: str = "k1", subject: str = "MSG1") -> str:
     )
 
 
+def enqueue_stored(account, key: str = "k1", subject: str = "MSG1") -> str:
+    """A delivery its producer stored in its own transaction, then queued (the inbound intake's way):
+    stored, not claimed, its record carrying only its id."""
+    from smsgw import db
+
+    new = service.prepare(
+        account_id=account.account_id,
+        url=URL,
+        event_type="message.status",
+        payload={"message_id": subject, "status": "delivered"},
+        subject_id=subject,
+        dedupe_key=key,
+    )
+    db.dynamodb_client().transact_write_items(TransactItems=new.writes)
+    service.queue_new(new)
+    return new.delivery_id
+
+
 def stored(subject: str, delivery_id: str) -> dict[str, Any]:
     item = repository.get_delivery(subject, delivery_id)
     assert item is not None
     return item
 
 
-def test_enqueue_stores_a_pending_delivery_and_queues_attempt_zero(account, queues):
+def test_enqueue_writes_nothing_its_record_carries_the_delivery_stored_when_first_taken(
+    account, queues, clock
+):
     delivery_id = enqueue(account)
-    item = stored("MSG1", delivery_id)
-    assert (item["state"], item["attempt_count"]) == ("pending", 0)
-    assert "queued_attempt" not in item  # not noted: one write fewer (a repeated enqueue queues it again)
+    assert repository.deliveries("MSG1") == []  # no write: two write units fewer per delivery
+    [record] = queues.bodies()
+    assert (record["subject_id"], record["delivery_id"], record["attempt"]) == ("MSG1", delivery_id, 0)
+    assert json.loads(record["delivery"]["body"]) == {"message_id": "MSG1", "status": "delivered"}
+    assert record["delivery"]["url"] == URL
+    transport = ScriptedTransport([500])
+    assert deliverer(transport, clock).handle(record) == "retry"
+    item = stored("MSG1", delivery_id)  # stored by the first attempt's claim, then its outcome
+    assert (item["state"], item["attempt_count"], item["account_id"]) == ("pending", 1, account.account_id)
     assert json.loads(item["body"]) == {"message_id": "MSG1", "status": "delivered"}
-    assert item["expires_at"] > 0
-    assert queues.bodies() == [{"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0}]
+    assert item["expires_at"] > clock.now
+    assert transport.calls[0]["headers"]["webhook-id"] == delivery_id
 
 
-def test_a_delivery_id_is_made_of_the_account_and_the_key_so_its_lookup_is_the_dedupe(aws, account, queues):
+def test_a_delivery_id_is_made_of_the_account_and_the_key_so_a_repeated_enqueue_posts_once(
+    aws, account, queues, clock
+):
     from smsgw.accounts import service as accounts
 
     other = accounts.create_account("other", balance="10", senders=["ACME"])
@@ -116,14 +144,18 @@ def test_a_delivery_id_is_made_of_the_account_and_the_key_so_its_lookup_is_the_d
     # Another key, or the same key of another account, is another delivery.
     assert enqueue(account, key="status:m1:failed") != first
     assert enqueue(other, key="status:m1:delivered") != first
+    transport = ScriptedTransport()
+    worker = deliverer(transport, clock)
+    assert sorted(worker.handle(record) for record in queues.bodies()) == ["delivered"] * 3 + ["duplicate"]
+    assert sorted(call["headers"]["webhook-id"] for call in transport.calls) == sorted(
+        {
+            first,
+            service.delivery_id_for(account.account_id, "status:m1:failed"),
+            service.delivery_id_for(other.account_id, "status:m1:delivered"),
+        }
+    )
     assert len(repository.deliveries("MSG1")) == 3
-    assert repository.locate(first) == {
-        **keys.webhook_lookup(first),
-        "type": "webhook_lookup",
-        "subject_id": "MSG1",
-        "account_id": account.account_id,
-        "expires_at": stored("MSG1", first)["expires_at"],
-    }
+    assert repository.locate(first) is None  # an id lookup is written for a failed delivery only
 
 
 @pytest.mark.parametrize(
@@ -183,8 +215,23 @@ def test_a_stale_record_for_an_earlier_attempt_does_not_post(account, queues, cl
     assert queues.bodies() == []
 
 
-def test_an_attempt_under_way_elsewhere_is_not_started_twice(account, queues, clock):
-    delivery_id = enqueue(account)
+@pytest.mark.parametrize("stored_by", ["the first attempt", "the producer"])
+def test_an_attempt_under_way_elsewhere_is_not_started_twice(account, queues, clock, stored_by):
+    if stored_by == "the first attempt":
+        delivery_id = enqueue(account)
+        [record] = queues.bodies()
+        carried = record["delivery"]
+        assert repository.create_claimed("MSG1", delivery_id, carried, clock.now + 60, 2_000_000_000)
+        assert repository.create_claimed("MSG1", delivery_id, carried, clock.now + 60, 2_000_000_000) is None
+        transport = ScriptedTransport()
+        with pytest.raises(RetryLater):
+            deliverer(transport, clock).handle(record)
+        assert transport.calls == []
+        clock.now += 61  # that Lambda died: its lease runs out, the record coming back takes over
+        assert deliverer(transport, clock).handle(record) == "delivered"
+        assert len(transport.calls) == 1
+        return
+    delivery_id = enqueue_stored(account)
     [record] = queues.bodies()
     assert repository.claim("MSG1", delivery_id, 0, clock.now, clock.now + 60) is not None
     assert repository.claim("MSG1", delivery_id, 0, clock.now, clock.now + 60) is None
@@ -218,12 +265,13 @@ def test_a_delivered_delivery_never_goes_back(account, queues, clock):
         is None
     )
     assert repository.reopen("MSG1", delivery_id, at, 0) is None
-    assert service.replay(delivery_id=delivery_id) == []
+    with pytest.raises(NotFound, match="no failed webhook delivery"):
+        service.replay(delivery_id=delivery_id)
     assert stored("MSG1", delivery_id)["state"] == "delivered"
 
 
 def test_an_attempt_is_recorded_only_under_its_own_lease(account, queues, clock):
-    delivery_id = enqueue(account)
+    delivery_id = enqueue_stored(account)
     now = clock.now
     assert repository.claim("MSG1", delivery_id, 0, now, now + 60) is not None
     common: dict[str, Any] = {
@@ -298,23 +346,23 @@ def test_a_retry_whose_queue_write_failed_is_queued_by_the_record_coming_back(
     assert queues.bodies() == []  # and only once
 
 
-def test_enqueue_again_queues_a_delivery_the_first_call_could_not(account, queues, monkeypatch):
+def test_an_enqueue_that_could_not_queue_raises_leaves_nothing_and_the_repeated_call_posts_once(
+    account, queues, monkeypatch, clock
+):
     real_send = queue.send
     monkeypatch.setattr(queue, "send", lambda body, delay_seconds=0: (_ for _ in ()).throw(ConnectionError()))
     with pytest.raises(ConnectionError):
-        enqueue(account)
+        enqueue(account)  # the producer does not acknowledge its input: it will call again
     monkeypatch.setattr(queue, "send", real_send)
-    [item] = [i for i in repository.deliveries("MSG1")]
-    assert "queued_attempt" not in item
+    assert repository.deliveries("MSG1") == []
     delivery_id = enqueue(account)
-    assert delivery_id == item["delivery_id"]
-    assert queues.bodies() == [{"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0}]
-    assert enqueue(account) == delivery_id
-    assert queues.bodies() == []
+    transport = ScriptedTransport()
+    assert [deliverer(transport, clock).handle(record) for record in queues.bodies()] == ["delivered"]
+    assert [call["headers"]["webhook-id"] for call in transport.calls] == [delivery_id]
 
 
 def test_a_wait_longer_than_sqs_allows_is_chained(account, queues, clock):
-    delivery_id = enqueue(account)
+    delivery_id = enqueue_stored(account)
     queues.bodies()
     record = {"subject_id": "MSG1", "delivery_id": delivery_id, "attempt": 0, "not_before": clock.now + 2000}
     transport = ScriptedTransport()

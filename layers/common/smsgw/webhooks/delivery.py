@@ -38,7 +38,7 @@ from smsgw.urlsafety import Resolver, check_callback_url, resolve_host
 from smsgw.webhooks import queue, repository
 from smsgw.webhooks.models import DELIVERED, FAILED, PENDING
 from smsgw.webhooks.retry import RetryPolicy
-from smsgw.webhooks.service import iso, queue_attempt, replay, requeue_if_lost
+from smsgw.webhooks.service import expires_at, iso, queue_attempt, replay, requeue_if_lost
 from smsgw.webhooks.transport import HttpTransport, Response, Transport, signed_headers
 
 Clock = Callable[[], float]
@@ -132,7 +132,14 @@ class Deliverer:
             return "waiting"
 
         lease_until = now + self.lease_seconds
-        item = repository.claim(subject_id, delivery_id, number, now, lease_until)
+        item = None
+        if number == 0 and isinstance(record.get("delivery"), dict):
+            # A new delivery carried by its first record (service.enqueue): stored and claimed at once.
+            item = repository.create_claimed(
+                subject_id, delivery_id, record["delivery"], lease_until, expires_at(now)
+            )
+        if item is None:
+            item = repository.claim(subject_id, delivery_id, number, now, lease_until)
         if item is None:
             return self._not_claimed(subject_id, delivery_id, number, now)
 
@@ -227,6 +234,9 @@ class Deliverer:
         return "duplicate"
 
     def _dead_letter(self, item: dict[str, Any]) -> None:
+        repository.put_lookup(
+            item
+        )  # replay by id (the notice says how), first: the notice may be acted on at once
         queue.dead_letter(
             {
                 "type": DEAD_LETTER_TYPE,

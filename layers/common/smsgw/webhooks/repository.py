@@ -99,30 +99,44 @@ def create_writes(delivery: dict[str, Any], expires_at: int) -> list[dict[str, A
     ]
 
 
-def claim_id(delivery: dict[str, Any], expires_at: int) -> dict[str, Any] | None:
-    """Take the delivery's id (its lookup item, the dedupe): None when taken now, else the lookup that
-    holds it (its subject_id; {} if it was gone a moment later). The first of `enqueue`'s two writes."""
-    entry = create_writes(delivery, expires_at)[0]["Put"]
+def create_claimed(
+    subject_id: str, delivery_id: str, carried: dict[str, Any], lease_until: float, expires_at: int
+) -> dict[str, Any] | None:
+    """Store a delivery a queue record carries (webhooks.service.enqueue), its first attempt claimed with
+    a lease: one conditional write — None when the delivery exists already (a duplicate record, or one a
+    producer's transaction stored): claim that one with `claim`."""
+    item = {
+        **keys.webhook_delivery(subject_id, delivery_id),
+        **{name: carried[name] for name in ("account_id", "event_type", "url", "body", "created_at")},
+        "type": "webhook_delivery",
+        "state": PENDING,
+        "attempt_count": 0,
+        "attempts": [],
+        "updated_at": carried["created_at"],
+        "lease_until": epoch(lease_until),
+        "expires_at": expires_at,
+    }
     try:
-        db.dynamodb_client().put_item(**entry, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        db.table().put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
     except ClientError as error:
-        if not db.condition_failed(error):
-            raise
-        returned = db.plain_item(error.response.get("Item"))
-        if returned is None:  # an emulator that does not return it: read it
-            return locate(delivery["delivery_id"]) or {}
-        return returned
-    return None
+        if db.condition_failed(error):
+            return None
+        raise
+    return _with_ids(item)
 
 
-def store(delivery: dict[str, Any], expires_at: int) -> None:
-    """The delivery, after `claim_id` took its id: a second plain write, not a transaction (that would
-    double both writes' units). Repeating it is harmless: a delivery already stored is kept as it is."""
-    try:
-        db.dynamodb_client().put_item(**create_writes(delivery, expires_at)[1]["Put"])
-    except ClientError as error:
-        if not db.condition_failed(error):
-            raise
+def put_lookup(delivery: dict[str, Any]) -> None:
+    """The id lookup of a stored delivery (replay by id: `smsgw webhooks replay --delivery`), written
+    when it fails; idempotent."""
+    db.table().put_item(
+        Item={
+            **keys.webhook_lookup(str(delivery["delivery_id"])),
+            "type": "webhook_lookup",
+            "subject_id": delivery["subject_id"],
+            "account_id": delivery["account_id"],
+            "expires_at": int(delivery["expires_at"]),
+        }
+    )
 
 
 def locate(delivery_id: str) -> dict[str, Any] | None:

@@ -23,6 +23,8 @@ from smsgw.webhooks import queue, repository
 from smsgw.webhooks.models import PENDING, DeliveryView, NewDelivery
 
 MAX_BODY_BYTES = 64 * 1024  # the delivery item also holds up to a day of attempts (< 400 KB)
+# What a queue record carries of a new delivery (the rest is its first state, see repository.create_claimed).
+CARRIED = ("account_id", "event_type", "url", "body", "created_at")
 MAX_KEY_LENGTH = 512
 
 
@@ -30,7 +32,8 @@ MAX_KEY_LENGTH = 512
 iso = epoch_iso
 
 
-def _expires_at(now: float) -> int:
+def expires_at(now: float) -> int:
+    """When a delivery stored now expires (its retention)."""
     return int(now) + get_settings().webhook_retention_days * 86_400
 
 
@@ -45,21 +48,16 @@ def delivery_id_for(account_id: str, dedupe_key: str) -> str:
 def enqueue(
     *, account_id: str, url: str, event_type: str, payload: dict[str, Any], subject_id: str, dedupe_key: str
 ) -> str:
-    """Record a delivery and queue it; returns the delivery id. Idempotent on (account_id, dedupe_key):
-    calling it again with the same key creates and queues nothing new and returns the same id.
+    """Queue a delivery; returns its id. Idempotent on (account_id, dedupe_key): the id is made of them
+    (`delivery_id_for`), and a repeated call queues a duplicate record that is never POSTed twice.
 
-    Call it before acknowledging your own input: if it raises (or you die), call it again with the
-    same key. A repeated call also finishes the job of a first call that stored the delivery but
-    could not queue it (or a `prepare`d one whose producer could not queue it), or that took the key
-    but died before storing the delivery.
-
-    Two plain writes, not one transaction (that would cost twice the write units): the id's lookup
-    (the id is made of the account and the key: the lookup is the dedupe), then the delivery. The first
-    attempt's queue record is not noted on the delivery (one write fewer), so a repeated call queues
-    it again while it is pending: a duplicate record the delivery function ignores (an attempt is
-    claimed under a condition), never a second POST.
+    Call it before acknowledging your own input: if it raises (or you die), call it again with the same
+    key. It writes nothing: the queue record carries the delivery, and WebhookFunction stores it when it
+    takes the first attempt — a write conditional on the id being new, which is both the claim and the
+    dedupe (`repository.create_claimed`). A second record for the same id finds it stored and sends only
+    what that delivery still owes (nothing, once delivered). Two write units per delivery in all, where
+    storing it here took two more (docs/webhooks.md "Enqueue").
     """
-    now = time.time()
     item = _new_delivery(
         account_id=account_id,
         url=url,
@@ -67,34 +65,27 @@ def enqueue(
         payload=payload,
         subject_id=subject_id,
         dedupe_key=dedupe_key,
-        now=now,
+        now=time.time(),
     )
     delivery_id = str(item["delivery_id"])
-    expires_at = _expires_at(now)
-    existing = repository.claim_id(item, expires_at)
-    if existing is not None:
-        if existing.get("subject_id") is None:  # taken a moment ago and gone now: only a concurrent expiry
-            raise RuntimeError(f"dedupe key {dedupe_key!r} changed while enqueueing; call enqueue again")
-        current = repository.get_delivery(existing["subject_id"], delivery_id)
-        if current is not None:
-            requeue_if_lost(current, now)
-            return delivery_id
-        # The call that took the key died before storing the delivery (or is storing it now): store
-        # it, and queue it. Done twice, the delivery function sends it once.
-        item["subject_id"] = existing["subject_id"]
-    repository.store(item, expires_at)
-    queue_new(NewDelivery(subject_id=str(item["subject_id"]), delivery_id=delivery_id, writes=[]))
+    queue.send(
+        {
+            "subject_id": subject_id,
+            "delivery_id": delivery_id,
+            "attempt": 0,
+            "delivery": {name: item[name] for name in CARRIED},
+        }
+    )
     return delivery_id
 
 
 def prepare(
     *, account_id: str, url: str, event_type: str, payload: dict[str, Any], subject_id: str, dedupe_key: str
 ) -> NewDelivery:
-    """`enqueue` in two halves, for a producer that stores its own record in one transaction with the
-    delivery: add `writes` to that TransactWriteItems (it is cancelled at the first of them when the
-    dedupe key is taken), then `queue_new` once it committed. If queueing fails (or the producer
-    dies before), `enqueue` with the same arguments finishes the job: it finds the delivery by its
-    dedupe key and queues it."""
+    """For a producer that stores its own record in one transaction with the delivery: add `writes` to that
+    TransactWriteItems (it is cancelled at the first of them when the dedupe key is taken), then
+    `queue_new` once it committed. If queueing fails (or the producer dies before), `enqueue` with the
+    same arguments queues it (WebhookFunction finds the delivery stored and takes it as it is)."""
     now = time.time()
     item = _new_delivery(
         account_id=account_id,
@@ -108,7 +99,7 @@ def prepare(
     return NewDelivery(
         subject_id=subject_id,
         delivery_id=str(item["delivery_id"]),
-        writes=repository.create_writes(item, _expires_at(now)),
+        writes=repository.create_writes(item, expires_at(now)),
     )
 
 
@@ -186,9 +177,10 @@ def replay(
     """
     since_key = _since_key(since) if since else None
     if delivery_id:
+        # Only a failed delivery has an id lookup (written when it failed): the one kind replay takes.
         where = repository.locate(delivery_id)
         if where is None or (account_id and where.get("account_id") != account_id):
-            raise NotFound(f"no webhook delivery {delivery_id}")
+            raise NotFound(f"no failed webhook delivery {delivery_id}")
         item = repository.get_delivery(where["subject_id"], delivery_id)
         if item is None:
             raise NotFound(f"no webhook delivery {delivery_id} (it has expired)")
@@ -202,7 +194,7 @@ def replay(
     replayed = []
     for candidate in candidates:
         reopened = repository.reopen(
-            candidate["subject_id"], candidate["delivery_id"], iso(now), _expires_at(now)
+            candidate["subject_id"], candidate["delivery_id"], iso(now), expires_at(now)
         )
         if reopened is None:  # delivered or replayed meanwhile
             continue
