@@ -82,8 +82,8 @@ def test_a_dispatcher_that_died_between_the_status_and_the_carrier_id_loses_no_r
     crash_at(None)
     assert message(aws, message_id)["status"] == "submitted"
     carrier_id = message(aws, message_id)["carrier_parts"][0]["carrier_message_id"]
-    ref = {"client-ref": message_id} if names_the_message else {}
-    assert post_dlr(dlr_fields(carrier_id, "delivered", **ref))[0] == 200
+    fields = dlr_fields(carrier_id, "delivered", echo_client_ref=names_the_message)
+    assert post_dlr(fields)[0] == 200
     if not names_the_message:
         assert message(aws, message_id)["status"] == "submitted"  # the receipt waits for its lookup
         assert dispatch(event) == {"batchItemFailures": []}  # SQS delivers the record again

@@ -13,6 +13,7 @@ from smsgw.carrier.vonage import sign_params
 from tests.conftest import (
     CARRIER_SIGNATURE_METHOD,
     CARRIER_SIGNATURE_SECRET,
+    REGION,
     LambdaContext,
     api_event,
     load_handler,
@@ -20,7 +21,22 @@ from tests.conftest import (
 from tests.integration.test_dispatch import accept, dispatch, message, receive_batch
 
 
-def dlr_fields(carrier_id: str, status: str, **extra: str) -> dict[str, str]:
+def client_ref_of(carrier_id: str) -> str | None:
+    """What the carrier echoes as `client-ref` in a receipt for `carrier_id`: what dispatch sent it, our
+    message id (found here by the message's carrier parts)."""
+    import boto3
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table("smsgw-test")
+    for item in table.scan()["Items"]:
+        if any(part.get("carrier_message_id") == carrier_id for part in item.get("carrier_parts") or ()):
+            return str(item["message_id"])
+    return None
+
+
+def dlr_fields(carrier_id: str, status: str, echo_client_ref: bool = True, **extra: str) -> dict[str, str]:
+    """A receipt as the carrier sends it (Vonage echoes the submission's client-ref unless told not to)."""
+    if echo_client_ref and "client-ref" not in extra and (ref := client_ref_of(carrier_id)):
+        extra = {"client-ref": ref, **extra}
     fields = {
         "messageId": carrier_id,
         "status": status,
@@ -189,3 +205,35 @@ def test_a_delivered_one_time_code_message_stays_under_one_kilobyte(aws, account
     assert stored["status"] == "delivered"
     assert stored["part_status"]["1"]["err-code"] == "0"
     assert item_size(stored) < 1024, item_size(stored)
+
+
+@pytest.mark.parametrize(("protocol", "lookups"), [("simulator", 0), ("vonage", 0), ("kpn", 1)])
+def test_a_carrier_id_lookup_is_written_only_where_receipts_do_not_name_the_message(
+    aws, account, carrier_env, monkeypatch, protocol, lookups
+):
+    """Vonage's receipts echo the client-ref dispatch sends (our message id): they find the message
+    by it, and dispatch writes no CARRIER# lookup (one write unit per part). KPN does not promise it."""
+    from smsgw.carrier.base import SubmitResult, SubmittedPart
+    from smsgw.core.memo import forget_all
+    from tests.integration.test_dispatch_reconcile import dispatch_with
+
+    class Accepts:
+        def submit(self, submission):
+            return SubmitResult(
+                (SubmittedPart(f"{protocol}-{submission.params['client-ref']}", "23410", "0.03"),)
+            )
+
+    monkeypatch.setenv("CARRIER_PROVIDER", protocol)
+    forget_all()
+    message_id = accept(account)
+    receive_batch(aws)  # this test dispatches directly
+    assert dispatch_with(Accepts(), message_id) == "submitted"
+    assert len(aws.items("CARRIER#")) == lookups
+    carrier_id = f"{protocol}-{message_id}"
+    assert post_dlr(dlr_fields(carrier_id, "delivered"))[1] == {"result": "applied"}
+    assert message(aws, message_id)["status"] == "delivered"
+    if lookups:  # a receipt without client-ref finds it by the lookup too
+        assert post_dlr(dlr_fields(carrier_id, "delivered", echo_client_ref=False)) == (
+            200,
+            {"result": "duplicate"},
+        )

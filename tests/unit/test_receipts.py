@@ -109,14 +109,14 @@ def test_a_receipt_before_its_id_is_recorded_waits_and_is_applied(aws, account):
     assert outcome == "pending"
     assert aws.items("DLRPENDING#")
     submitted_message(account.account_id, parts=1, message_id="01LATE")
-    service.apply_pending(["c-01LATE-1"])
+    service.apply_pending("01LATE", ["c-01LATE-1"])
     assert stored("01LATE")["status"] == "delivered"
     assert aws.items("DLRPENDING#") == []
 
 
 def test_unknown_ids_that_never_appear_are_kept_not_applied(aws, account):
     assert service.apply(receipt("c-nobody", "delivered")) == "pending"
-    service.apply_pending(["c-other"])
+    service.apply_pending("01OTHER", ["c-other"])
     assert len(aws.items("DLRPENDING#")) == 1
 
 
@@ -197,7 +197,9 @@ def test_a_receipt_kept_while_dispatch_takes_the_waiting_ones_is_not_lost(aws, a
             return KeepsOneDuringTheRead()
 
     monkeypatch.setattr(repository, "db", Db())
-    service.apply_pending(["c-01RACE-1"])  # dispatch, right after recording the id
-    service.apply_pending(["c-01RACE-1"])  # the late receipt: its id is there now, it takes what waits
+    service.apply_pending("01RACE", ["c-01RACE-1"])  # dispatch, right after recording the id
+    service.apply_pending(
+        "01RACE", ["c-01RACE-1"]
+    )  # the late receipt: its id is there now, it takes what waits
     assert stored("01RACE")["status"] == "delivered"
     assert aws.items("DLRPENDING#") == []

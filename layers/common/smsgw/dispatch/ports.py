@@ -55,7 +55,7 @@ class MessageLeases(Protocol):
 class StatusNotices(Protocol):
     """Receipts that waited for a carrier id, and the status callback of a message dispatch ended."""
 
-    def apply_pending(self, carrier_message_ids: list[str]) -> None: ...
+    def apply_pending(self, message_id: str, carrier_message_ids: Sequence[str]) -> None: ...
     def notify(
         self,
         message: Message,

@@ -121,7 +121,7 @@ def _reconcile(claimed: Message, now: float) -> str | None:
         ):
             messages.record_carrier_ids(message_id, confirmed[: claimed.parts], claimed.expires_at)
         metrics.add_metric(name="DispatchReconciled", unit="Count", value=1)
-        receipts.apply_pending(confirmed)
+        receipts.apply_pending(message_id, confirmed[: claimed.parts])
         return "reconciled"
     since = _unconfirmed_since(claimed)
     if since is None:
@@ -302,7 +302,7 @@ def dispatch_one(
             # one-part message's receipt makes it final in one write, before its callback.
             ids = current.carrier_message_ids()
             messages.record_carrier_ids(message_id, ids, current.expires_at)
-            receipts.apply_pending(ids)
+            receipts.apply_pending(message_id, ids)
             return "duplicate"
         if current.status != Status.SCHEDULED:
             # Another invocation holds the lease; look again when it should have finished.
@@ -398,14 +398,16 @@ def dispatch_one(
     crash_point("dispatch.after_submit", message_id)
     parts = _parts(result.parts)
     how = "resubmitted: no receipt came for an unconfirmed submission" if reconciled == RESUBMIT else None
+    carrier_ids = [p["carrier_message_id"] for p in parts]
     if messages.mark_submitted(
         message_id, now_iso(), parts, claimed.expires_at, how, connector=connector.name
     ):
         crash_point("dispatch.after_status", message_id)
-        messages.record_carrier_ids(message_id, [p["carrier_message_id"] for p in parts], claimed.expires_at)
+        if not connector.receipts_name_the_message:  # else its receipts find the message by client-ref
+            messages.record_carrier_ids(message_id, carrier_ids, claimed.expires_at)
     count("MessagesSubmitted")
     breaker.succeeded(connector.name, time.time())
     _submitted_after(claimed, connector.name)
     # Receipts can overtake this write; the ones that arrived first are waiting for their ids.
-    receipts.apply_pending([p["carrier_message_id"] for p in parts])
+    receipts.apply_pending(message_id, carrier_ids)
     return "submitted"

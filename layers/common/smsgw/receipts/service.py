@@ -10,7 +10,7 @@ records the id, whichever of the two writes lands first.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,18 +81,31 @@ def receive(params: Mapping[str, str], now: float | None = None, connector: str 
 
 
 def apply(receipt: DeliveryReceipt) -> str:
-    found = messages.find_by_carrier_id(receipt.carrier_message_id)
+    found = _find_part(receipt)
     if found is None:
         repository.keep_pending(
             receipt.carrier_message_id, receipt.as_item(), int(time.time()) + PENDING_SECONDS
         )
         _confirm(receipt)
         # Dispatch may have recorded the id between the two reads; if so, apply what waits now.
-        if messages.find_by_carrier_id(receipt.carrier_message_id) is None:
+        found = _find_part(receipt)
+        if found is None:
             return "pending"
-        apply_pending([receipt.carrier_message_id])
+        _apply_waiting(found[0], {receipt.carrier_message_id: found[1]})
         return "applied"
     return _apply_to(found[0], found[1], receipt)
+
+
+def _find_part(receipt: DeliveryReceipt) -> tuple[str, int] | None:
+    """The message and part (1-based) a receipt is for: the message its client-ref names, when one of
+    its parts has the receipt's carrier id (dispatch sends our message id as client-ref and Vonage's
+    receipts echo it; dispatch then writes no carrier id lookup), else the carrier id's lookup."""
+    if is_message_id(receipt.client_ref or ""):
+        message = messages.load(receipt.client_ref, consistent=True)
+        ids = message.carrier_message_ids() if message is not None else []
+        if receipt.carrier_message_id in ids:
+            return receipt.client_ref, ids.index(receipt.carrier_message_id) + 1
+    return messages.find_by_carrier_id(receipt.carrier_message_id)
 
 
 def _confirm(receipt: DeliveryReceipt) -> None:
@@ -123,18 +136,20 @@ def _confirm(receipt: DeliveryReceipt) -> None:
         message = reread
 
 
-def apply_pending(carrier_message_ids: list[str]) -> None:
-    """Apply receipts that arrived before dispatch recorded these ids (called right after it did).
+def apply_pending(message_id: str, carrier_message_ids: Sequence[str]) -> None:
+    """Apply receipts that arrived before dispatch recorded these ids, the message's parts' in order
+    (called right after it did)."""
+    _apply_waiting(message_id, {cid: n for n, cid in enumerate(carrier_message_ids, start=1) if cid})
 
-    Applying is idempotent (statuses only move forward), so: apply what waits, then remove exactly
-    that; a receipt kept meanwhile makes the removal fail, and the loop applies it too."""
-    for carrier_message_id, items in repository.pending(carrier_message_ids).items():
-        found = messages.find_by_carrier_id(carrier_message_id)
-        if found is None:  # not ours (yet): leave it waiting, its TTL ends it
-            continue
+
+def _apply_waiting(message_id: str, parts: Mapping[str, int]) -> None:
+    """Apply what waits for each carrier id of `parts` (carrier id → part). Applying is idempotent
+    (statuses only move forward), so: apply what waits, then remove exactly that; a receipt kept
+    meanwhile makes the removal fail, and the loop applies it too."""
+    for carrier_message_id, items in repository.pending(list(parts)).items():
         while items:
             for item in sorted(items, key=lambda i: RANK.get(Status(i.get("status", Status.SUBMITTED)), 0)):
-                _apply_to(found[0], found[1], DeliveryReceipt.from_item(item))
+                _apply_to(message_id, parts[carrier_message_id], DeliveryReceipt.from_item(item))
             if repository.drop_pending(carrier_message_id, len(items)):
                 break
             items = repository.pending_for(carrier_message_id)

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 PROTOCOLS = ("vonage", "kpn", "simulator")
+# Protocols whose delivery receipts echo the `client-ref` a submission sent (Vonage's DLR fields, contract
+# §3): dispatch sends our message id there, so their receipts find the message without a carrier id
+# lookup item, and dispatch writes none (one write unit per part). KPN does not promise it: lookups.
+RECEIPTS_NAME_THE_MESSAGE = frozenset({"vonage", "simulator"})
 # How a connector's receipts and inbound SMS are authenticated: the carrier signs them with the
 # secret's signature_secret, or (carriers that cannot sign, like KPN) a token the gateway puts in the
 # webhook URL it registers; "none" only where the operator allowed unsigned webhooks.
@@ -30,6 +34,10 @@ class Connector:
 
     def price_for(self, country: str) -> Decimal | None:
         return self.prices.get(country, self.prices.get("*"))
+
+    @property
+    def receipts_name_the_message(self) -> bool:
+        return self.protocol in RECEIPTS_NAME_THE_MESSAGE
 
     def __hash__(self) -> int:  # a frozen dataclass with a dict: hash what identifies the client
         return hash((self.name, self.protocol, self.base_url, self.secret_name))
