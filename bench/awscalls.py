@@ -144,7 +144,7 @@ class Life:
         )
         for message_id in sent:
             self.counter.phase = "lookup"
-            dlr = w.dlr_event(w.carrier_id_of(self.env, message_id))
+            dlr = w.dlr_event(w.carrier_id_of(self.env, message_id), client_ref=message_id)
             self.counter.phase = "busy receipt"
             self._timed("busy delivery_receipt", lambda dlr=dlr: w.call_api("delivery_receipt", dlr))
         self._queue_step(
@@ -177,7 +177,7 @@ class Life:
         message_id = self._timed("send", lambda: w.send(a.account_id, self.serial))
         self._queue_step("send", "dispatch", prefix + "dispatch", prefix + "send-queue poller")
         self.counter.phase = "lookup"
-        dlr = w.dlr_event(w.carrier_id_of(self.env, message_id))
+        dlr = w.dlr_event(w.carrier_id_of(self.env, message_id), client_ref=message_id)
         self.counter.phase = prefix + "receipt"
         self._timed("delivery_receipt", lambda: w.call_api("delivery_receipt", dlr))
         self._queue_step("webhooks", "webhook", prefix + "status callback", prefix + "webhook-queue poller")

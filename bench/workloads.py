@@ -96,7 +96,8 @@ def inbound_event(n: int, text: str = "Yes please") -> dict[str, Any]:
     return function_url_event("POST", "/carrier/inbound", json_body=signed_carrier_fields(fields))
 
 
-def dlr_event(carrier_message_id: str, status: str = "delivered") -> dict[str, Any]:
+def dlr_event(carrier_message_id: str, status: str = "delivered", client_ref: str = "") -> dict[str, Any]:
+    """The carrier's receipt; `client_ref`: what dispatch sent it (our message id), which Vonage echoes."""
     fields = {
         "messageId": carrier_message_id,
         "status": status,
@@ -108,6 +109,7 @@ def dlr_event(carrier_message_id: str, status: str = "delivered") -> dict[str, A
         "scts": "2611251000",
         "message-timestamp": "2026-11-25 10:00:00",
         "api-key": "benchkey",
+        **({"client-ref": client_ref} if client_ref else {}),
     }
     # To DeliveryReceiptFunction's URL, as the carrier sends it (CarrierDlrUrl).
     return function_url_event("POST", "/carrier/dlr", json_body=signed_carrier_fields(fields))
@@ -180,7 +182,7 @@ def batch_for(function: str, env: Env) -> Callable[[], None]:
         if function == "dispatch":
             return lambda: drain(env, "send", "dispatch") and None
         drain(env, "send", "dispatch")
-        dlrs = [dlr_event(carrier_id_of(env, i)) for i in ids]
+        dlrs = [dlr_event(carrier_id_of(env, i), client_ref=i) for i in ids]
         if function == "delivery_receipt":
             return lambda: _api_batch("delivery_receipt", dlrs)
         _api_batch("delivery_receipt", dlrs)
