@@ -56,7 +56,8 @@ def test_an_idle_pacer_starts_at_now(aws):
 def test_an_idle_pacer_costs_one_write_and_a_busy_one_too(aws, monkeypatch):
     from smsgw.dispatch import pacing, repository
 
-    monkeypatch.setattr(pacing, "_last_slot", {})  # what earlier tests' slots taught this process
+    monkeypatch.setattr(pacing, "_known_tat", {})  # what earlier tests' slots taught this process
+    monkeypatch.setattr(pacing, "_others_seen", {})
     writes: list[str] = []
     for name in ("advance_pacer", "restart_pacer"):
         real = getattr(repository, name)
@@ -71,6 +72,26 @@ def test_an_idle_pacer_costs_one_write_and_a_busy_one_too(aws, monkeypatch):
     writes.clear()
     reserve_slot("carrier", 10, now + 60, max_wait=5)
     assert writes == ["restart_pacer"]  # unused for a minute: idle again
+    writes.clear()
+    # Alone on the pacer, this process knows its tat (now + 60.1): idle as soon as that has passed.
+    reserve_slot("carrier", 10, now + 60.3, max_wait=5)
+    assert writes == ["restart_pacer"]
+    writes.clear()
+    # Another process takes slots too: its tat moves on without this one knowing. Once seen, the next
+    # guess is "busy" for a second (right here: the other's slots are ahead).
+    repository.advance_pacer("carrier", 0.1, now + 60.3, now + 70)
+    repository.advance_pacer("carrier", 0.1, now + 60.3, now + 70)
+    writes.clear()
+    reserve_slot("carrier", 10, now + 60.35, max_wait=5)
+    assert writes == ["advance_pacer"]  # known tat (60.4) not passed: busy, and the tat seen was another's
+    writes.clear()
+    reserve_slot("carrier", 10, now + 60.9, max_wait=5)
+    # Its known tat passed, but others are about: still a busy guess (wrong this time, the others
+    # stopped: one write more, as before this process told the two cases apart).
+    assert writes == ["advance_pacer", "restart_pacer"]
+    writes.clear()
+    reserve_slot("carrier", 10, now + 63, max_wait=5)
+    assert writes == ["restart_pacer"]  # nobody for over a second: idle
 
 
 def test_pacers_are_independent(aws):

@@ -22,33 +22,47 @@ class Deferred:
     seconds: float  # try again after this long
 
 
-# The last slot this process took per pacer. A pacer this process has not used for IDLE_GUESS_SECONDS
-# is probably idle: it tries the idle case first (a wrong first guess costs a failed conditional write,
-# one write unit, whichever case it guessed).
-_last_slot: dict[str, float] = {}
+# What this process knows of each pacer: the tat its latest reservation left (`_known_tat`) and when it
+# last saw another process's reservations (a tat further on than its own: `_others_seen`). Each
+# reservation first tries the case it guesses (a wrong guess costs a failed conditional write, one write
+# unit). Alone on a pacer this process knows the tat exactly: idle once it has passed. With others
+# about, its knowledge lags theirs: it guesses idle only after IDLE_GUESS_SECONDS without a slot.
+_known_tat: dict[str, float] = {}
+_others_seen: dict[str, float] = {}
 IDLE_GUESS_SECONDS = 1.0
+
+
+def _guess_idle(pacer: str, now: float) -> bool:
+    known = _known_tat.get(pacer, 0.0)
+    if now <= _others_seen.get(pacer, float("-inf")) + IDLE_GUESS_SECONDS:
+        return now > known + IDLE_GUESS_SECONDS
+    return now > known
 
 
 def reserve_slot(pacer: str, rate_per_second: float, now: float, max_wait: float) -> Slot | Deferred:
     interval = 1.0 / rate_per_second
-    idle_first = now > _last_slot.get(pacer, 0.0) + IDLE_GUESS_SECONDS
+    idle_first = _guess_idle(pacer, now)
     for _ in range(10):
         # Idle pacer (tat in the past or no item yet): the slot is now.
         if idle_first and repository.restart_pacer(pacer, now, interval):
-            return _taken(pacer, now)
+            return _taken(pacer, now, interval)
         # Busy pacer: take the slot at tat, if it is not too far ahead.
         old_tat = repository.advance_pacer(pacer, interval, now, now + max_wait)
         if old_tat is not None:
-            return _taken(pacer, old_tat)
+            if old_tat > _known_tat.get(pacer, 0.0) + interval / 2:  # moved by another process
+                _others_seen[pacer] = now
+            return _taken(pacer, old_tat, interval)
         if not idle_first and repository.restart_pacer(pacer, now, interval):
-            return _taken(pacer, now)
+            return _taken(pacer, now, interval)
         tat = repository.read_pacer(pacer)
         if tat is not None and tat > now + max_wait:
+            _others_seen[pacer] = now
             return Deferred(seconds=tat - now - max_wait)
         # Lost a race with another Lambda: try again.
+        _others_seen[pacer] = now
     return Deferred(seconds=interval)
 
 
-def _taken(pacer: str, at: float) -> Slot:
-    _last_slot[pacer] = max(at, _last_slot.get(pacer, 0.0))
+def _taken(pacer: str, at: float, interval: float) -> Slot:
+    _known_tat[pacer] = max(at + interval, _known_tat.get(pacer, 0.0))
     return Slot(at=at)
