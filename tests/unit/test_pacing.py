@@ -139,3 +139,25 @@ def test_a_slot_reached_in_time_is_used_and_an_idle_pacers_slot_never_counts_as_
     )
     assert isinstance(busy, Slot)
     assert busy.at == pytest.approx(1_800_000_000.05)  # 10 ms late: within LATE_SLOT_SECONDS, used
+
+
+def test_a_batch_reserving_at_once_on_an_idle_pacer_writes_once_per_slot(aws, monkeypatch):
+    """A batch's records reserve from threads of one process: one restarts the idle pacer, the others
+    wait for it and advance — no thread guesses idle against a pacer another thread just restarted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smsgw.dispatch import pacing, repository
+
+    monkeypatch.setattr(pacing, "_known_tat", {})
+    monkeypatch.setattr(pacing, "_others_seen", {})
+    writes: list[str] = []
+    for name in ("advance_pacer", "restart_pacer"):
+        real = getattr(repository, name)
+        monkeypatch.setattr(
+            repository, name, lambda *a, _real=real, _name=name: writes.append(_name) or _real(*a)
+        )
+    now = 1_800_000_000.0
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        slots = list(pool.map(lambda _: reserve_slot("batch", 30, now, max_wait=5), range(10)))
+    assert sorted(round((slot.at - now) * 30) for slot in slots) == list(range(10))
+    assert sorted(writes) == ["advance_pacer"] * 9 + ["restart_pacer"]

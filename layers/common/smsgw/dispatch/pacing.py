@@ -7,6 +7,7 @@ A slot further ahead than `max_wait` is not taken: the message is deferred inste
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from smsgw.dispatch import repository
@@ -39,20 +40,26 @@ def _guess_idle(pacer: str, now: float) -> bool:
     return now > known
 
 
+# A batch's records reserve at once (threads): one of them restarts an idle pacer, the others wait for
+# it and then know the pacer is busy (else each would guess idle, and all but one guess wrong).
+_restarting = threading.Lock()
+
+
 def reserve_slot(pacer: str, rate_per_second: float, now: float, max_wait: float) -> Slot | Deferred:
     interval = 1.0 / rate_per_second
-    idle_first = _guess_idle(pacer, now)
+    if _guess_idle(pacer, now):
+        with _restarting:
+            # Idle pacer (tat in the past or no item yet): the slot is now.
+            if _guess_idle(pacer, now) and repository.restart_pacer(pacer, now, interval):
+                return _taken(pacer, now, interval)
     for _ in range(10):
-        # Idle pacer (tat in the past or no item yet): the slot is now.
-        if idle_first and repository.restart_pacer(pacer, now, interval):
-            return _taken(pacer, now, interval)
         # Busy pacer: take the slot at tat, if it is not too far ahead.
         old_tat = repository.advance_pacer(pacer, interval, now, now + max_wait)
         if old_tat is not None:
             if old_tat > _known_tat.get(pacer, 0.0) + interval / 2:  # moved by another process
                 _others_seen[pacer] = now
             return _taken(pacer, old_tat, interval)
-        if not idle_first and repository.restart_pacer(pacer, now, interval):
+        if repository.restart_pacer(pacer, now, interval):
             return _taken(pacer, now, interval)
         tat = repository.read_pacer(pacer)
         if tat is not None and tat > now + max_wait:
