@@ -3,10 +3,12 @@
 Keys (smsgw.keys; docs/data-model.md and docs/webhooks.md):
   SUBJECT#<subject_id> / WEBHOOK#<delivery_id>   the delivery: target, body, state, attempts[]
                                                  (one Query lists a message's deliveries)
-  WEBHOOK#<delivery_id> / LOOKUP                 → subject_id, account_id (replay by id). The id is
-                                                 made of (account, dedupe key), so this item is the
-                                                 dedupe too (the WEBHOOK_DEDUPE# items of earlier
-                                                 versions are no longer read; their TTL ends them)
+  WEBHOOK#<delivery_id> / LOOKUP                 → subject_id, account_id (replay by id), written
+                                                 when a delivery fails, and by a producer's
+                                                 transaction (`create_writes`: there, conditional,
+                                                 it is the dedupe). A queued delivery is stored by
+                                                 its first claim (`create_claimed`), conditional on
+                                                 its id (made of account and dedupe key) being new.
   GSI1 (sparse): gsi1pk = WEBHOOK#FAILED, gsi1sk = <failed_at>#<delivery_id> while a delivery is
   failed (or replayed but not yet queued again), so replay is one Query, never a scan.
 Both items expire (`expires_at`) with the retention; a replay extends it.

@@ -1,7 +1,8 @@
 """Reliable, signed outbound webhooks: enqueue, list, replay.
 
-Producers (delivery receipts, inbound messages) call `enqueue`; it records the delivery and queues
-it, idempotently on (account, dedupe key). WebhookFunction delivers each queued attempt
+Producers (delivery receipts, dispatch) call `enqueue`; it queues a record carrying the delivery,
+idempotently on (account, dedupe key): WebhookFunction stores it with its first claim. The inbound
+intake stores its delivery in its own transaction (`prepare`, `queue_new`). WebhookFunction delivers each queued attempt
 (`smsgw.webhooks.delivery`); `replay` (and `smsgw webhooks replay`) queues failed deliveries again.
 """
 
