@@ -53,17 +53,25 @@ def test_an_idle_pacer_starts_at_now(aws):
     assert slot.at == pytest.approx(1_800_000_100.0)
 
 
-def test_an_idle_pacer_costs_one_write_and_a_busy_one_too(aws, monkeypatch):
+@pytest.fixture
+def writes(aws, monkeypatch) -> list[str]:
+    """The pacer writes made (advance or restart), by a process that has taken no slot yet."""
     from smsgw.dispatch import pacing, repository
 
     monkeypatch.setattr(pacing, "_known_tat", {})  # what earlier tests' slots taught this process
     monkeypatch.setattr(pacing, "_others_seen", {})
-    writes: list[str] = []
+    made: list[str] = []
     for name in ("advance_pacer", "restart_pacer"):
         real = getattr(repository, name)
         monkeypatch.setattr(
-            repository, name, lambda *a, _real=real, _name=name: writes.append(_name) or _real(*a)
+            repository, name, lambda *a, _real=real, _name=name: made.append(_name) or _real(*a)
         )
+    return made
+
+
+def test_an_idle_pacer_costs_one_write_and_a_busy_one_too(writes):
+    from smsgw.dispatch import repository
+
     now = 1_800_000_000.0
     reserve_slot("carrier", 10, now, max_wait=5)
     assert writes == ["restart_pacer"]  # never used by this process: idle, restarted at once
@@ -141,21 +149,11 @@ def test_a_slot_reached_in_time_is_used_and_an_idle_pacers_slot_never_counts_as_
     assert busy.at == pytest.approx(1_800_000_000.05)  # 10 ms late: within LATE_SLOT_SECONDS, used
 
 
-def test_a_batch_reserving_at_once_on_an_idle_pacer_writes_once_per_slot(aws, monkeypatch):
+def test_a_batch_reserving_at_once_on_an_idle_pacer_writes_once_per_slot(writes):
     """A batch's records reserve from threads of one process: one restarts the idle pacer, the others
     wait for it and advance — no thread guesses idle against a pacer another thread just restarted."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from smsgw.dispatch import pacing, repository
-
-    monkeypatch.setattr(pacing, "_known_tat", {})
-    monkeypatch.setattr(pacing, "_others_seen", {})
-    writes: list[str] = []
-    for name in ("advance_pacer", "restart_pacer"):
-        real = getattr(repository, name)
-        monkeypatch.setattr(
-            repository, name, lambda *a, _real=real, _name=name: writes.append(_name) or _real(*a)
-        )
     now = 1_800_000_000.0
     with ThreadPoolExecutor(max_workers=10) as pool:
         slots = list(pool.map(lambda _: reserve_slot("batch", 30, now, max_wait=5), range(10)))

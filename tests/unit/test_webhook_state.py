@@ -77,15 +77,20 @@ def deliverer(transport: ScriptedTransport, clock: Clock, horizon: float = 86_40
     )
 
 
+def delivery(account, key: str = "k1", subject: str = "MSG1") -> dict[str, Any]:
+    """A producer's arguments for a status callback."""
+    return {
+        "account_id": account.account_id,
+        "url": URL,
+        "event_type": "message.status",
+        "payload": {"message_id": subject, "status": "delivered"},
+        "subject_id": subject,
+        "dedupe_key": key,
+    }
+
+
 def enqueue(account, key: str = "k1", subject: str = "MSG1") -> str:
-    return service.enqueue(
-        account_id=account.account_id,
-        url=URL,
-        event_type="message.status",
-        payload={"message_id": subject, "status": "delivered"},
-        subject_id=subject,
-        dedupe_key=key,
-    )
+    return service.enqueue(**delivery(account, key, subject))
 
 
 def enqueue_stored(account, key: str = "k1", subject: str = "MSG1") -> str:
@@ -93,14 +98,7 @@ def enqueue_stored(account, key: str = "k1", subject: str = "MSG1") -> str:
     stored, not claimed, its record carrying only its id."""
     from smsgw import db
 
-    new = service.prepare(
-        account_id=account.account_id,
-        url=URL,
-        event_type="message.status",
-        payload={"message_id": subject, "status": "delivered"},
-        subject_id=subject,
-        dedupe_key=key,
-    )
+    new = service.prepare(**delivery(account, key, subject))
     db.dynamodb_client().transact_write_items(TransactItems=new.writes)
     service.queue_new(new)
     return new.delivery_id
