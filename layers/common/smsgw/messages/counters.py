@@ -14,7 +14,6 @@ in the same read as the account (`messages.repository.preflight`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -96,25 +95,6 @@ def send_rate(account_id: str, second: int, per_second: int) -> Limit:
         0,
         on_account=True,
     )
-
-
-def count_send(limit: Limit, stale: Sequence[str] = ()) -> bool:
-    """Count a send on the account item without charging it (a held send); False when the window is
-    full (nothing counted)."""
-    update = request_window.counted(
-        {"Key": limit.key, "ConditionExpression": "attribute_exists(pk)"},
-        limit.attribute,
-        limit.amount,
-        limit.limit,
-        stale,
-    )
-    try:
-        db.table().update_item(**update)
-    except ClientError as error:
-        if db.condition_failed(error):
-            return False
-        raise
-    return True
 
 
 def velocity(account_id: str, prefix: str, window_start: int, window: int, limit: int) -> Limit:

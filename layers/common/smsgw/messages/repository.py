@@ -62,17 +62,9 @@ def _charge(
     return {"Update": update}
 
 
-def unpaid_reason(account_id: str) -> InsufficientBalance | AccountDisabled:
-    """Why a charge's condition failed, from a consistent read: a disabled account is never "low balance"."""
-    account = get_account(account_id, consistent=True)
-    if account is None or account.disabled:
-        return AccountDisabled()
-    return InsufficientBalance("insufficient balance for this message; top up the account")
-
-
 def _charge_refusal(account_id: str, price: Decimal, rate: Limit | None) -> Exception:
-    """Why the charge's update was refused (a consistent read): the account, its balance, or its send
-    rate window (the charge counts it too)."""
+    """Why the charge's update was refused (a consistent read): the account (a disabled account is never
+    "low balance"), its balance, or its request rate window (the charge counts it too)."""
     item = db.table().get_item(Key=keys.account(account_id), ConsistentRead=True).get("Item")
     if item is None or item.get("disabled"):
         return AccountDisabled()

@@ -203,8 +203,8 @@ def _accept(
     if held is not None:
         # Not charged now: the rate and velocity counters are counted at once (a flood held for later
         # is a flood too).
-        if rate is not None and not counters.count_send(rate, pre.stale):
-            raise accounts.rate_limited(account)
+        if count_request:
+            accounts.enforce_rate_limit(account)
         guards.check_velocity(account, send.destination.msisdn)
         return _hold(account, message, held[0], pre, reply_route=reply_route, claim=claim)
     if velocity is not None and velocity.full(pre.counted[velocity.kind]):
