@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -61,11 +63,16 @@ def writes(aws, monkeypatch) -> list[str]:
     monkeypatch.setattr(pacing, "_known_tat", {})  # what earlier tests' slots taught this process
     monkeypatch.setattr(pacing, "_others_seen", {})
     made: list[str] = []
+    # One write at a time, as DynamoDB applies each item's writes atomically (moto, from threads, does not).
+    atomic = threading.Lock()
+
+    def recorded(*arguments: object, real: Callable[..., object], name: str) -> object:
+        with atomic:
+            made.append(name)
+            return real(*arguments)
+
     for name in ("advance_pacer", "restart_pacer"):
-        real = getattr(repository, name)
-        monkeypatch.setattr(
-            repository, name, lambda *a, _real=real, _name=name: made.append(_name) or _real(*a)
-        )
+        monkeypatch.setattr(repository, name, partial(recorded, real=getattr(repository, name), name=name))
     return made
 
 
