@@ -234,9 +234,8 @@ class Deliverer:
         return "duplicate"
 
     def _dead_letter(self, item: dict[str, Any]) -> None:
-        repository.put_lookup(
-            item
-        )  # replay by id (the notice says how), first: the notice may be acted on at once
+        # Replay by id (the notice says how): its lookup first, the notice may be acted on at once.
+        repository.put_lookup(item)
         queue.dead_letter(
             {
                 "type": DEAD_LETTER_TYPE,

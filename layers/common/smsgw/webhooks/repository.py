@@ -36,18 +36,26 @@ def epoch(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
 
 
-# Written in the delivery's key, not again as attributes; `_with_ids` gives them back on reading.
+# Written in the delivery's key, not again as attributes (each byte over 1 KB would cost a second write
+# unit on every update of the delivery); `_with_ids` gives them back on reading.
 _IN_THE_KEY = ("subject_id", "delivery_id")
-# Not stored: the dedupe key is what the id is made of (service.delivery_id_for); a first round starts
-# at attempt 0. Each byte over 1 KB would cost a second write unit on every update of the delivery.
-_NOT_STORED = ("dedupe_key",)
+# What a queue record carries of a new delivery (webhooks.service.enqueue); `create_claimed` adds its
+# first state.
+CARRIED = ("account_id", "event_type", "url", "body", "created_at")
 
 
 def _stored(delivery: dict[str, Any]) -> dict[str, Any]:
-    kept = {name: value for name, value in delivery.items() if name not in _IN_THE_KEY + _NOT_STORED}
-    if not kept.get("round_start_attempt"):
-        kept.pop("round_start_attempt", None)
-    return kept
+    return {name: value for name, value in delivery.items() if name not in _IN_THE_KEY}
+
+
+def _lookup_item(delivery_id: str, subject_id: str, account_id: str, expires_at: int) -> dict[str, Any]:
+    return {
+        **keys.webhook_lookup(delivery_id),
+        "type": "webhook_lookup",
+        "subject_id": subject_id,
+        "account_id": account_id,
+        "expires_at": expires_at,
+    }
 
 
 def _with_ids(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -77,13 +85,7 @@ def create_writes(delivery: dict[str, Any], expires_at: int) -> list[dict[str, A
         {
             "Put": {
                 "TableName": table,
-                "Item": {
-                    **keys.webhook_lookup(delivery_id),
-                    "type": "webhook_lookup",
-                    "subject_id": subject_id,
-                    "account_id": account_id,
-                    "expires_at": expires_at,
-                },
+                "Item": _lookup_item(delivery_id, subject_id, account_id, expires_at),
                 "ConditionExpression": absent,
             }
         },
@@ -109,7 +111,7 @@ def create_claimed(
     producer's transaction stored): claim that one with `claim`."""
     item = {
         **keys.webhook_delivery(subject_id, delivery_id),
-        **{name: carried[name] for name in ("account_id", "event_type", "url", "body", "created_at")},
+        **{name: carried[name] for name in CARRIED},
         "type": "webhook_delivery",
         "state": PENDING,
         "attempt_count": 0,
@@ -131,13 +133,12 @@ def put_lookup(delivery: dict[str, Any]) -> None:
     """The id lookup of a stored delivery (replay by id: `smsgw webhooks replay --delivery`), written
     when it fails; idempotent."""
     db.table().put_item(
-        Item={
-            **keys.webhook_lookup(str(delivery["delivery_id"])),
-            "type": "webhook_lookup",
-            "subject_id": delivery["subject_id"],
-            "account_id": delivery["account_id"],
-            "expires_at": int(delivery["expires_at"]),
-        }
+        Item=_lookup_item(
+            str(delivery["delivery_id"]),
+            str(delivery["subject_id"]),
+            str(delivery["account_id"]),
+            int(delivery["expires_at"]),
+        )
     )
 
 

@@ -24,8 +24,6 @@ from smsgw.webhooks import queue, repository
 from smsgw.webhooks.models import PENDING, DeliveryView, NewDelivery
 
 MAX_BODY_BYTES = 64 * 1024  # the delivery item also holds up to a day of attempts (< 400 KB)
-# What a queue record carries of a new delivery (the rest is its first state, see repository.create_claimed).
-CARRIED = ("account_id", "event_type", "url", "body", "created_at")
 MAX_KEY_LENGTH = 512
 
 
@@ -74,7 +72,7 @@ def enqueue(
             "subject_id": subject_id,
             "delivery_id": delivery_id,
             "attempt": 0,
-            "delivery": {name: item[name] for name in CARRIED},
+            "delivery": {name: item[name] for name in repository.CARRIED},
         }
     )
     return delivery_id
@@ -153,10 +151,8 @@ def _new_delivery(
         "event_type": event_type,
         "url": url,
         "body": body,
-        "dedupe_key": dedupe_key,
         "state": PENDING,
         "attempt_count": 0,
-        "round_start_attempt": 0,
         "attempts": [],
         "created_at": iso(now),
         "updated_at": iso(now),
