@@ -74,11 +74,8 @@ BUSY_PHASES = [
     Phase("busy webhook-queue poller", None, batch=BUSY_BATCH),
     Phase("busy status callback", "webhook", batch=BUSY_BATCH, timer="busy webhook"),
 ]
-API_GATEWAY_PHASES = {
-    "token",
-    "send",
-    "busy send",
-}  # the carrier's receipt comes to a function URL (CarrierDlrUrl)
+# The carrier's receipt comes to a function URL (CarrierDlrUrl): only the client's requests pay API Gateway.
+API_GATEWAY_PHASES = {"token", "send", "busy send"}
 
 
 def memory_sizes() -> dict[str, int]:
@@ -229,16 +226,17 @@ def what_it_takes(usage: Usage, prices: Prices) -> tuple[Table, float]:
     # The steady part of the writes on 1-year reserved capacity.
     p4 = provisioned(p2, PROVISIONED_UTILISATION, reserved=True)
     steps.append(("+ its write capacity reserved for a year", usage, p4))
-    rows = []
+    rows, totals = [], []
     for name, u, p in steps:
         c = cost_per_million(u, p)
+        totals.append(c["total"])
         rows.append([name, f"{c['total']:.2f}", f"{c['DynamoDB writes'] + c['DynamoDB reads']:.2f}"])
     table = Table(
         ["change (cumulative)", "USD per million", "of which DynamoDB"],
         rows,
         title="What reaching 5 USD per million would take (the cost model with proposed changes)",
     )
-    return table, cost_per_million(steps[-1][1], steps[-1][2])["total"]
+    return table, totals[-1]
 
 
 def tally(
