@@ -1,13 +1,13 @@
-"""The cold-start baseline: a minimal Powertools API handler (Logger + REST resolver + one boto3 client)."""
+"""The cold-start baseline: a minimal Powertools API handler (Logger + HTTP API resolver + one boto3 client)."""
 
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 logger = Logger(service="baseline")
-app = APIGatewayRestResolver()
+app = APIGatewayHttpResolver()
 client = boto3.client("dynamodb")
 
 

@@ -106,7 +106,6 @@ class Deployer:
         template: dict[str, Any],
         artifacts: list[Artifact],
         parameters: Mapping[str, str],
-        stage: str | None = None,
         timeout: float = 120.0,
         mounted_layers: Mapping[str, Path] | None = None,
     ) -> Deployment:
@@ -133,12 +132,11 @@ class Deployer:
         outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
         resources = self.stack_resources(stack_name)
         bridged += self.enable_ttl(template, resources)
-        bridged += self.put_gateway_responses(template, resources)
         return Deployment(
             stack_name=stack_name,
             outputs=outputs,
             resources=resources,
-            api_url=self.api_url(resources, stage),
+            api_url=self.api_url(resources),
             bridged=bridged,
             seconds=time.monotonic() - started,
         )
@@ -158,11 +156,11 @@ class Deployer:
         uris: Mapping[str, str],
         mounted_layers: Mapping[str, Path] | None = None,
     ) -> tuple[dict[str, Any], list[str]]:
-        """The template with local code paths replaced by the uploaded s3:// URIs, ANY methods expanded,
+        """The template with local code paths replaced by the uploaded s3:// URIs
         and each layer in `mounted_layers` (logical id → its unpacked folder) given to the functions
         as a folder on PYTHONPATH instead of a layer the emulator unpacks for every worker."""
-        body, expanded = tpl.expand_any_methods(copy.deepcopy(template))
-        bridged = [f"Method: any expanded into {', '.join(tpl.ANY_METHODS)} for {e}" for e in expanded]
+        body = copy.deepcopy(template)
+        bridged: list[str] = []
         for layer, folder in (mounted_layers or {}).items():
             users = tpl.mount_layer(body, layer, str(folder / "python"))
             if users:
@@ -237,45 +235,7 @@ class Deployer:
             done.append(f"TTL on {name}.{spec['AttributeName']} enabled through update_time_to_live")
         return done
 
-    def put_gateway_responses(
-        self, template: dict[str, Any], resources: Mapping[str, Mapping[str, str]]
-    ) -> list[str]:
-        """ministack skips an Api's GatewayResponses (SAM puts them in the OpenAPI body as
-        x-amazon-apigateway-gateway-responses, which its import ignores): put them through the API, with
-        `$context.authorizer.*` replaced (it renders no authorizer context), and deploy each stage again
-        (a stage answers with the gateway responses of its deployment)."""
-        apigw = self.client("apigateway")
-        localized, _ = tpl.localize_gateway_responses(template)
-        done = []
-        for name, res in tpl.resources(localized, "AWS::Serverless::Api").items():
-            responses = (res.get("Properties") or {}).get("GatewayResponses") or {}
-            if not responses or name not in resources:
-                continue
-            api_id = resources[name]["id"]
-            for kind, response in responses.items():
-                apigw.put_gateway_response(
-                    restApiId=api_id, responseType=kind, **tpl.gateway_response_call(response)
-                )
-            for stage in apigw.get_stages(restApiId=api_id).get("item", []):
-                apigw.create_deployment(restApiId=api_id, stageName=stage["stageName"])
-            done.append(
-                f"GatewayResponses of {name} ({', '.join(responses)}) put through the API"
-                " ($context.authorizer.* as a fixed text)"
-            )
-        return done
-
-    def api_url(self, resources: Mapping[str, Mapping[str, str]], stage: str | None) -> str | None:
-        """The stage URL of the stack's REST API on ministack (path-style invoke URL)."""
-        apis = [r["id"] for r in resources.values() if r["type"] == "AWS::ApiGateway::RestApi"]
-        if not apis:
-            return None
-        api_id = apis[0]
-        stages = [
-            s["stageName"] for s in self.client("apigateway").get_stages(restApiId=api_id).get("item", [])
-        ]
-        if stage not in stages:
-            named = [s for s in stages if s != "Stage"]  # SAM's implicit "Stage" stage comes last
-            stage = (named or stages or [None])[0]
-        if stage is None:
-            return None
-        return f"{self.endpoint_url}/_aws/execute-api/{api_id}/{stage}"
+    def api_url(self, resources: Mapping[str, Mapping[str, str]]) -> str | None:
+        """The URL of the stack's HTTP API on ministack: its `$default` stage, path-style."""
+        apis = [r["id"] for r in resources.values() if r["type"] == "AWS::ApiGatewayV2::Api"]
+        return f"{self.endpoint_url}/_aws/execute-api/{apis[0]}/$default" if apis else None

@@ -1,4 +1,4 @@
-"""Lambda events as API Gateway (REST) and the SQS event source deliver them, and a Lambda context:
+"""Lambda events as the HTTP API, a function URL and the SQS event source deliver them, and a Lambda context:
 for the tests (tests/conftest.py) and the in-process benchmarks (bench/), which call the real handlers."""
 
 from __future__ import annotations
@@ -71,59 +71,106 @@ class LambdaContext:
         return self.remaining_ms
 
 
+def _text_body(content_type: str | None) -> bool:
+    """Whether an HTTP API hands the body over as text; any other body (a form too) arrives base64-encoded."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media.startswith("text/") or media in (
+        "application/json",
+        "application/xml",
+        "application/javascript",
+    )
+
+
+def http_api_event(
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str],
+    query: list[tuple[str, str]] | None = None,
+    body: bytes | None = None,
+    authorizer: dict[str, Any] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    route_key: str | None = None,
+) -> dict[str, Any]:
+    """An HTTP API (payload format 2.0) event, as the deployed `$default` stage delivers it: header
+    names lower-cased, a repeated query parameter's values joined with commas, a body that is not text
+    base64-encoded, the authorizer's context in `requestContext.authorizer.lambda`."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    lowered.setdefault("host", "abc123.execute-api.eu-west-1.amazonaws.com")
+    joined: dict[str, list[str]] = {}
+    for name, value in query or []:
+        joined.setdefault(name, []).append(value)
+    encoded = body is not None and not _text_body(lowered.get("content-type"))
+    text: str | None = None
+    if body is not None:
+        text = base64.b64encode(body).decode() if encoded else body.decode("utf-8", "replace")
+    route = route_key or f"{method} {path}"
+    context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "abc123",
+        "domainName": lowered["host"],
+        "domainPrefix": "abc123",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": lowered.get("user-agent", "test"),
+        },
+        "requestId": "req-1",
+        "routeKey": route,
+        "stage": "$default",
+        "time": "03/Dec/2026:19:00:00 +0000",
+        "timeEpoch": int(time.time() * 1000),
+    }
+    if authorizer is not None:
+        context["authorizer"] = {"lambda": authorizer}
+    return {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query or []),
+        "headers": lowered,
+        **({"queryStringParameters": {k: ",".join(v) for k, v in joined.items()}} if joined else {}),
+        **({"pathParameters": path_parameters} if path_parameters else {}),
+        "requestContext": context,
+        **({"body": text} if text is not None else {}),
+        "isBase64Encoded": encoded,
+    }
+
+
 def api_event(
     method: str,
     path: str,
     *,
     form: dict[str, str] | None = None,
     json_body: Any = None,
-    raw_body: str | None = None,
+    raw_body: str | bytes | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     account_id: str | None = None,
     expires_at: int | None = None,
+    refused: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event, as the deployed stage delivers it."""
-    all_headers = dict(headers or {})
-    body = raw_body
+    """The HTTP API event of a request: a form or JSON body, or any raw one; the caller the authorizer
+    found (`account_id`, its token valid for an hour unless `expires_at`) or the `refused` token's reason."""
+    all_headers = {key.lower(): value for key, value in (headers or {}).items()}
+    raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
     if form is not None:
-        body = urllib.parse.urlencode(form)
-        all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        raw = urllib.parse.urlencode(form).encode()
+        all_headers.setdefault("content-type", "application/x-www-form-urlencoded")
     elif json_body is not None:
-        body = json.dumps(json_body)
-        all_headers.setdefault("Content-Type", "application/json")
-    # What the authorizer puts in the context: the account and the token's expiry (default: an hour ahead).
-    authorizer = (
-        {
-            "account_id": account_id,
-            "expires_at": str(expires_at if expires_at is not None else int(time.time()) + 3600),
-            "principalId": account_id,
-        }
-        if account_id
-        else None
+        raw = json.dumps(json_body).encode()
+        all_headers.setdefault("content-type", "application/json")
+    authorizer: dict[str, Any] | None = None
+    if account_id:
+        expiry = expires_at if expires_at is not None else int(time.time()) + 3600
+        authorizer = {"account_id": account_id, "expires_at": str(expiry)}
+    elif refused:
+        authorizer = {"reason": refused}
+    return http_api_event(
+        method, path, headers=all_headers, query=list((query or {}).items()), body=raw, authorizer=authorizer
     )
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "stage": "v1",
-            "requestId": "req-1",
-            "authorizer": authorizer,
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
 
 
 def function_url_event(

@@ -214,7 +214,6 @@ class LocalStack:
                 self._template,
                 artifacts,
                 parameters,
-                self.stage,
                 mounted_layers={
                     a.logical_id: builder.unpacked(a) for a in artifacts if a.prop == "ContentUri"
                 },

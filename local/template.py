@@ -7,8 +7,6 @@ can be sent to ministack's CloudFormation as JSON after the local paths are rewr
 
 from __future__ import annotations
 
-import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +14,6 @@ import yaml
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
-
-# Methods SAM's `Method: any` stands for. ministack drops ANY methods (see docs/local-stack.md).
-ANY_METHODS = ("get", "post", "put", "patch", "delete")
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -78,43 +73,6 @@ def parameter_names(template: dict[str, Any]) -> set[str]:
     return set((template.get("Parameters") or {}).keys())
 
 
-def expand_any_methods(template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Replace each `Type: Api` event with `Method: any` by one event per concrete method.
-
-    ministack creates the resource of an ANY event but not its method, so the route answers 403
-    "Missing Authentication Token". AWS accepts the explicit methods just the same.
-    Returns the new template and the `Function.Event` names that were expanded.
-    """
-    out = copy.deepcopy(template)
-    expanded: list[str] = []
-    for fname, fres in resources(out, SERVERLESS_FUNCTION).items():
-        events = (fres.get("Properties") or {}).get("Events") or {}
-        for ename in list(events):
-            event = events[ename]
-            props = event.get("Properties") or {}
-            if event.get("Type") != "Api" or str(props.get("Method", "")).lower() not in (
-                "any",
-                "x-amazon-apigateway-any-method",
-            ):
-                continue
-            del events[ename]
-            for method in ANY_METHODS:
-                clone = copy.deepcopy(event)
-                clone["Properties"]["Method"] = method
-                events[f"{ename}{method.capitalize()}"] = clone
-            expanded.append(f"{fname}.{ename}")
-    return out, expanded
-
-
-# What the local emulator shows where the template's gateway responses use `$context.authorizer.*`:
-# ministack fills in only `$context.error.*`, `requestId`, `resourcePath` and `stage` (docs/local-stack.md).
-AUTHORIZER_CONTEXT_LOCALLY = (
-    "invalid access token: malformed, unknown or expired (on AWS this says which; locally see "
-    "the authorizer's log: make logs FN=Authorizer)"
-)
-_AUTHORIZER_VARIABLE = re.compile(r"\$(?:\{context\.authorizer\.\w+\}|context\.authorizer\.\w+)")
-
-
 def mount_layer(template: dict[str, Any], layer: str, folder: str) -> list[str]:
     """Replace `!Ref layer` in Globals.Function.Layers and each function's Layers with `folder` on
     PYTHONPATH (where the layer's python/ is unpacked); returns who used it ("Globals" or function ids).
@@ -136,40 +94,3 @@ def mount_layer(template: dict[str, Any], layer: str, folder: str) -> list[str]:
         variables["PYTHONPATH"] = folder
         users.append(name)
     return users
-
-
-def localize_gateway_responses(template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Replace `$context.authorizer.<key>` in the Api's gateway response templates by a fixed text.
-
-    ministack deploys GatewayResponses and renders their templates, but leaves the authorizer's context
-    variables as literal text. Returns the new template and the `Api.RESPONSE_TYPE`s changed.
-    """
-    out = copy.deepcopy(template)
-    changed: list[str] = []
-    for name, res in resources(out, "AWS::Serverless::Api").items():
-        for kind, response in ((res.get("Properties") or {}).get("GatewayResponses") or {}).items():
-            templates = response.get("ResponseTemplates") or {}
-            for media_type, text in templates.items():
-                if isinstance(text, str) and _AUTHORIZER_VARIABLE.search(text):
-                    templates[media_type] = _AUTHORIZER_VARIABLE.sub(AUTHORIZER_CONTEXT_LOCALLY, text)
-                    changed.append(f"{name}.{kind}")
-    return out, changed
-
-
-def gateway_response_call(response: dict[str, Any]) -> dict[str, Any]:
-    """SAM's form of one gateway response (`StatusCode`, `ResponseParameters: {Headers: …}`,
-    `ResponseTemplates`) as the arguments of API Gateway's PutGatewayResponse."""
-    where = {"Headers": "header", "Paths": "path", "QueryStrings": "querystring"}
-    parameters = {
-        f"gatewayresponse.{where[group]}.{key}": value
-        for group, values in (response.get("ResponseParameters") or {}).items()
-        if group in where
-        for key, value in (values or {}).items()
-    }
-    call: dict[str, Any] = {
-        "responseParameters": parameters,
-        "responseTemplates": response.get("ResponseTemplates") or {},
-    }
-    if response.get("StatusCode"):
-        call["statusCode"] = str(response["StatusCode"])
-    return call

@@ -1,15 +1,16 @@
-"""The gateway's API as one in-process WSGI app, routed as API Gateway (REST) routes it.
+"""The gateway's API as one in-process WSGI app, routed as its HTTP API routes it.
 
-Each HTTP request becomes the REST proxy event of the function that template.yaml routes its method
-and path to, after the REQUEST authorizer (AuthorizerFunction) for routes that have it, and the
-function's answer becomes the HTTP response. For tests that speak HTTP to the real handlers under moto
-(tests/integration/test_api_fuzz.py runs schemathesis through it) without a local stack.
+Each HTTP request becomes the payload 2.0 event of the function that template.yaml's routes
+(`AWS::ApiGatewayV2::Route`) send its method and path to, after the REQUEST authorizer
+(AuthorizerFunction) for routes that have it, and the function's answer becomes the HTTP response. For
+tests that speak HTTP to the real handlers under moto (tests/integration/test_api_fuzz.py runs
+schemathesis through it) without a local stack.
 
-What it copies from API Gateway: no route → 403 "Missing Authentication Token"; an authorized route
-without an Authorization header → 401 without calling the authorizer (the identity source);
-the authorizer raising "Unauthorized" → 401, a Deny policy → 403, anything else → 500; a repeated
-query parameter → the last value in `queryStringParameters`; a body that is not UTF-8 arrives
-base64-encoded (`isBase64Encoded`).
+What it copies from API Gateway: no route → 404 `{"message":"Not Found"}`; an authorized route without
+an Authorization header → 401 `{"message":"Unauthorized"}` without calling the authorizer (the identity
+source); the authorizer answering `isAuthorized: false` → 403 `{"message":"Forbidden"}`, failing → 500;
+a method's own route before `ANY`, literal paths before parameters before greedy ones; the event's
+shape (local.events.http_api_event).
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from local.events import LambdaContext, load_handler
+from local.events import LambdaContext, http_api_event, load_handler
 from local.template import SERVERLESS_FUNCTION, function_code_uri, load_template, resources
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGE = "v1"
 ACCOUNT = "123456789012"
-API_ID = "local"
+API_ID = "abc123"
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,9 @@ class ApiRoute:
         return re.compile(f"^{regex}$")
 
     @property
-    def specificity(self) -> tuple[int, int, int]:
-        """API Gateway prefers literal paths, then path parameters, then greedy ones."""
-        return (self.path.count("+}"), self.path.count("{"), -len(self.path))
+    def specificity(self) -> tuple[int, int, int, int]:
+        """API Gateway prefers literal paths, then path parameters, then greedy ones; a method over ANY."""
+        return (self.path.count("+}"), self.path.count("{"), self.method == "ANY", -len(self.path))
 
     def path_parameters(self, path: str) -> dict[str, str] | None:
         match = self.pattern.match(path)
@@ -63,24 +63,27 @@ class ApiRoute:
 
 
 def api_routes(template_path: Path = ROOT / "template.yaml") -> list[ApiRoute]:
-    """Every `Type: Api` event of the template's functions, most specific path first."""
+    """Every route of the template's HTTP API, most specific first."""
     template = load_template(template_path)
+    functions = resources(template, SERVERLESS_FUNCTION)
+    integrations = resources(template, "AWS::ApiGatewayV2::Integration")
     routes = []
-    for resource in resources(template, SERVERLESS_FUNCTION).values():
-        code = str(function_code_uri(template, resource) or "")
-        for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
-            if event.get("Type") != "Api":
-                continue
-            props = event.get("Properties") or {}
-            auth = (props.get("Auth") or {}).get("Authorizer")
-            routes.append(
-                ApiRoute(
-                    method=str(props["Method"]).upper(),
-                    path=str(props["Path"]),
-                    function=code.rstrip("/").rsplit("/", 1)[-1],
-                    authorized=auth != "NONE",
-                )
+    for props in (
+        r.get("Properties") or {} for r in resources(template, "AWS::ApiGatewayV2::Route").values()
+    ):
+        integration = re.fullmatch(r"integrations/\$\{(\w+)\}", props["Target"]["Fn::Sub"])
+        assert integration is not None, props["Target"]
+        target = integrations[integration.group(1)]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+        code = str(function_code_uri(template, functions[target]) or "")
+        method, path = str(props["RouteKey"]).split(" ", 1)
+        routes.append(
+            ApiRoute(
+                method=method,
+                path=path,
+                function=code.rstrip("/").rsplit("/", 1)[-1],
+                authorized=props.get("AuthorizationType") == "CUSTOM",
             )
+        )
     return sorted(routes, key=lambda route: route.specificity)
 
 
@@ -93,7 +96,7 @@ def _gateway_answer(status: int, message: str) -> dict[str, Any]:
 
 
 class ApiGatewayApp:
-    """A WSGI app: HTTP request → REST proxy event → the routed function's `lambda_handler`."""
+    """A WSGI app: HTTP request → HTTP API event → the routed function's `lambda_handler`."""
 
     def __init__(self, routes: list[ApiRoute] | None = None, authorizer: str = "authorizer") -> None:
         self.routes = routes if routes is not None else api_routes()
@@ -101,9 +104,8 @@ class ApiGatewayApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         answer = self.handle(environ)
-        headers = dict(answer.get("headers") or {})
-        for name, values in (answer.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(str(value) for value in values)
+        headers = [(str(k), str(v)) for k, v in (answer.get("headers") or {}).items()]
+        headers += [("Set-Cookie", str(cookie)) for cookie in answer.get("cookies") or []]
         body = answer.get("body") or ""
         payload = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
         status = int(answer["statusCode"])
@@ -111,7 +113,7 @@ class ApiGatewayApp:
             reason = HTTPStatus(status).phrase
         except ValueError:
             reason = "Status"
-        start_response(f"{status} {reason}", [(k, str(v)) for k, v in headers.items()])
+        start_response(f"{status} {reason}", headers)
         return [payload]
 
     def handle(self, environ: dict[str, Any]) -> dict[str, Any]:
@@ -120,85 +122,59 @@ class ApiGatewayApp:
         path = (environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8", "replace")
         for route in self.routes:
             parameters = route.path_parameters(path)
-            if route.method == method and parameters is not None:
+            if route.method in (method, "ANY") and parameters is not None:
                 break
         else:
-            return _gateway_answer(403, "Missing Authentication Token")
-        event = self.event(environ, route, path, parameters)
+            return _gateway_answer(404, "Not Found")
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        # The host a client of the deployed API calls (not the emulator's: smsgw.edges.app.served_base_path).
+        headers["host"] = f"{API_ID}.execute-api.eu-west-1.amazonaws.com"
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = environ[key]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        event = http_api_event(
+            method,
+            path,
+            headers=headers,
+            query=urllib.parse.parse_qsl(environ.get("QUERY_STRING") or "", keep_blank_values=True),
+            body=environ["wsgi.input"].read(length) if length else None,
+            path_parameters=parameters,
+            route_key=f"{route.method} {route.path}",
+        )
         if route.authorized:
-            denied = self.authorize(event, route)
-            if denied is not None:
-                return denied
+            refused = self.authorize(event, route)
+            if refused is not None:
+                return refused
         response: dict[str, Any] = load_handler(route.function).lambda_handler(event, LambdaContext())
         return response
 
     def authorize(self, event: dict[str, Any], route: ApiRoute) -> dict[str, Any] | None:
-        if not any(name.lower() == "authorization" for name in event["headers"]):
+        """The REQUEST authorizer (payload 2.0, simple responses): its context into the event, or API
+        Gateway's own refusal."""
+        if "authorization" not in event["headers"]:
             return _gateway_answer(401, "Unauthorized")
-        method_arn = f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:{API_ID}/{STAGE}/{route.method}{event['path']}"
         request = {
+            "version": "2.0",
             "type": "REQUEST",
-            "methodArn": method_arn,
-            **{key: event[key] for key in ("resource", "path", "httpMethod", "headers", "multiValueHeaders")},
-            **{key: event[key] for key in ("queryStringParameters", "pathParameters", "requestContext")},
-        }
-        try:
-            policy = load_handler(self.authorizer).lambda_handler(request, LambdaContext())
-        except Exception as error:
-            if str(error) == "Unauthorized":
-                return _gateway_answer(401, "Unauthorized")
-            return _gateway_answer(500, "AuthorizerConfigurationException")
-        effects = {statement["Effect"] for statement in policy["policyDocument"]["Statement"]}
-        if effects != {"Allow"}:
-            return _gateway_answer(
-                403, "User is not authorized to access this resource with an explicit deny"
-            )
-        event["requestContext"]["authorizer"] = {
-            **(policy.get("context") or {}),
-            "principalId": policy["principalId"],
-        }
-        return None
-
-    @staticmethod
-    def event(
-        environ: dict[str, Any], route: ApiRoute, path: str, parameters: dict[str, str]
-    ) -> dict[str, Any]:
-        headers: dict[str, str] = {}
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                headers[key[5:].replace("_", "-").title()] = value
-        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if environ.get(key):
-                headers[key.replace("_", "-").title()] = environ[key]
-        pairs = urllib.parse.parse_qsl(environ.get("QUERY_STRING") or "", keep_blank_values=True)
-        multi_query: dict[str, list[str]] = {}
-        for name, value in pairs:
-            multi_query.setdefault(name, []).append(value)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        try:
-            body: str | None = raw.decode("utf-8") if raw else None
-            encoded = False
-        except UnicodeDecodeError:
-            body, encoded = base64.b64encode(raw).decode(), True
-        return {
-            "resource": route.path,
-            "path": path,
-            "httpMethod": route.method,
-            "headers": headers,
-            "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
-            "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": parameters or None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": route.path,
-                "httpMethod": route.method,
-                "path": f"/{STAGE}{path}",
-                "stage": STAGE,
-                "requestId": "req-1",
-                "identity": {"sourceIp": "127.0.0.1"},
+            "routeArn": f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:{API_ID}/$default/{route.method}{route.path}",
+            "identitySource": [event["headers"]["authorization"]],
+            **{
+                key: event[key]
+                for key in ("routeKey", "rawPath", "rawQueryString", "headers", "requestContext")
             },
-            "body": body,
-            "isBase64Encoded": encoded,
         }
+        try:
+            answer = load_handler(self.authorizer).lambda_handler(request, LambdaContext())
+        except Exception:
+            return _gateway_answer(500, "Internal Server Error")
+        if not isinstance(answer.get("isAuthorized"), bool):
+            return _gateway_answer(500, "Internal Server Error")
+        if not answer["isAuthorized"]:
+            return _gateway_answer(403, "Forbidden")
+        event["requestContext"]["authorizer"] = {"lambda": dict(answer.get("context") or {})}
+        return None

@@ -1,4 +1,4 @@
-"""AuthorizerFunction: API Gateway REQUEST authorizer (Bearer token → policy + caller context)."""
+"""AuthorizerFunction: the HTTP API's REQUEST authorizer (Bearer token → the caller in the context)."""
 
 from typing import Any
 

@@ -106,7 +106,7 @@ def test_an_expired_token_is_refused_on_every_route(aws, account, family, handle
     response = call(handler, method, path, account.account_id, expires_at=int(time.time()) - 1, **request_)
     assert response["statusCode"] == 401, response["json"]
     assert "expired" in response["json"]["error"]
-    assert response_header(response, "WWW-Authenticate") == 'Bearer realm="smsgw"'
+    assert response_header(response, "WWW-Authenticate") == 'Bearer realm="smsgw", error="invalid_token"'
     nothing_done(aws, account.account_id)
 
 

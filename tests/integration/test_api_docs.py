@@ -36,40 +36,36 @@ def test_swagger_ui_is_served(aws):
     assert "SwaggerUIBundle" in response["body"]
 
 
+AWS_HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
+
+
+def on_stage(event: dict, stage: str, host: str) -> dict:
+    """The event as the stage `stage` at `host` delivers it (a named stage's path starts with it)."""
+    event["requestContext"].update(stage=stage, apiId="abc123")
+    if stage != "$default":
+        event["rawPath"] = f"/{stage}{event['rawPath']}"
+        event["requestContext"]["http"]["path"] = event["rawPath"]
+    event["headers"]["host"] = host
+    return event
+
+
 @pytest.mark.parametrize(
-    ("url", "event_path", "host", "local"),
+    ("url", "stage", "host"),
     [
-        # AWS: requestContext.path is the path the client used, stage included.
-        (
-            "https://abc123.execute-api.eu-west-1.amazonaws.com/v1",
-            "/v1",
-            "abc123.execute-api.eu-west-1.amazonaws.com",
-            False,
-        ),
-        (
-            "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/",
-            "/v1/",
-            "abc123.execute-api.eu-west-1.amazonaws.com",
-            False,
-        ),
-        # The local emulator, path-style: the path it reports is /<stage>/ with or without the slash.
-        ("http://127.0.0.1:4566/_aws/execute-api/abc123/local", "/local/", "127.0.0.1:4566", True),
-        ("http://127.0.0.1:4566/_aws/execute-api/abc123/local/", "/local/", "127.0.0.1:4566", True),
-        # ... and host-style.
-        (
-            "http://abc123.execute-api.localhost:4566/local",
-            "/local/",
-            "abc123.execute-api.localhost:4566",
-            True,
-        ),
+        # AWS, the template's `$default` stage: no stage in the URL.
+        (f"https://{AWS_HOST}", "$default", AWS_HOST),
+        (f"https://{AWS_HOST}/", "$default", AWS_HOST),
+        # A named stage (another template): its name leads the path.
+        (f"https://{AWS_HOST}/v1", "v1", AWS_HOST),
+        (f"https://{AWS_HOST}/v1/", "v1", AWS_HOST),
+        # The local emulator, path-style: it leaves its prefix out of the event.
+        ("http://127.0.0.1:4566/_aws/execute-api/abc123/$default", "$default", "127.0.0.1:4566"),
+        ("http://127.0.0.1:4566/_aws/execute-api/abc123/$default/", "$default", "127.0.0.1:4566"),
     ],
 )
-def test_root_redirects_to_the_docs_under_the_stage(aws, monkeypatch, url, event_path, host, local):
+def test_root_redirects_to_the_docs_under_the_url_used(aws, url, stage, host):
     """`GET $API` with or without a trailing slash lands on `$API/docs` (issue 13: it ended in a 403)."""
-    monkeypatch.setenv("LOCAL_EMULATOR", "true" if local else "false")
-    event = api_event("GET", "/")
-    event["requestContext"].update(path=event_path, apiId="abc123")
-    event["headers"]["Host"] = host
+    event = on_stage(api_event("GET", "/"), stage, host)
     response = load_handler("api").lambda_handler(event, LambdaContext())
     assert response["statusCode"] == 302
     assert urljoin(url, response_header(response, "Location")) == url.rstrip("/") + "/docs"
@@ -102,57 +98,49 @@ def test_wrong_methods_are_405_with_allow(aws, method, path, allow):
 
 
 def test_every_route_in_the_template_is_in_the_openapi(aws):
-    """The docs app includes every router: each API event in template.yaml that a function serves
+    """The docs app includes every router: each route of template.yaml's HTTP API that a function serves
     (not ApiFunction's catch-alls) is documented with that method."""
     from tests.conftest import template
 
     spec = json.loads(call("GET", "/openapi.json")["body"])
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}
     served = set()
-    for name, resource in template()["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function" or name == "ApiFunction":
-            continue
-        for event in resource["Properties"].get("Events", {}).values():
-            if event["Type"] == "Api":
-                served.add((event["Properties"]["Path"], event["Properties"]["Method"].lower()))
+    for resource in template()["Resources"].values():
+        if (
+            resource["Type"] == "AWS::ApiGatewayV2::Route"
+            and "DocsIntegration" not in resource["Properties"]["Target"]
+        ):
+            method, path = resource["Properties"]["RouteKey"].split(" ", 1)
+            served.add((path, method.lower()))
+    assert len(served) >= 25
     assert served - documented == set()
 
 
-def served_spec(
-    stage_path: str = "/v1/openapi.json", host: str | None = None, api_id: str | None = None
-) -> dict:
-    event = api_event("GET", "/openapi.json")
-    event["requestContext"]["path"] = stage_path
-    if api_id:
-        event["requestContext"]["apiId"] = api_id
-    if host:
-        event["headers"]["Host"] = host
+def served_spec(stage: str = "$default", host: str = AWS_HOST) -> dict:
+    event = on_stage(api_event("GET", "/openapi.json"), stage, host)
     response = load_handler("api").lambda_handler(event, LambdaContext())
     assert response["statusCode"] == 200
     return json.loads(response["body"])
 
 
 @pytest.mark.parametrize(
-    ("stage_path", "host", "api_id", "server"),
+    ("stage", "host", "server"),
     [
-        ("/v1/openapi.json", "abc123.execute-api.eu-west-1.amazonaws.com", "abc123", "/v1"),
-        ("/local/openapi.json", "abc123.execute-api.localhost:4566", "abc123", "/local"),
-        ("/local/openapi.json", "127.0.0.1:4566", "abc123", "/_aws/execute-api/abc123/local"),
-        ("/openapi.json", "sms.example.com", "abc123", "/"),  # a custom domain without a base path
+        ("$default", AWS_HOST, "/"),
+        ("v1", AWS_HOST, "/v1"),
+        ("$default", "127.0.0.1:4566", "/_aws/execute-api/abc123/$default"),
+        ("$default", "sms.example.com", "/"),  # a custom domain without a base path
     ],
 )
-def test_servers_is_where_the_document_was_fetched(aws, stage_path, host, api_id, server):
-    """Swagger's "Try it out" and schemathesis call `servers` + path: the stage, not `/`."""
-    assert served_spec(stage_path, host, api_id)["servers"] == [{"url": server}]
+def test_servers_is_where_the_document_was_fetched(aws, stage, host, server):
+    """Swagger's "Try it out" and schemathesis call `servers` + path: the API's base, not the emulator's `/`."""
+    assert served_spec(stage, host)["servers"] == [{"url": server}]
 
 
-def test_swagger_ui_uses_the_stage_too(aws):
-    event = api_event("GET", "/docs")
-    event["requestContext"]["path"] = "/local/docs"
-    event["requestContext"]["apiId"] = "abc123"
-    event["headers"]["Host"] = "127.0.0.1:4566"
+def test_swagger_ui_uses_the_base_path_too(aws):
+    event = on_stage(api_event("GET", "/docs"), "$default", "127.0.0.1:4566")
     body = load_handler("api").lambda_handler(event, LambdaContext())["body"]
-    assert '"url": "/_aws/execute-api/abc123/local"' in body
+    assert '"url": "/_aws/execute-api/abc123/$default"' in body
 
 
 def test_each_operation_names_the_authentication_it_uses(aws):

@@ -59,7 +59,8 @@ def test_token_and_authorizer_events(aws, account):
     policy = load_handler("authorizer").lambda_handler(
         load(EVENTS / "authorizer/request.json", TOKEN=token), LambdaContext()
     )
-    assert policy["principalId"] == account.account_id
+    assert policy["isAuthorized"] is True
+    assert policy["context"]["account_id"] == account.account_id
 
 
 def test_every_sample_event_is_covered():

@@ -1,26 +1,37 @@
-"""401s that say what is wrong: the authorizer's decision and reason, and the template's gateway responses
-that turn it into the answer (API Gateway renders those; the local emulator only in part, see
-docs/local-stack.md)."""
+"""401s that say what is wrong: the authorizer passes a refused token on with its reason, the template
+puts that authorizer in front of every bearer-token route and no other (the routes' own answer is in
+tests/integration/test_token_and_authorizer.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from local import template as local_template
-from smsgw.edges.authorizer import authorize, template_safe
-from tests.conftest import ROOT, template
+from smsgw.edges.authorizer import authorize
+from tests.conftest import template
 
-ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/v1/GET/messages"
+# Routes that authenticate in the function itself, or need no caller at all.
+PUBLIC_ROUTES = {
+    "POST /oauth/client_credential/accesstoken",  # client credentials in the request
+    "POST /sms/json",  # Vonage's api_key and api_secret (or signature) in the request
+    "POST /carrier/dlr",  # the carrier's webhook secret or token (docs/security.md)
+    "GET /carrier/dlr",
+    "POST /carrier/{connector}/dlr",
+    "GET /carrier/{connector}/dlr",
+    "POST /carrier/inbound",
+    "GET /carrier/inbound",
+    "POST /carrier/{connector}/inbound",
+    "GET /carrier/{connector}/inbound",
+    "ANY /",  # the docs, and 404/405 for everything no other route matches
+    "ANY /{proxy+}",
+}
 
 
-def render(body: str, reason: str | None = None) -> dict:
-    """What API Gateway sends: the template with its $context variables filled in (unescaped, as AWS does)."""
-    body = body.replace("$context.error.messageString", '"Unauthorized"')
-    if reason is not None:
-        body = body.replace("$context.authorizer.reason", reason)
-    return json.loads(body)
+def routes() -> dict[str, dict]:
+    return {
+        res["Properties"]["RouteKey"]: res["Properties"]
+        for res in template()["Resources"].values()
+        if res["Type"] == "AWS::ApiGatewayV2::Route"
+    }
 
 
 @pytest.mark.parametrize(
@@ -33,84 +44,35 @@ def render(body: str, reason: str | None = None) -> dict:
         ("Bearer two words", "malformed Authorization header; expected 'Bearer <access_token>'"),
     ],
 )
-def test_a_bad_header_is_denied_with_its_reason(header, reason):
+def test_a_bad_header_goes_on_with_its_reason_and_no_account(header, reason):
     """No database needed: the header is refused before any token is looked up."""
     event = {
+        "version": "2.0",
         "type": "REQUEST",
-        "methodArn": ARN,
-        "headers": {} if header is None else {"Authorization": header},
+        "headers": {} if header is None else {"authorization": header},
     }
-    policy = authorize(event)
-    assert policy["principalId"] == "anonymous"
-    [statement] = policy["policyDocument"]["Statement"]
-    assert statement == {
-        "Action": "execute-api:Invoke",
-        "Effect": "Deny",
-        "Resource": "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/v1/*/*",
-    }
-    assert policy["context"] == {"reason": reason}
+    assert authorize(event) == {"isAuthorized": True, "context": {"reason": reason}}
 
 
-@pytest.mark.parametrize(
-    ("reason", "safe"),
-    [
-        ('a "quoted" word', "a 'quoted' word"),
-        ("back\\slash", "back/slash"),
-        ("two\nlines\tand a tab", "two lines and a tab"),
-    ],
-)
-def test_reasons_are_safe_inside_the_json_template(reason, safe):
-    assert template_safe(reason) == safe
-    body = local_template.gateway_response_call(gateway_responses()["ACCESS_DENIED"])["responseTemplates"]
-    assert render(body["application/json"], template_safe(reason))["error"] == safe
+def test_every_route_but_the_public_ones_goes_through_the_bearer_authorizer():
+    found = routes()
+    assert set(found) >= PUBLIC_ROUTES
+    for key, route in found.items():
+        if key in PUBLIC_ROUTES:
+            assert "AuthorizerId" not in route, key
+            assert route.get("AuthorizationType", "NONE") == "NONE", key
+        else:
+            assert route["AuthorizationType"] == "CUSTOM", key
+            assert route["AuthorizerId"] == "BearerAuthorizer", key  # !Ref (tags read as their value)
 
 
-def gateway_responses() -> dict:
-    return template()["Resources"]["Api"]["Properties"]["GatewayResponses"]
-
-
-def test_the_template_answers_401_with_www_authenticate_and_the_reason():
-    responses = gateway_responses()
-    # No Authorization header: API Gateway answers without calling the authorizer (UNAUTHORIZED).
-    missing = responses["UNAUTHORIZED"]
-    assert missing["StatusCode"] == "401"
-    assert missing["ResponseParameters"]["Headers"]["WWW-Authenticate"] == "'Bearer realm=\"smsgw\"'"
-    assert render(missing["ResponseTemplates"]["application/json"]) == {
-        "status": 401,
-        "error": "missing Authorization header; send 'Authorization: Bearer <access_token>' with a token "
-        "from /oauth/client_credential/accesstoken",
-        "message": "Unauthorized",
-    }
-    # The authorizer's Deny (ACCESS_DENIED, a 403 by default) becomes a 401 carrying its reason.
-    denied = responses["ACCESS_DENIED"]
-    assert denied["StatusCode"] == "401"
-    assert (
-        denied["ResponseParameters"]["Headers"]["WWW-Authenticate"]
-        == '\'Bearer realm="smsgw", error="invalid_token"\''
-    )
-    reason = "access token expired; get a new one from /oauth/client_credential/accesstoken"
-    assert render(denied["ResponseTemplates"]["application/json"], reason) == {
-        "status": 401,
-        "error": reason,
-        "message": "Unauthorized",
-    }
-
-
-def test_the_local_stack_puts_them_with_a_fixed_text_for_the_authorizer_context():
-    """ministack skips SAM's GatewayResponses and renders no $context.authorizer.*: local/ puts them
-    through the API with that variable replaced (docs/local-stack.md)."""
-    localized, changed = local_template.localize_gateway_responses(
-        local_template.load_template(ROOT / "template.yaml")
-    )
-    assert changed == ["Api.ACCESS_DENIED"]
-    call = local_template.gateway_response_call(
-        localized["Resources"]["Api"]["Properties"]["GatewayResponses"]["ACCESS_DENIED"]
-    )
-    assert call["statusCode"] == "401"
-    assert call["responseParameters"] == {
-        "gatewayresponse.header.WWW-Authenticate": '\'Bearer realm="smsgw", error="invalid_token"\''
-    }
-    assert (
-        render(call["responseTemplates"]["application/json"])["error"]
-        == local_template.AUTHORIZER_CONTEXT_LOCALLY
-    )
+def test_the_authorizer_is_cached_per_token_and_answers_simply():
+    """The identity source makes API Gateway answer a request without the header itself (401) and key its
+    cache on the token; simple responses (`isAuthorized` + context) with payload 2.0."""
+    authorizer = template()["Resources"]["BearerAuthorizer"]["Properties"]
+    assert authorizer["AuthorizerType"] == "REQUEST"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    assert authorizer["AuthorizerResultTtlInSeconds"] == 300
+    assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["EnableSimpleResponses"] is True
+    assert "${AuthorizerFunction.Arn}" in authorizer["AuthorizerUri"]

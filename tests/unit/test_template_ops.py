@@ -265,7 +265,7 @@ def test_smsgw_metrics_carry_the_service_dimension_powertools_adds(template):
 
 
 def test_tracing_is_off_by_default_and_switched_in_globals(template):
+    """Functions only: an HTTP API is not traced by X-Ray."""
     assert template["Parameters"]["Tracing"]["Default"] == "false"
     assert template["Conditions"]["TracingOn"] == {"Fn::Equals": [{"Ref": "Tracing"}, "true"]}
     assert template["Globals"]["Function"]["Tracing"] == {"Fn::If": ["TracingOn", "Active", "PassThrough"]}
-    assert template["Globals"]["Api"]["TracingEnabled"] == {"Fn::If": ["TracingOn", True, False]}

@@ -24,7 +24,7 @@ from smsgw.accounts.models import (
 )
 from smsgw.carrier.signing import SIGNATURE_METHODS
 from smsgw.config import get_settings
-from smsgw.core.errors import AccountDisabled, BadRequest, NotFound, RateLimited, Unauthorized
+from smsgw.core.errors import AccountDisabled, BadRequest, InvalidToken, NotFound, RateLimited, Unauthorized
 from smsgw.core.memo import remembered
 from smsgw.core.quiet_hours import QuietHours
 from smsgw.urlsafety import check_callback_url
@@ -207,7 +207,7 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise Unauthorized("malformed Authorization header; expected 'Bearer <access_token>'")
+        raise InvalidToken("malformed Authorization header; expected 'Bearer <access_token>'")
     return token
 
 
@@ -230,7 +230,7 @@ def authenticate(authorization: str | None) -> Principal:
     else:
         found = repository.get_token(token_hash)
         if found is None:
-            raise Unauthorized("unknown access token; get one from /oauth/client_credential/accesstoken")
+            raise InvalidToken("unknown access token; get one from /oauth/client_credential/accesstoken")
         account_id, expires_at = found
         principal = Principal(account_id=account_id, expires_at=expires_at)
         if len(_token_cache) >= _TOKEN_CACHE_MAX:
@@ -242,7 +242,7 @@ def authenticate(authorization: str | None) -> Principal:
 
 def check_not_expired(principal: Principal, now: float | None = None) -> None:
     if principal.expires_at <= (_seconds() if now is None else now):
-        raise Unauthorized("access token expired; get a new one from /oauth/client_credential/accesstoken")
+        raise InvalidToken("access token expired; get a new one from /oauth/client_credential/accesstoken")
 
 
 def active_account(principal: Principal) -> Account:

@@ -31,6 +31,10 @@ class Unauthorized(SmsgwError):
     code: ClassVar[str] = "unauthorized"
 
 
+class InvalidToken(Unauthorized):
+    """A bearer token that is malformed, unknown or expired (RFC 6750's `invalid_token`): get a new one."""
+
+
 class Forbidden(SmsgwError):
     code: ClassVar[str] = "forbidden"
 

@@ -9,7 +9,6 @@ or none), and every error status has the body it is answered with.
 from __future__ import annotations
 
 import ipaddress
-import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -27,7 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 from smsgw.core.errors import ErrorResponse
 from smsgw.edges.errors import Wire
 from smsgw.edges.http import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver, create_resolver
-from smsgw.edges.request import account_route_guard, header, send_route_guard
+from smsgw.edges.request import GUARDS
 from smsgw.edges.request_body import FORM, MULTIPART
 from smsgw.edges.routes.accounts import token_router
 from smsgw.edges.routes.inbound import (
@@ -154,19 +153,19 @@ def _is_local_host(host: str) -> bool:
     return True
 
 
-def served_base_path(app: SmsgwResolver) -> str:
-    """The path this API is served under, as the client called it: the stage (`/v1`, `/local`) on an
-    execute-api URL, a custom domain's base path, or `/`. A Host that is an IP address or localhost is
-    the local emulator's path-style URL (`/_aws/execute-api/<api id>/<stage>`), which AWS never serves."""
-    event = app.current_event
-    context = event.raw_event.get("requestContext") or {}
-    full = str(context.get("path") or "")
-    path = event.path or ""
-    prefix = full[: -len(path)] if path and full.endswith(path) else ""
+def served_base_path(event: dict[str, Any]) -> str:
+    """The path this API is served under, as the client called it: "" on the HTTP API's `$default` stage
+    (template.yaml) and on a function URL, `/<stage>` on a named stage. A Host that is an IP address or
+    localhost is the local emulator's path-style URL (`/_aws/execute-api/<api id>/<stage>`), which AWS
+    never serves; the emulator leaves that prefix out of the event, so it is put back."""
+    context = event.get("requestContext") or {}
+    stage = str(context.get("stage") or "$default")
+    prefix = "" if stage == "$default" else f"/{stage}"
     api_id = context.get("apiId")
-    if api_id and _is_local_host(header(app, "Host") or ""):
-        prefix = f"/_aws/execute-api/{api_id}{prefix}"
-    return prefix.rstrip("/") or "/"
+    host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), "") or ""
+    if api_id and _is_local_host(host):
+        prefix = f"/_aws/execute-api/{api_id}/{stage}"
+    return prefix
 
 
 def _same_as_success(content: dict[str, Any], responses: dict[str, Any]) -> bool:
@@ -185,17 +184,17 @@ class DocumentedApi(SmsgwResolver):
     """The docs app's resolver: the document as the API answers (see the module docstring)."""
 
     def _get_base_path(self) -> str:  # Powertools' hook for the Swagger UI's `servers`
-        return served_base_path(self)
+        return served_base_path(self.current_event.raw_event)
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
         if "servers" not in kwargs or kwargs["servers"] is None:
-            kwargs["servers"] = [Server(url=served_base_path(self))]
+            kwargs["servers"] = [Server(url=served_base_path(self.current_event.raw_event) or "/")]
         kwargs.pop("security", None)  # per operation, below
         document = super().get_openapi_schema(**kwargs).model_dump(by_alias=True, exclude_none=True)
         guarded = {
             (route.openapi_path, route.method.lower())
             for route in self._static_routes + self._dynamic_routes
-            if account_route_guard in route.middlewares or send_route_guard in route.middlewares
+            if GUARDS & set(route.middlewares)
         }
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
@@ -244,24 +243,9 @@ class DocumentedApi(SmsgwResolver):
 
 
 def docs_location(event: dict[str, Any]) -> str:
-    """Where `GET /` sends the browser: an absolute path to the docs under the URL the client used.
-
-    `requestContext.path` is that path, stage included (`/v1` or `/v1/` on AWS; a custom domain's base
-    path instead of the stage). The local emulator serves the API path-style
-    (`/_aws/execute-api/<apiId>/<stage>/…`) and leaves that prefix out of the event, so it is put back
-    there. A relative `docs` cannot work: it resolves against `/v1` without its trailing slash to `/docs`.
-    """
-    context = event.get("requestContext") or {}
-    base = (context.get("path") or "/").rstrip("/")
-    api_id = context.get("apiId") or ""
-    host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), "") or ""
-    if (
-        os.environ.get("LOCAL_EMULATOR", "").lower() == "true"
-        and api_id
-        and not host.startswith(f"{api_id}.execute-api.")
-    ):
-        base = f"/_aws/execute-api/{api_id}{base}"
-    return f"{base}/docs"
+    """Where `GET /` sends the browser: an absolute path to the docs under the URL the client used (a
+    relative `docs` would resolve against a base path without its trailing slash)."""
+    return f"{served_base_path(event)}/docs"
 
 
 def openapi_json(app: SmsgwResolver) -> str:

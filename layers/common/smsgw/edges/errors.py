@@ -20,6 +20,7 @@ from smsgw.core.errors import (
     Conflict,
     Forbidden,
     InsufficientBalance,
+    InvalidToken,
     NotFound,
     PreconditionFailed,
     RateLimited,
@@ -143,7 +144,9 @@ def _error_answer_for(wire: Wire, error: SmsgwError) -> Response:
                 NEXMO_HTTP_STATUS.get(code, 400), nexmo_error_body(code, text, error.field), headers
             )
         return json_response(200, nexmo_error_body(code, text, error.field), headers)
-    if isinstance(error, Unauthorized):
+    if isinstance(error, InvalidToken):
+        headers["WWW-Authenticate"] = 'Bearer realm="smsgw", error="invalid_token"'
+    elif isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="smsgw"'
     return error_response(status, error.message, error.field, **headers)
 

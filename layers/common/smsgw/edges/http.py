@@ -9,11 +9,11 @@ are 400 (not Powertools' default 422).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import ProxyEventType, Router
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
@@ -30,7 +30,7 @@ from smsgw.edges.errors import (
     log_refusal,
     nexmo_error_body,
 )
-from smsgw.edges.request import event_body
+from smsgw.edges.request import GUARDS, authenticated, event_body
 from smsgw.edges.request_body import FORM, MAX_BODY_BYTES, MULTIPART, BadBody
 from smsgw.observability import logger
 
@@ -79,6 +79,14 @@ class BodyValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, reading the body with smsgw's one parser (smsgw.edges.request_body)
     instead of its own: multipart forms, charsets, size and nesting limits, 4xx instead of 5xx."""
 
+    def handler(self, app: Any, next_middleware: Any) -> Response:
+        route = app.context.get("_route")
+        if route is not None and GUARDS & set(route.middlewares):
+            # A bearer-token route refuses a refused or expired token before it looks at the body: the
+            # authorizer lets such requests through to say why (smsgw.edges.authorizer).
+            authenticated(app)
+        return super().handler(app, next_middleware)
+
     def _get_body(self, app: Any) -> dict[str, Any]:
         return event_body(app)
 
@@ -99,8 +107,9 @@ def _error_answer(description: str) -> OpenAPIResponse:
     )
 
 
-class SmsgwResolver(APIGatewayRestResolver):
-    """Powertools' resolver, documenting what this API answers: bad input is 400 (not Powertools'
+class SmsgwResolver(APIGatewayHttpResolver):
+    """Powertools' resolver for payload format 2.0 — the HTTP API's events and the function URLs' (the
+    carriers' webhooks), which have the same shape — documenting what this API answers: bad input is 400 (not Powertools'
     422), a body may be 413/415, and the form routes take forms and multipart forms too. It learns each
     path's error wire and whether it takes forms from the ApiRouters it includes."""
 
@@ -150,42 +159,6 @@ class SmsgwResolver(APIGatewayRestResolver):
             for unused in ("HTTPValidationError", "ValidationError"):
                 schema.components.schemas.pop(unused, None)
         return schema
-
-
-class FunctionUrlResolver(SmsgwResolver):
-    """The same routes behind a Lambda function URL (payload format 2.0, no stage): the carriers'
-    webhooks come there, as API Gateway's price per request is more than the rest of a receipt's cost
-    (docs/deploy.md, "Carrier webhooks")."""
-
-    _proxy_event_type = ProxyEventType.LambdaFunctionUrlEvent
-
-    def _get_base_path(self) -> str:
-        return ""
-
-
-def is_function_url_event(event: dict[str, Any]) -> bool:
-    return event.get("version") == "2.0" and "http" in (event.get("requestContext") or {})
-
-
-class RestOrFunctionUrl:
-    """A function answering both API Gateway (REST, payload 1.0) and its function URL (2.0): a resolver
-    for each, built on the first request of its kind, each with its own routers (a router serves the
-    resolver that included it last)."""
-
-    def __init__(self, *router_factories: Callable[[], Router]) -> None:
-        self.router_factories = router_factories
-        self._resolvers: dict[bool, SmsgwResolver] = {}
-
-    def resolver(self, function_url: bool) -> SmsgwResolver:
-        if function_url not in self._resolvers:
-            kind = FunctionUrlResolver if function_url else SmsgwResolver
-            self._resolvers[function_url] = create_resolver(
-                *(make() for make in self.router_factories), resolver=kind
-            )
-        return self._resolvers[function_url]
-
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return self.resolver(is_function_url_event(event)).resolve(event, context)
 
 
 def create_resolver(*routers: Router, resolver: type[SmsgwResolver] = SmsgwResolver) -> SmsgwResolver:
@@ -245,7 +218,7 @@ def create_resolver(*routers: Router, resolver: type[SmsgwResolver] = SmsgwResol
     return app
 
 
-def _matching_operations(app: APIGatewayRestResolver, path: str) -> list[tuple[str, str, dict[str, str]]]:
+def _matching_operations(app: APIGatewayHttpResolver, path: str) -> list[tuple[str, str, dict[str, str]]]:
     """(template, METHOD, path parameters) of every documented operation whose template matches `path`
     with any characters in its parameters."""
     schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION)
@@ -262,7 +235,7 @@ def _matching_operations(app: APIGatewayRestResolver, path: str) -> list[tuple[s
     return found
 
 
-def route_not_found(app: APIGatewayRestResolver, path: str, method: str) -> Response:
+def route_not_found(app: APIGatewayHttpResolver, path: str, method: str) -> Response:
     """404 for an unknown path, 405 with Allow for a known path and a wrong method, and 400 naming the
     path parameter when the route exists but a parameter has characters no id has (Powertools' routes
     match only URI-safe characters)."""

@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
-from smsgw.core.errors import Unauthorized
+from smsgw.core.errors import InvalidToken, Unauthorized
 from smsgw.edges.request_body import parse_body
 
 
@@ -21,10 +21,15 @@ def event_body(app: BaseRouter) -> dict[str, Any]:
     return parse_body(event.headers or {}, event.body, bool(event.is_base64_encoded))
 
 
-def principal(app: APIGatewayRestResolver) -> Principal:
-    """The caller, as the Lambda authorizer described it in the request context."""
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    """The caller, as the Lambda authorizer described it in the request context. The authorizer lets a
+    refused token through with only its `reason` (an HTTP API's own refusal would be a bare 403, where
+    a client must see 401 to fetch a new token): it is refused here, before the route runs."""
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    context = authorizer.get("lambda") or {}
     account_id = context.get("account_id")
+    if context.get("reason"):
+        raise InvalidToken(str(context["reason"]))
     if not account_id:
         raise Unauthorized("missing or invalid access token")
     try:
@@ -34,13 +39,20 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal(account_id=account_id, expires_at=expires_at)
 
 
-def active_account(app: APIGatewayRestResolver) -> Account:
+def authenticated(app: APIGatewayHttpResolver) -> Principal:
+    """The caller, its token not expired (401 otherwise); reads nothing."""
+    caller = principal(app)
+    accounts.check_not_expired(caller)
+    return caller
+
+
+def active_account(app: APIGatewayHttpResolver) -> Account:
     """401 for an expired token, 403 for a disabled account — decided here on every request, since
     API Gateway may answer from its cache of the authorizer's result."""
     return accounts.active_account(principal(app))
 
 
-def account_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
+def account_route_guard(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
     """Middleware for every bearer-token route: an unexpired token, an enabled account, within its
     request rate limit (429 with Retry-After; nothing done)."""
     account = active_account(app)
@@ -49,13 +61,16 @@ def account_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[.
     return next_middleware(app)
 
 
-def send_route_guard(app: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
+def send_route_guard(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
     """Middleware for the send routes: an unexpired token and an enabled account, as on every bearer-token
     route; the rate limit is the send's own (`accept_send(count_request=True)`): it counts the request in
     its charge transaction, after reading the counter with the balance — one AWS call fewer per send."""
     app.append_context(account=active_account(app))
     return next_middleware(app)
 
+
+# The middlewares that make a route a bearer-token route.
+GUARDS = frozenset({account_route_guard, send_route_guard})
 
 # KPN's routes and the gateway's own are guarded alike (the name is kept for the routers that use it).
 kpn_route_guard = account_route_guard
