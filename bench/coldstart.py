@@ -7,7 +7,7 @@ The layer is the one `make build` ships: the pinned requirements installed witho
 `sam build` unpacks wheels) and smsgw's code, both byte-compiled by local/precompile.py when the
 measured tree has it; nothing writes bytecode (`PYTHONDONTWRITEBYTECODE`, as on Lambda's read-only
 /opt), so what is not precompiled is compiled by every cold start. The baseline is a minimal
-Powertools handler (`bench/minimal_app.py`: Logger, REST resolver, one boto3 client) on the same
+Powertools handler (`bench/minimal_app.py`: Logger, HTTP API resolver, one boto3 client) on the same
 precompiled dependencies. Processes run in rounds (baseline, then every function), and each figure
 is the median over the rounds. `python -X importtime` names the heaviest imports.
 """

@@ -15,7 +15,7 @@ PRICES_CHECKED = "2026-11-25"
 
 @dataclass(frozen=True)
 class Prices:
-    api_gateway_rest_per_million: float = 3.50  # REST API, first 333 M requests a month
+    api_gateway_per_million: float = 1.00  # HTTP API, first 300 M requests a month (REST: 3.50)
     lambda_requests_per_million: float = 0.20
     lambda_gb_second: float = 0.0000166667  # x86_64, first 6 B GB-s a month
     sqs_per_million: float = 0.40  # standard queue, per 64 KB request
@@ -33,7 +33,7 @@ class Prices:
 
     def rows(self) -> list[tuple[str, str]]:
         return [
-            ("API Gateway REST requests", f"{self.api_gateway_rest_per_million:.2f} USD / million"),
+            ("API Gateway HTTP API requests", f"{self.api_gateway_per_million:.2f} USD / million"),
             ("Lambda requests", f"{self.lambda_requests_per_million:.2f} USD / million"),
             ("Lambda duration (x86_64)", f"{self.lambda_gb_second:.10f} USD / GB-second"),
             ("SQS standard requests (64 KB each)", f"{self.sqs_per_million:.2f} USD / million"),
@@ -78,7 +78,7 @@ def cost_per_million(usage: Usage, prices: Prices | None = None) -> dict[str, fl
     lambda_requests = sum(i.per_message for i in usage.invocations)
     gb_seconds = sum(i.gb_seconds for i in usage.invocations)
     costs = {
-        "API Gateway": usage.api_requests * prices.api_gateway_rest_per_million,
+        "API Gateway": usage.api_requests * prices.api_gateway_per_million,
         "Lambda requests": lambda_requests * prices.lambda_requests_per_million,
         "Lambda duration": gb_seconds * 1_000_000 * prices.lambda_gb_second,
         "SQS": usage.sqs_requests * prices.sqs_per_million,

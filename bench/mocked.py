@@ -2,7 +2,7 @@
 
 The same approach as tests/conftest.py (`aws`, `carrier_env`), packaged for benchmarks: a context
 manager instead of pytest fixtures, plus a receiver for status callbacks and helpers that build the
-events API Gateway and the SQS event source hand a function.
+events the HTTP API and the SQS event source hand a function.
 """
 
 from __future__ import annotations

@@ -140,8 +140,7 @@ def run(quick: bool = False) -> Section:
         def send_idempotent() -> Any:
             n = next(serial)
             event = workloads.send_event(aid, n)
-            event["headers"]["Idempotency-Key"] = f"bench-{n}"
-            event["multiValueHeaders"]["Idempotency-Key"] = [f"bench-{n}"]
+            event["headers"]["idempotency-key"] = f"bench-{n}"
             return send_app.lambda_handler(event, context)
 
         send_body = workloads.send_event(aid, 0)["body"]

@@ -174,8 +174,16 @@ def batch_for(function: str, env: Env) -> Callable[[], None]:
             service.issue_token(account.client_id, account.client_secret, "client_credentials").access_token
             for _ in range(BATCH)
         ]
-        arn = "arn:aws:execute-api:eu-west-1:123456789012:abc/v1/POST/communication/nexmo/sms/send"
-        events = [{"headers": {"Authorization": f"Bearer {t}"}, "methodArn": arn} for t in tokens]
+        arn = "arn:aws:execute-api:eu-west-1:123456789012:abc/$default/POST/communication/nexmo/sms/send"
+        events = [
+            {
+                "version": "2.0",
+                "type": "REQUEST",
+                "headers": {"authorization": f"Bearer {t}"},
+                "routeArn": arn,
+            }
+            for t in tokens
+        ]
         return lambda: [handler("authorizer").lambda_handler(e, LambdaContext()) for e in events] and None
     if function in ("dispatch", "delivery_receipt", "webhook"):
         ids = [send(aid, n) for n in range(BATCH)]

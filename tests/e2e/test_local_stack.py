@@ -19,7 +19,7 @@ def test_local_json_describes_the_running_stack(local_stack: LocalStack) -> None
     info = json.loads((local_stack.run_dir / "local.json").read_text())
 
     assert info["api_url"].startswith(f"{local_stack.endpoint_url}/_aws/execute-api/")
-    assert info["api_url"].endswith("/local")
+    assert info["api_url"].endswith("/$default")  # the HTTP API's stage: no segment on AWS
     for key in ("simulator_url", "endpoint_url", "client_id", "client_secret", "api_key", "api_secret"):
         assert info[key], key
     assert all(url.startswith("http://127.0.0.1:") for url in (info["simulator_url"], info["endpoint_url"]))
@@ -61,3 +61,31 @@ def test_send_without_a_token_is_refused(api: Api, simulator: Simulator) -> None
 
     assert response.status_code == 401, response.text
     assert simulator.messages() == []
+
+
+def test_a_refused_token_is_401_with_why_and_sends_nothing(api: Api, simulator: Simulator) -> None:
+    """The HTTP API's authorizer lets a refused token through with its reason; the route answers 401."""
+    response = api.request(
+        "POST",
+        "/communication/nexmo/sms/send",
+        headers={"Authorization": "Bearer not-a-token"},
+        data={"from": "SMSGW", "to": "447700900000", "text": "never"},
+    )
+
+    assert response.status_code == 401, response.text
+    assert response.json()["error"].startswith("unknown access token"), response.text
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="smsgw", error="invalid_token"'
+    assert simulator.messages() == []
+
+
+def test_the_root_leads_to_the_docs_and_unknown_routes_say_so(api: Api) -> None:
+    root = api.request("GET", "/", allow_redirects=False)
+    assert root.status_code == 302, root.text
+    docs = api.request("GET", "/docs", allow_redirects=False)
+    assert docs.status_code == 200
+    assert root.headers["Location"].endswith("/docs")
+    assert root.headers["Location"] in docs.url
+    assert api.request("GET", "/nowhere").status_code == 404
+    wrong = api.request("GET", "/communication/nexmo/sms/send")
+    assert wrong.status_code == 405, wrong.text
+    assert wrong.headers["Allow"] == "POST"

@@ -88,7 +88,7 @@ def request_params(app: BaseRouter) -> dict[str, str]:
 
 
 def header(app: BaseRouter, name: str) -> str | None:
-    """Headers case-insensitively (ministack lower-cases them; AWS keeps the client's casing)."""
+    """Headers case-insensitively (payload 2.0 lower-cases their names; a hand-made event may not)."""
     headers: Iterable[tuple[str, str]] = (app.current_event.headers or {}).items()
     wanted = name.lower()
     return next((value for key, value in headers if key.lower() == wanted), None)
