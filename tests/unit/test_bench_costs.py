@@ -16,7 +16,7 @@ def test_each_service_is_priced_per_million_messages():
         scheduler_invocations=0.5,
     )
     costs = cost_per_million(usage, Prices())
-    assert costs["API Gateway"] == pytest.approx(7.00)
+    assert costs["API Gateway"] == pytest.approx(2.00)  # HTTP API: 1.00 USD per million requests
     assert costs["Lambda requests"] == pytest.approx(0.20)
     # 20 ms at 0.25 GB = 0.005 GB-s per message → 5,000 GB-s per million.
     assert costs["Lambda duration"] == pytest.approx(5000 * 0.0000166667)
