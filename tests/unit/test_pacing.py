@@ -9,6 +9,7 @@ from functools import partial
 
 import pytest
 
+from local.testing import poll
 from smsgw.dispatch.pacing import Deferred, Slot, reserve_slot
 from smsgw.dispatch.service import _wait_for_slot as wait_for_slot
 
@@ -60,8 +61,7 @@ def writes(aws, monkeypatch) -> list[str]:
     """The pacer writes made (advance or restart), by a process that has taken no slot yet."""
     from smsgw.dispatch import pacing, repository
 
-    monkeypatch.setattr(pacing, "_known_tat", {})  # what earlier tests' slots taught this process
-    monkeypatch.setattr(pacing, "_others_seen", {})
+    monkeypatch.setattr(pacing, "_pacers", {})  # what earlier tests' slots taught this process
     made: list[str] = []
     # One write at a time, as DynamoDB applies each item's writes atomically (moto, from threads, does not).
     atomic = threading.Lock()
@@ -156,13 +156,50 @@ def test_a_slot_reached_in_time_is_used_and_an_idle_pacers_slot_never_counts_as_
     assert busy.at == pytest.approx(1_800_000_000.05)  # 10 ms late: within LATE_SLOT_SECONDS, used
 
 
-def test_a_batch_reserving_at_once_on_an_idle_pacer_writes_once_per_slot(writes):
-    """A batch's records reserve from threads of one process: one restarts the idle pacer, the others
-    wait for it and advance — no thread guesses idle against a pacer another thread just restarted."""
+def _reserve_together(pacer: str, threads: int, now: float, max_wait: float = 5) -> list[Slot | Deferred]:
+    """`threads` reservations from threads of this process that all ask before the first write is made
+    (a batch's records: they claim their messages, then reserve, within milliseconds)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from smsgw.dispatch import pacing
+
+    known = pacing._pacer(pacer)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        with known.turn:  # the first write waits until every thread asks
+            futures = [pool.submit(reserve_slot, pacer, 30, now, max_wait) for _ in range(threads)]
+            poll(lambda: known.waiting == threads, timeout=10, what="every thread to ask")
+        return [future.result() for future in futures]
+
+
+def test_a_batch_reserving_at_once_on_an_idle_pacer_writes_once_for_all(writes):
+    """The thread whose turn it is reserves for every thread waiting behind it: one write, ten slots."""
     now = 1_800_000_000.0
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        slots = list(pool.map(lambda _: reserve_slot("batch", 30, now, max_wait=5), range(10)))
+    slots = _reserve_together("batch", 10, now)
     assert sorted(round((slot.at - now) * 30) for slot in slots) == list(range(10))
-    assert sorted(writes) == ["advance_pacer"] * 9 + ["restart_pacer"]
+    assert writes == ["restart_pacer"]
+    # The pacer is busy now: the next batch advances it, once.
+    writes.clear()
+    later = _reserve_together("batch", 10, now)
+    assert sorted(round((slot.at - now) * 30) for slot in later) == list(range(10, 20))
+    assert writes == ["advance_pacer"]
+
+
+def test_a_batch_takes_only_the_slots_that_fit_before_its_max_wait(writes):
+    """Slots beyond max_wait are not taken: as many as fit, the others deferred (not slept past it)."""
+    now = 1_800_000_000.0
+    reserve_slot("full", 30, now, max_wait=5)  # busy from now on
+    results = _reserve_together("full", 10, now, max_wait=0.1)  # room for slots at +1/30, +2/30, +3/30
+    slots = sorted(result.at for result in results if isinstance(result, Slot))
+    assert [round((at - now) * 30) for at in slots] == [1, 2, 3]
+    assert all(isinstance(result, Deferred) for result in results if not isinstance(result, Slot))
+
+
+def test_threads_of_one_batch_never_look_like_another_process(writes):
+    """They take turns, so each knows the tat the previous one left: the next reservation is guessed
+    right (advance), with no failed write."""
+    now = 1_800_000_000.0
+    _reserve_together("own", 10, now)
+    _reserve_together("own", 3, now + 0.2)
+    writes.clear()
+    reserve_slot("own", 30, now + 0.3, max_wait=5)
+    assert writes == ["advance_pacer"]

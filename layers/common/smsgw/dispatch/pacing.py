@@ -1,14 +1,21 @@
 """Carrier pacing shared by every concurrent DispatchFunction: a GCRA slot reservation in DynamoDB.
 
-Each submission reserves the next free slot `tat` (theoretical arrival time); slots are 1/rate apart,
+Each submission takes the next free slot `tat` (theoretical arrival time); slots are 1/rate apart,
 so the carrier never sees more than `rate` submissions in any second, however many Lambdas run.
 A slot further ahead than `max_wait` is not taken: the message is deferred instead of sleeping.
+
+A batch's records reserve from threads of one process at about the same moment. They take turns on
+the pacer (one write at a time per process), and the thread whose turn it is reserves for every thread
+waiting behind it too: one write moves the tat by all their slots and the others take theirs from what
+it reserved (`_Pacer.spare`) without a write of their own. A batch of ten costs one or two pacer writes,
+not ten; no slot is reserved for a record that does not ask for one.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from smsgw.dispatch import repository
 
@@ -23,53 +30,97 @@ class Deferred:
     seconds: float  # try again after this long
 
 
-# What this process knows of each pacer: the tat its latest reservation left (`_known_tat`) and when it
-# last saw another process's reservations (a tat further on than its own: `_others_seen`). Each
+# What this process knows of each pacer: the tat its latest reservation left (`known_tat`) and when it
+# last saw another process's reservations (a tat further on than its own: `others_seen`). Each
 # reservation first tries the case it guesses (a wrong guess costs a failed conditional write, one write
 # unit). Alone on a pacer this process knows the tat exactly: idle once it has passed. With others
 # about, its knowledge lags theirs: it guesses idle only after IDLE_GUESS_SECONDS without a slot.
-_known_tat: dict[str, float] = {}
-_others_seen: dict[str, float] = {}
 IDLE_GUESS_SECONDS = 1.0
 
 
-def _guess_idle(pacer: str, now: float) -> bool:
-    known = _known_tat.get(pacer, 0.0)
-    if now <= _others_seen.get(pacer, float("-inf")) + IDLE_GUESS_SECONDS:
-        return now > known + IDLE_GUESS_SECONDS
-    return now > known
+@dataclass
+class _Pacer:
+    """One pacer as this process sees it."""
+
+    turn: threading.Lock = field(default_factory=threading.Lock)  # whose write it is
+    state: threading.Lock = field(default_factory=threading.Lock)  # guards the fields below
+    waiting: int = 0  # threads in reserve_slot that have no slot yet
+    spare: deque[float] = field(default_factory=deque)  # slots reserved for the waiting threads
+    known_tat: float = 0.0
+    others_seen: float = float("-inf")
+
+    def guess_idle(self, now: float) -> bool:
+        if now <= self.others_seen + IDLE_GUESS_SECONDS:
+            return now > self.known_tat + IDLE_GUESS_SECONDS
+        return now > self.known_tat
 
 
-# A batch's records reserve at once (threads): one of them restarts an idle pacer, the others wait for
-# it and then know the pacer is busy (else each would guess idle, and all but one guess wrong).
-_restarting = threading.Lock()
+_pacers: dict[str, _Pacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def _pacer(name: str) -> _Pacer:
+    with _pacers_lock:
+        return _pacers.setdefault(name, _Pacer())
 
 
 def reserve_slot(pacer: str, rate_per_second: float, now: float, max_wait: float) -> Slot | Deferred:
-    interval = 1.0 / rate_per_second
-    if _guess_idle(pacer, now):
-        with _restarting:
-            # Idle pacer (tat in the past or no item yet): the slot is now.
-            if _guess_idle(pacer, now) and repository.restart_pacer(pacer, now, interval):
-                return _taken(pacer, now, interval)
+    known = _pacer(pacer)
+    with known.state:
+        known.waiting += 1
+    served = False  # `waiting` counts this thread until it has its answer, no longer
+    try:
+        with known.turn:
+            with known.state:
+                if known.spare:
+                    known.waiting -= 1
+                    served = True
+                    return Slot(at=known.spare.popleft())
+                wanted = known.waiting
+            taken = _reserve(pacer, known, 1.0 / rate_per_second, now, max_wait, wanted)
+            with known.state:
+                known.waiting -= 1
+                served = True
+                if isinstance(taken, Deferred):
+                    return taken
+                known.spare.extend(taken[1:])
+            return Slot(at=taken[0])
+    finally:
+        if not served:
+            with known.state:
+                known.waiting -= 1
+
+
+def _reserve(
+    pacer: str, known: _Pacer, interval: float, now: float, max_wait: float, wanted: int
+) -> list[float] | Deferred:
+    """`wanted` consecutive slots (fewer when only fewer fit within `max_wait`), or Deferred."""
+    if known.guess_idle(now) and repository.restart_pacer(pacer, now, interval * wanted):
+        # Idle pacer (tat in the past or no item yet): the first slot is now.
+        return _taken(known, now, interval, wanted)
+    count = wanted
     for _ in range(10):
-        # Busy pacer: take the slot at tat, if it is not too far ahead.
-        old_tat = repository.advance_pacer(pacer, interval, now, now + max_wait)
+        # Busy pacer: take the slots from tat on, the last of them not too far ahead.
+        latest = now + max_wait - (count - 1) * interval
+        old_tat = repository.advance_pacer(pacer, interval * count, now, latest) if latest >= now else None
         if old_tat is not None:
-            if old_tat > _known_tat.get(pacer, 0.0) + interval / 2:  # moved by another process
-                _others_seen[pacer] = now
-            return _taken(pacer, old_tat, interval)
-        if repository.restart_pacer(pacer, now, interval):
-            return _taken(pacer, now, interval)
+            if old_tat > known.known_tat + interval / 2:  # moved by another process
+                known.others_seen = now
+            return _taken(known, old_tat, interval, count)
+        if repository.restart_pacer(pacer, now, interval * count):
+            return _taken(known, now, interval, count)
         tat = repository.read_pacer(pacer)
+        known.others_seen = now  # the tat was not where this process left it
         if tat is not None and tat > now + max_wait:
-            _others_seen[pacer] = now
             return Deferred(seconds=tat - now - max_wait)
-        # Lost a race with another Lambda: try again.
-        _others_seen[pacer] = now
+        if tat is not None and count > 1:
+            # Not all of them fit before max_wait: as many as do (at least one, as tat <= now + max_wait).
+            count = max(1, min(count, int((now + max_wait - max(tat, now)) / interval) + 1))
+        # Else lost a race with another Lambda: try again.
     return Deferred(seconds=interval)
 
 
-def _taken(pacer: str, at: float, interval: float) -> Slot:
-    _known_tat[pacer] = max(at + interval, _known_tat.get(pacer, 0.0))
-    return Slot(at=at)
+def _taken(known: _Pacer, first: float, interval: float, count: int) -> list[float]:
+    slots = [first + n * interval for n in range(count)]
+    known.known_tat = max(slots[-1] + interval, known.known_tat)
+    return slots
