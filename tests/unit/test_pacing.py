@@ -141,13 +141,15 @@ def test_a_slot_reached_too_late_is_left_unused_and_the_next_one_is_taken(aws):
 
 def test_a_slot_reached_in_time_is_used_and_an_idle_pacers_slot_never_counts_as_late(aws):
     clock = [1_800_000_000.0]
-    # The pacer write takes 30 ms: every reading after the first is 30 ms on.
-    readings = itertools.chain([clock[0]], itertools.repeat(clock[0] + 0.03))
+    # The pacer write takes 30 ms: every reading after the first two (the caller's, and the pacer's
+    # when its turn comes) is 30 ms on.
+    readings = itertools.chain([clock[0], clock[0]], itertools.repeat(clock[0] + 0.03))
     idle = wait_for_slot(
         "carrier", 20, 10, clock[0] + 60, _sleep_that_oversleeps(clock, []), lambda: next(readings)
     )
     assert isinstance(idle, Slot)
     assert idle.at == 1_800_000_000.0
+    assert idle.restarted  # 30 ms after it when the write returns, yet used
 
     busy = wait_for_slot(
         "carrier", 20, 10, clock[0] + 60, _sleep_that_oversleeps(clock, late_by=[0.010]), lambda: clock[0]
@@ -203,3 +205,17 @@ def test_threads_of_one_batch_never_look_like_another_process(writes):
     writes.clear()
     reserve_slot("own", 30, now + 0.3, max_wait=5)
     assert writes == ["advance_pacer"]
+
+
+def test_a_thread_that_waited_for_its_turn_restarts_an_idle_pacer_at_the_moment_of_its_write(writes):
+    """Its `now` is from before it waited for other threads' writes: a slot then would be "never late"
+    yet sent late, right before the next holder's on-time send."""
+    asked, turn = 1_800_000_000.0, 1_800_000_000.04
+    slot = reserve_slot("stale", 24, asked, max_wait=5, clock=lambda: turn)
+    assert isinstance(slot, Slot)
+    assert slot.at == turn
+    assert slot.restarted
+    spare_free = reserve_slot("stale", 24, turn, max_wait=5)
+    assert isinstance(spare_free, Slot)
+    assert spare_free.at == pytest.approx(turn + 1 / 24)
+    assert not spare_free.restarted

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smsgw.dispatch import repository
@@ -23,6 +24,9 @@ from smsgw.dispatch import repository
 @dataclass(frozen=True)
 class Slot:
     at: float  # when to submit (unix seconds)
+    # The first slot of an idle pacer this reservation restarted: the moment it was taken, so nobody
+    # sent just before it, and it is never late however long the write took.
+    restarted: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,15 @@ def _pacer(name: str) -> _Pacer:
         return _pacers.setdefault(name, _Pacer())
 
 
-def reserve_slot(pacer: str, rate_per_second: float, now: float, max_wait: float) -> Slot | Deferred:
+def reserve_slot(
+    pacer: str,
+    rate_per_second: float,
+    now: float,
+    max_wait: float,
+    clock: Callable[[], float] | None = None,
+) -> Slot | Deferred:
+    """The next slot; `now` is read again from `clock` when this thread's turn comes (it may have waited
+    for other threads' writes): an idle pacer restarts at the moment of the write, not before it."""
     known = _pacer(pacer)
     with known.state:
         known.waiting += 1
@@ -77,14 +89,17 @@ def reserve_slot(pacer: str, rate_per_second: float, now: float, max_wait: float
                     served = True
                     return Slot(at=known.spare.popleft())
                 wanted = known.waiting
+            if clock is not None:
+                now = max(now, clock())
             taken = _reserve(pacer, known, 1.0 / rate_per_second, now, max_wait, wanted)
             with known.state:
                 known.waiting -= 1
                 served = True
                 if isinstance(taken, Deferred):
                     return taken
-                known.spare.extend(taken[1:])
-            return Slot(at=taken[0])
+                slots, restarted = taken
+                known.spare.extend(slots[1:])
+            return Slot(at=slots[0], restarted=restarted)
     finally:
         if not served:
             with known.state:
@@ -93,11 +108,12 @@ def reserve_slot(pacer: str, rate_per_second: float, now: float, max_wait: float
 
 def _reserve(
     pacer: str, known: _Pacer, interval: float, now: float, max_wait: float, wanted: int
-) -> list[float] | Deferred:
-    """`wanted` consecutive slots (fewer when only fewer fit within `max_wait`), or Deferred."""
+) -> tuple[list[float], bool] | Deferred:
+    """`wanted` consecutive slots (fewer when only fewer fit within `max_wait`) and whether they restarted
+    an idle pacer, or Deferred."""
     if known.guess_idle(now) and repository.restart_pacer(pacer, now, interval * wanted):
         # Idle pacer (tat in the past or no item yet): the first slot is now.
-        return _taken(known, now, interval, wanted)
+        return _taken(known, now, interval, wanted), True
     count = wanted
     for _ in range(10):
         # Busy pacer: take the slots from tat on, the last of them not too far ahead.
@@ -106,9 +122,9 @@ def _reserve(
         if old_tat is not None:
             if old_tat > known.known_tat + interval / 2:  # moved by another process
                 known.others_seen = now
-            return _taken(known, old_tat, interval, count)
+            return _taken(known, old_tat, interval, count), False
         if repository.restart_pacer(pacer, now, interval * count):
-            return _taken(known, now, interval, count)
+            return _taken(known, now, interval, count), True
         tat = repository.read_pacer(pacer)
         known.others_seen = now  # the tat was not where this process left it
         if tat is not None and tat > now + max_wait:

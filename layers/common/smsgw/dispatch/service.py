@@ -261,13 +261,12 @@ def _wait_for_slot(
     for _ in range(LATE_SLOT_SKIPS + 1):
         now = clock()
         max_wait = min(max_wait_setting, max(deadline - now - SAFETY_SECONDS, 0.0))
-        slot = reserve_slot(pacer, paced_rate, now, max_wait)
+        slot = reserve_slot(pacer, paced_rate, now, max_wait, clock)
         if isinstance(slot, Deferred):
             return slot
         if slot.at > clock():
             sleep(slot.at - clock())
-        # An idle pacer's slot is the moment we asked (nobody sent just before it): never late.
-        if slot.at == now or clock() - slot.at <= LATE_SLOT_SECONDS:
+        if slot.restarted or clock() - slot.at <= LATE_SLOT_SECONDS:
             return slot
         count("PacingSlotSkipped")
     return slot
