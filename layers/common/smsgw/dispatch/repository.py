@@ -20,14 +20,15 @@ def _d(value: float) -> Decimal:
     return Decimal(str(value)).quantize(_MICROSECOND)
 
 
-def advance_pacer(pacer: str, interval: float, now: float, latest: float) -> float | None:
-    """tat += interval when now <= tat <= latest; returns the old tat (the reserved slot)."""
+def advance_pacer(pacer: str, span: float, now: float, latest: float) -> float | None:
+    """tat += span (the slots reserved, times the interval) when now <= tat <= latest; returns the old
+    tat (the first reserved slot)."""
     try:
         result = db.table().update_item(
             Key=keys.pacer(pacer),
-            UpdateExpression="SET tat = tat + :interval",
+            UpdateExpression="SET tat = tat + :span",
             ConditionExpression="tat BETWEEN :now AND :latest",
-            ExpressionAttributeValues={":interval": _d(interval), ":now": _d(now), ":latest": _d(latest)},
+            ExpressionAttributeValues={":span": _d(span), ":now": _d(now), ":latest": _d(latest)},
             ReturnValues="UPDATED_OLD",
         )
     except ClientError as error:
@@ -37,14 +38,14 @@ def advance_pacer(pacer: str, interval: float, now: float, latest: float) -> flo
     return float(result["Attributes"]["tat"])
 
 
-def restart_pacer(pacer: str, now: float, interval: float) -> bool:
-    """tat := now + interval when the pacer is idle (tat in the past or absent)."""
+def restart_pacer(pacer: str, now: float, span: float) -> bool:
+    """tat := now + span when the pacer is idle (tat in the past or absent)."""
     try:
         db.table().update_item(
             Key=keys.pacer(pacer),
             UpdateExpression="SET tat = :next",
             ConditionExpression="attribute_not_exists(tat) OR tat < :now",
-            ExpressionAttributeValues={":next": _d(now + interval), ":now": _d(now)},
+            ExpressionAttributeValues={":next": _d(now + span), ":now": _d(now)},
         )
     except ClientError as error:
         if db.condition_failed(error):

@@ -266,7 +266,7 @@ def _wait_for_slot(
             return slot
         if slot.at > clock():
             sleep(slot.at - clock())
-        if slot.restarted or clock() - slot.at <= LATE_SLOT_SECONDS:
+        if clock() - slot.at <= LATE_SLOT_SECONDS:
             return slot
         count("PacingSlotSkipped")
     return slot
