@@ -219,3 +219,15 @@ def test_a_thread_that_waited_for_its_turn_restarts_an_idle_pacer_from_the_momen
     following = reserve_slot("stale", 24, turn, max_wait=5)
     assert isinstance(following, Slot)
     assert following.at == pytest.approx(turn + 2 / 24)
+
+
+def test_an_idle_pacer_restarted_near_the_deadline_reserves_only_what_fits(writes):
+    """A batch that restarts an idle pacer with little time left takes no slot past its max_wait; the
+    first slot is always taken (the pacer was idle: nobody sent within an interval of it)."""
+    now = 1_800_000_000.0
+    slots = [s for s in _reserve_together("late", 10, now, max_wait=0.11) if isinstance(s, Slot)]
+    assert sorted(round((slot.at - now) * 30) for slot in slots) == [1, 2, 3]
+    assert all(slot.at <= now + 0.11 for slot in slots)
+    nothing_left = reserve_slot("soon", 30, now, max_wait=0.0)
+    assert isinstance(nothing_left, Slot)
+    assert nothing_left.at == now

@@ -111,8 +111,10 @@ def _reserve(
     write, not at it: a slot at the moment of the write is reached only when the write returns, late
     by its latency, while the next slot's holder sends on time — two sends closer than an interval,
     which at these rates is one more than the carrier allows in some second (benchmark 1b)."""
-    if known.guess_idle(now) and repository.restart_pacer(pacer, now, interval * (wanted + 1)):
-        return _taken(known, now + interval, interval, wanted)
+    if known.guess_idle(now):
+        restarted = _restart(pacer, known, interval, now, max_wait, wanted)
+        if restarted is not None:
+            return restarted
     count = wanted
     for _ in range(10):
         # Busy pacer: take the slots from tat on, the last of them not too far ahead.
@@ -122,8 +124,9 @@ def _reserve(
             if old_tat > known.known_tat + interval / 2:  # moved by another process
                 known.others_seen = now
             return _taken(known, old_tat, interval, count)
-        if repository.restart_pacer(pacer, now, interval * (count + 1)):
-            return _taken(known, now + interval, interval, count)
+        restarted = _restart(pacer, known, interval, now, max_wait, count)
+        if restarted is not None:
+            return restarted
         tat = repository.read_pacer(pacer)
         known.others_seen = now  # the tat was not where this process left it
         if tat is not None and tat > now + max_wait:
@@ -133,6 +136,19 @@ def _reserve(
             count = max(1, min(count, int((now + max_wait - max(tat, now)) / interval) + 1))
         # Else lost a race with another Lambda: try again.
     return Deferred(seconds=interval)
+
+
+def _restart(
+    pacer: str, known: _Pacer, interval: float, now: float, max_wait: float, wanted: int
+) -> list[float] | None:
+    """Restart an idle pacer with up to `wanted` slots from one interval on (sooner, and fewer, within a
+    shorter max_wait: the first slot is always taken; the pacer was idle, so it is far enough from the
+    last one sent); None when the pacer was not idle."""
+    first = now + min(interval, max_wait)
+    count = max(1, min(wanted, int((now + max_wait - first) / interval) + 1))
+    if not repository.restart_pacer(pacer, now, first - now + count * interval):
+        return None
+    return _taken(known, first, interval, count)
 
 
 def _taken(known: _Pacer, first: float, interval: float, count: int) -> list[float]:
