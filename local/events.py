@@ -91,6 +91,7 @@ def http_api_event(
     authorizer: dict[str, Any] | None = None,
     path_parameters: dict[str, str] | None = None,
     route_key: str | None = None,
+    caller_account: str = "123456789012",
 ) -> dict[str, Any]:
     """An HTTP API (payload format 2.0) event, as the deployed `$default` stage delivers it: header
     names lower-cased, a repeated query parameter's values joined with commas, a body that is not text
@@ -106,7 +107,7 @@ def http_api_event(
         text = base64.b64encode(body).decode() if encoded else body.decode("utf-8", "replace")
     route = route_key or f"{method} {path}"
     context: dict[str, Any] = {
-        "accountId": "123456789012",
+        "accountId": caller_account,
         "apiId": "abc123",
         "domainName": lowered["host"],
         "domainPrefix": "abc123",
@@ -155,13 +156,7 @@ def api_event(
     """The HTTP API event of a request: a form or JSON body, or any raw one; the caller the authorizer
     found (`account_id`, its token valid for an hour unless `expires_at`) or the `refused` token's reason."""
     all_headers = {key.lower(): value for key, value in (headers or {}).items()}
-    raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
-    if form is not None:
-        raw = urllib.parse.urlencode(form).encode()
-        all_headers.setdefault("content-type", "application/x-www-form-urlencoded")
-    elif json_body is not None:
-        raw = json.dumps(json_body).encode()
-        all_headers.setdefault("content-type", "application/json")
+    raw = _body(all_headers, form, json_body, raw_body)
     authorizer: dict[str, Any] | None = None
     if account_id:
         expiry = expires_at if expires_at is not None else int(time.time()) + 3600
@@ -182,42 +177,30 @@ def function_url_event(
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A Lambda function URL (payload format 2.0) event, as the carriers' webhooks arrive (CarrierDlrUrl):
-    headers lower-cased, a form body base64-encoded, no stage."""
-    headers: dict[str, str] = {"host": "abc123.lambda-url.eu-west-1.on.aws"}
-    body: str | None = None
-    encoded = False
+    the HTTP API's shape with the `$default` route, an anonymous caller and the function URL's host."""
+    headers = {"host": "abc123.lambda-url.eu-west-1.on.aws", "user-agent": "carrier"}
+    return http_api_event(
+        method,
+        path,
+        headers=headers,
+        query=list((query or {}).items()),
+        body=_body(headers, form, json_body),
+        route_key="$default",
+        caller_account="anonymous",
+    )
+
+
+def _body(
+    headers: dict[str, str],
+    form: dict[str, str] | None,
+    json_body: Any,
+    raw_body: str | bytes | None = None,
+) -> bytes | None:
+    """The request body's bytes: a form or JSON (its content type set in `headers` unless given), or raw."""
     if form is not None:
-        body = base64.b64encode(urllib.parse.urlencode(form).encode()).decode()
-        encoded = True
-        headers["content-type"] = "application/x-www-form-urlencoded"
-    elif json_body is not None:
-        body = json.dumps(json_body)
-        headers["content-type"] = "application/json"
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": urllib.parse.urlencode(query or {}),
-        "headers": headers,
-        **({"queryStringParameters": query} if query else {}),
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abc123",
-            "domainName": headers["host"],
-            "domainPrefix": "abc123",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "carrier",
-            },
-            "requestId": "req-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "03/Dec/2026:19:00:00 +0000",
-            "timeEpoch": int(time.time() * 1000),
-        },
-        **({"body": body} if body is not None else {}),
-        "isBase64Encoded": encoded,
-    }
+        headers.setdefault("content-type", "application/x-www-form-urlencoded")
+        return urllib.parse.urlencode(form).encode()
+    if json_body is not None:
+        headers.setdefault("content-type", "application/json")
+        return json.dumps(json_body).encode()
+    return raw_body.encode() if isinstance(raw_body, str) else raw_body
