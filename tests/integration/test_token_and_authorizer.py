@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from local.wsgi import api_routes
 from smsgw.accounts import service
-from tests.conftest import LambdaContext, api_event, load_handler, response_header, template
+from tests.conftest import LambdaContext, api_event, load_handler, response_header
 
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/$default/POST/communication/nexmo/sms/send"
@@ -103,18 +104,11 @@ def test_authorizer_refuses_an_expired_token(aws, account, monkeypatch):
 
 def _guarded_routes() -> list[tuple[str, str, str]]:
     """(method, path, function folder) of every route behind the bearer authorizer in template.yaml."""
-    resources = template()["Resources"]
-    found = []
-    for res in resources.values():
-        props = res["Properties"]
-        if res["Type"] != "AWS::ApiGatewayV2::Route" or props.get("AuthorizationType") != "CUSTOM":
-            continue
-        integration = re.fullmatch(r"integrations/\$\{(\w+)\}", props["Target"]).group(1)
-        function = resources[integration]["Properties"]["IntegrationUri"].split(".")[0]  # !GetAtt F.Arn
-        folder = resources[function]["Properties"]["CodeUri"].removeprefix("functions/")
-        method, path = props["RouteKey"].split(" ", 1)
-        found.append((method, re.sub(r"\{\w+\}", "01KBX0000000000000000000AB", path), folder))
-    return sorted(found)
+    return sorted(
+        (route.method, re.sub(r"\{\w+\}", "01KBX0000000000000000000AB", route.path), route.function)
+        for route in api_routes()
+        if route.authorized
+    )
 
 
 @pytest.mark.parametrize(("method", "path", "folder"), _guarded_routes())
