@@ -223,11 +223,17 @@ def what_it_takes(usage: Usage, prices: Prices) -> tuple[Table, float]:
     steps: list[tuple[str, Usage, Prices]] = [("as measured under load (batches of 10)", usage, prices)]
     # (The client routes are on an HTTP API already: that step of earlier runs is the default now.)
     # DynamoDB provisioned capacity (auto scaling) at 70 % utilisation instead of on-demand.
-    p3 = provisioned(prices, PROVISIONED_UTILISATION)
-    steps.append((f"+ DynamoDB provisioned capacity at {PROVISIONED_UTILISATION:.0%} utilisation", usage, p3))
+    on_provisioned = provisioned(prices, PROVISIONED_UTILISATION)
+    steps.append(
+        (
+            f"+ DynamoDB provisioned capacity at {PROVISIONED_UTILISATION:.0%} utilisation",
+            usage,
+            on_provisioned,
+        )
+    )
     # The steady part of the writes on 1-year reserved capacity.
-    p4 = provisioned(prices, PROVISIONED_UTILISATION, reserved=True)
-    steps.append(("+ its write capacity reserved for a year", usage, p4))
+    on_reserved = provisioned(prices, PROVISIONED_UTILISATION, reserved=True)
+    steps.append(("+ its write capacity reserved for a year", usage, on_reserved))
     rows, totals = [], []
     for name, u, p in steps:
         c = cost_per_million(u, p)
