@@ -74,3 +74,22 @@ def test_a_refused_token_request_does_not_load_the_openapi_models() -> None:
 @pytest.mark.parametrize("name", ["token", "authorizer"])
 def test_the_token_and_the_authorizer_do_not_load_phonenumbers(name: str) -> None:
     assert "phonenumbers" not in _after(name)[1]
+
+
+@pytest.mark.parametrize("name", ["token", "authorizer"])
+def test_the_token_and_the_authorizer_start_without_pydantic(name: str) -> None:
+    # Neither validates a model: the authorizer reads a header, the token route its form (by hand).
+    assert "pydantic" not in _after(name)[1]
+
+
+def test_a_token_request_answered_in_full_loads_no_pydantic() -> None:
+    # Through the form parser, the service's checks and the error answer: 400 naming the field.
+    event = api_event(
+        "POST",
+        "/oauth/client_credential/accesstoken",
+        form={"client_id": "someone"},
+        query={"grant_type": "client_credentials"},
+    )
+    status, modules = _after("token", event)
+    assert status == 400
+    assert "pydantic" not in modules

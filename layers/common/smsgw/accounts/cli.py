@@ -12,6 +12,7 @@ hours, fraud guards).
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -97,11 +98,11 @@ def run(args: argparse.Namespace, spent_today: SpentToday) -> tuple[Any, str]:
         created = service.create_account(
             args.name, args.balance, senders, args.rate_limit, args.signature_method, args.status_url
         )
-        data = created.model_dump()
+        data = asdict(created)
         data["balance"] = _amount(data["balance"])
         return data, _created_text(data)
     if args.command == "list":
-        rows = [a.model_dump() for a in service.list_accounts()]
+        rows = [asdict(a) for a in service.list_accounts()]
         for row in rows:
             row["balance"] = _amount(row["balance"])
         lines = [

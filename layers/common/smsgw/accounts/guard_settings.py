@@ -8,6 +8,8 @@ inbound functions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
 import phonenumbers
 
@@ -80,7 +82,7 @@ def set_guards(
     both = sorted(name for name in switched_off if given[name])
     if both:
         raise BadRequest(f"{both[0]} is both set and switched off: give one or the other", both[0])
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if "allow-countries" in switched_off:
         changes["allow_countries"] = ()
     elif allow_countries is not None:
@@ -112,7 +114,7 @@ def set_guards(
             changes["velocity_window"] = _whole(velocity_window, "velocity-window", 1, MAX_VELOCITY_WINDOW)
         if velocity_digits is not None:
             changes["velocity_digits"] = _whole(velocity_digits, "velocity-digits", 1, 15)
-    guards = account.guards.model_copy(update=changes)
+    guards = replace(account.guards, **changes)
     overlap = sorted(set(guards.allow_countries) & set(guards.block_countries))
     if overlap:
         raise BadRequest(

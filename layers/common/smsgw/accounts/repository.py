@@ -10,6 +10,7 @@ Keys (smsgw.keys; docs/data-model.md):
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,13 @@ from botocore.exceptions import ClientError
 
 from smsgw import db, keys
 from smsgw.accounts import request_window
-from smsgw.accounts.models import Account, FraudGuards, Principal
+from smsgw.accounts.models import (
+    DEFAULT_VELOCITY_DIGITS,
+    DEFAULT_VELOCITY_WINDOW,
+    Account,
+    FraudGuards,
+    Principal,
+)
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -29,7 +36,7 @@ def _conditional_failed(error: ClientError) -> bool:
 
 def insert_account(account: Account) -> None:
     """Account plus its two lookup items, all or nothing; refuses to overwrite anything."""
-    item = {**keys.account(account.account_id), "type": "account", **account.model_dump()}
+    item = {**keys.account(account.account_id), "type": "account", **asdict(account)}
     item["senders"] = list(account.senders)
     item.pop("guards")
     if not account.guards.is_off():
@@ -56,16 +63,34 @@ def insert_account(account: Account) -> None:
     )
 
 
+_ACCOUNT_FIELDS = frozenset(field.name for field in fields(Account))
+
+
 def _to_account(item: dict[str, Any]) -> Account:
-    fields = {name: item[name] for name in Account.model_fields if name in item}
-    fields["senders"] = tuple(item.get("senders") or ())
-    fields["rate_limit_per_second"] = int(item["rate_limit_per_second"])
-    return Account(**fields)
+    """The stored item as an Account: DynamoDB's numbers (Decimal) and lists as the fields' types."""
+    values = {name: item[name] for name in _ACCOUNT_FIELDS if name in item}
+    values["senders"] = tuple(item.get("senders") or ())
+    values["rate_limit_per_second"] = int(item["rate_limit_per_second"])
+    values["disabled"] = bool(item.get("disabled", False))
+    values["guards"] = _to_guards(item.get("guards") or {})
+    return Account(**values)
+
+
+def _to_guards(item: dict[str, Any]) -> FraudGuards:
+    velocity = item.get("velocity")
+    return FraudGuards(
+        allow_countries=tuple(item.get("allow_countries") or ()),
+        block_countries=tuple(item.get("block_countries") or ()),
+        daily_cap=Decimal(item["daily_cap"]) if item.get("daily_cap") is not None else None,
+        velocity=int(velocity) if velocity is not None else None,
+        velocity_window=int(item.get("velocity_window", DEFAULT_VELOCITY_WINDOW)),
+        velocity_digits=int(item.get("velocity_digits", DEFAULT_VELOCITY_DIGITS)),
+    )
 
 
 def _guards_item(guards: FraudGuards) -> dict[str, Any]:
     """The guards as stored: lists for the country codes, nothing for what is off."""
-    item: dict[str, Any] = guards.model_dump(exclude_none=True)
+    item: dict[str, Any] = {name: value for name, value in asdict(guards).items() if value is not None}
     for name in ("allow_countries", "block_countries"):
         item[name] = list(item[name])
     return item

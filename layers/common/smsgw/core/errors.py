@@ -1,11 +1,9 @@
-"""Domain errors. Each maps to one HTTP status in smsgw.edges.errors; handlers never catch. `ErrorResponse`
-documents the body those answers carry."""
+"""Domain errors. Each maps to one HTTP status in smsgw.edges.errors; handlers never catch.
+`smsgw.core.error_body.ErrorResponse` documents the body those answers carry."""
 
 from __future__ import annotations
 
 from typing import ClassVar
-
-from pydantic import BaseModel, Field
 
 
 class SmsgwError(Exception):
@@ -158,13 +156,3 @@ class SendThrottled(SendRefused):
     def __init__(self, message: str, retry_after: int, field: str | None = "to") -> None:
         super().__init__(THROTTLED, message, field)
         self.retry_after = retry_after
-
-
-class ErrorResponse(BaseModel):
-    """The JSON body of every error answer (except Nexmo's and Vonage's own shapes), for OpenAPI."""
-
-    code: ClassVar[str] = "disabled"
-
-    status: int
-    error: str = Field(description="What went wrong and what to do about it")
-    field: str | None = Field(default=None, description="The request field at fault, when there is one")

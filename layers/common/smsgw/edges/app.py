@@ -23,11 +23,12 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     Server,
 )
 
-from smsgw.core.errors import ErrorResponse
+from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.errors import Wire
-from smsgw.edges.http import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver, create_resolver
+from smsgw.edges.http import create_resolver
 from smsgw.edges.request import GUARDS
 from smsgw.edges.request_body import FORM, MULTIPART
+from smsgw.edges.resolver import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver
 from smsgw.edges.routes.accounts import token_router
 from smsgw.edges.routes.inbound import (
     CARRIER_INBOUND_PATH,

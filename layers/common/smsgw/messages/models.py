@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smsgw.core.errors import ErrorResponse  # noqa: F401 - documented by the send routes
 from smsgw.core.wire import WireStr, wire_string
 from smsgw.webhooks.models import DeliveryView
 

@@ -6,9 +6,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter
+from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.request import account_route_guard, request_params
+from smsgw.edges.resolver import ApiRouter
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 

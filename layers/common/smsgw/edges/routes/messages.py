@@ -11,12 +11,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.errors import Wire
-from smsgw.edges.http import ApiRouter, accepted_status
 from smsgw.edges.request import account_route_guard, header, send_route_guard
+from smsgw.edges.resolver import ApiRouter, accepted_status
 from smsgw.messages import reading, service
 from smsgw.messages.models import (
-    ErrorResponse,
     MessagePage,
     MessageView,
     NexmoErrorResponse,

@@ -15,10 +15,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.core.errors import ErrorResponse
+from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.errors import Wire
-from smsgw.edges.http import ApiRouter
 from smsgw.edges.request import kpn_route_guard
+from smsgw.edges.resolver import ApiRouter
 from smsgw.messages import service as messages
 from smsgw.numbers import register as registration
 from smsgw.numbers import service

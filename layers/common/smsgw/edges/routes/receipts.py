@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter
+from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.request import request_params
+from smsgw.edges.resolver import ApiRouter
 from smsgw.receipts import service
 
 DLR_PATH = "/carrier/dlr"

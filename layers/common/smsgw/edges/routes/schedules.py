@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.core.errors import ErrorResponse
-from smsgw.edges.http import ApiRouter
+from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.request import account_route_guard
+from smsgw.edges.resolver import ApiRouter
 from smsgw.pagination import MAX_PAGE
 from smsgw.schedules import service
 from smsgw.schedules.models import SchedulePage, ScheduleRequest, ScheduleUpdate, ScheduleView

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.accounts import vonage_auth
 from smsgw.edges.errors import Wire
-from smsgw.edges.http import ApiRouter, accepted_status
 from smsgw.edges.request import header
+from smsgw.edges.resolver import ApiRouter, accepted_status
 from smsgw.messages import service
 from smsgw.messages.models import NexmoErrorElement, SendRequest, SentPart, WireStr
 
