@@ -1,10 +1,13 @@
-"""Value types of the wire models (the APIs' request bodies), shared by every domain's models."""
+"""Values as the APIs' request bodies carry them (forms: strings; JSON: numbers and booleans too).
+
+Plain functions: the routes that read their body themselves (the send routes) use them without
+pydantic; `smsgw.core.wire_types.WireStr` applies `wire_string` inside the pydantic wire models.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator
+from collections.abc import Mapping
+from typing import Any
 
 
 def wire_string(value: Any) -> Any:
@@ -18,4 +21,7 @@ def wire_string(value: Any) -> Any:
     return value
 
 
-WireStr = Annotated[str, BeforeValidator(wire_string)]
+def wire_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of a body by its wire name, as `wire_string` makes it; a JSON null counts as absent.
+    Other values (lists, objects) stay as they are, for the caller to refuse by name."""
+    return {key: wire_string(value) for key, value in body.items() if value is not None}

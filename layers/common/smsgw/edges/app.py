@@ -22,6 +22,8 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     SecurityScheme,
     Server,
 )
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.errors import Wire
@@ -36,11 +38,13 @@ from smsgw.edges.routes.inbound import (
     carrier_inbound_router,
     inbound_router,
 )
-from smsgw.edges.routes.messages import messages_router, send_router
+from smsgw.edges.routes.messages import messages_router
 from smsgw.edges.routes.numbers import numbers_router
 from smsgw.edges.routes.receipts import CONNECTOR_DLR_PATH, DLR_PATH, receipts_router
 from smsgw.edges.routes.schedules import schedules_router
+from smsgw.edges.routes.send import send_router
 from smsgw.edges.routes.vonage import SMS_JSON_PATH, sms_json_router
+from smsgw.messages.models import NexmoErrorResponse, SendRequest, SendResponse
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken"),
@@ -181,6 +185,20 @@ def _media(schema: dict[str, Any]) -> dict[str, Any]:
     return {content_types.APPLICATION_JSON: {"schema": schema}}
 
 
+# Models of routes that read their body themselves (smsgw.edges.routes.send): they name them with
+# `component(...)`, and the document carries them (with the models they nest) as components.
+DOCUMENTED_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
+    (SendRequest, "validation"),
+    (SendResponse, "serialization"),
+    (NexmoErrorResponse, "serialization"),
+)
+
+
+def _documented_components() -> dict[str, Any]:
+    _, top = models_json_schema(DOCUMENTED_MODELS, ref_template="#/components/schemas/{model}")
+    return dict(top.get("$defs", {}))
+
+
 class DocumentedApi(SmsgwResolver):
     """The docs app's resolver: the document as the API answers (see the module docstring)."""
 
@@ -199,6 +217,8 @@ class DocumentedApi(SmsgwResolver):
         }
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+        for name, model_schema in _documented_components().items():
+            schemas.setdefault(name, model_schema)
         schemas[GATEWAY_ERROR] = _GATEWAY_ERROR_SCHEMA
         for path, item in (document.get("paths") or {}).items():
             for method, operation in item.items():

@@ -67,6 +67,13 @@ class ApiRouter(Router):
         return super().route(rule, method, *args, **kwargs)
 
 
+def component(schema: str) -> dict[str, Any]:
+    """A JSON answer or body documented by a component schema of the OpenAPI document: the routes that
+    read their input themselves name the docs' models without importing them (smsgw.edges.app
+    registers them)."""
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
 def accepted_status(body: dict[str, Any]) -> int:
     """An accepted send's HTTP status: 202 when it is held for later (send_at, quiet hours), else 200
     (Nexmo's and Vonage's, also for a refusal reported in the body)."""

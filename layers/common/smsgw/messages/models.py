@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smsgw.core.wire import WireStr, wire_string
+from smsgw.core.wire import wire_string
+from smsgw.core.wire_types import WireStr
 from smsgw.webhooks.models import DeliveryView
 
 

@@ -4,13 +4,15 @@ dispatch/ports.py for the idea)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsgw.accounts.models import Account
 from smsgw.core.errors import RateLimited
 from smsgw.numbers.routing import NumberRoute
 from smsgw.routing.models import Decision
-from smsgw.webhooks.models import DeliveryView
+
+if TYPE_CHECKING:  # a pydantic model: the send path, which uses this port's other half, loads none
+    from smsgw.webhooks.models import DeliveryView
 
 
 class Balances(Protocol):

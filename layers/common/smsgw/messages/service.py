@@ -42,7 +42,6 @@ from smsgw.core.lifecycle import Status
 from smsgw.core.message import Event, Message
 from smsgw.faults import crash_point
 from smsgw.messages import counters, guards, idempotency, pricing, repository, timing
-from smsgw.messages.models import SendResponse, SentPart
 from smsgw.messages.params import ValidatedSend, validate_send
 from smsgw.messages.ports import Balances, OptOutRules, Routes, SenderRules
 from smsgw.messages.send_at import pop_send_at
@@ -348,23 +347,27 @@ def _answer_again(account: Account, message_id: str, idempotency_key: str) -> di
 
 
 def _answer(message: Message, remaining: Decimal) -> dict[str, Any]:
+    """Nexmo's answer, as `smsgw.messages.models.SendResponse` documents it (a dict: the send path
+    builds no pydantic model, docs/decisions.md "cold start")."""
     held = message.status == Status.SCHEDULED
-    response = SendResponse(
-        message_count=str(message.parts),
-        messages=[
-            SentPart(
-                to=message.to,
-                message_id=part_id,
-                remaining_balance=pricing.money(remaining),
-                message_price=pricing.money(message.unit_price),
-                client_ref=message.client_ref,
-                message_status=Status.SCHEDULED.value if held else None,
-                send_at=message.send_at if held else None,
-            )
-            for part_id in message.part_ids
-        ],
-    )
-    return response.model_dump(by_alias=True, exclude_none=True)
+    parts = []
+    for part_id in message.part_ids:
+        part = {
+            "to": message.to,
+            "message-id": part_id,
+            "status": "0",
+            "remaining-balance": pricing.money(remaining),
+            "message-price": pricing.money(message.unit_price),
+            "network": "",
+        }
+        if message.client_ref is not None:
+            part["client-ref"] = message.client_ref
+        if held:
+            part["message-status"] = Status.SCHEDULED.value
+            if message.send_at is not None:
+                part["send-at"] = message.send_at
+        parts.append(part)
+    return {"message-count": str(message.parts), "messages": parts}
 
 
 def _hold(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smsgw.core.wire import WireStr
+from smsgw.core.wire_types import WireStr
 
 REGISTERED_MESSAGE = "Your callback url is registered."
 CODE_SENT_MESSAGE = (

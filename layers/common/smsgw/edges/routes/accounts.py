@@ -16,11 +16,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from smsgw.accounts import service
 from smsgw.core.errors import BadRequest
 from smsgw.edges.request import event_body
-from smsgw.edges.resolver import ApiRouter
+from smsgw.edges.resolver import ApiRouter, component
 
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
 FORM_FIELDS = ("client_id", "client_secret")
-ERROR_BODY: Any = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+ERROR_BODY: Any = component("ErrorResponse")
 TOKEN_BODY = {
     "type": "object",
     "properties": {

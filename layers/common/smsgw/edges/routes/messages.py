@@ -1,100 +1,22 @@
-"""Routes of SendFunction (KPN's Nexmo send) and MessagesFunction (reading messages).
+"""Routes of MessagesFunction (reading messages; KPN's send is in smsgw.edges.routes.send).
 
 Routers are built per resolver: a Powertools Router delegates its request state to the last
 resolver that included it, so one Router object must not serve two apps (the docs app includes all).
 """
 
-import json
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from smsgw.core.error_body import ErrorResponse
-from smsgw.edges.errors import Wire
-from smsgw.edges.request import account_route_guard, header, send_route_guard
-from smsgw.edges.resolver import ApiRouter, accepted_status
-from smsgw.messages import reading, service
-from smsgw.messages.models import (
-    MessagePage,
-    MessageView,
-    NexmoErrorResponse,
-    SendRequest,
-    SendResponse,
-)
+from smsgw.edges.request import account_route_guard
+from smsgw.edges.resolver import ApiRouter
+from smsgw.messages import reading
+from smsgw.messages.models import MessagePage, MessageView
 from smsgw.pagination import MAX_PAGE
 
-SEND_PATH = "/communication/nexmo/sms/send"
-
 MESSAGES_PATH = "/messages"
-
-
-def send_router() -> Router:
-    router = ApiRouter(Wire.NEXMO, forms=[SEND_PATH])
-
-    @router.post(
-        SEND_PATH,
-        summary="Send an SMS (KPN / Nexmo)",
-        description=(
-            "Accepts the message for delivery and answers at once; the carrier is called by the dispatcher, "
-            "paced at its allowed rate. Form-encoded or JSON. One element per SMS part. Header "
-            "`Idempotency-Key` makes retries safe: the same key and body return the first answer and send "
-            "nothing; the same key with another body answers 400. Header `inbound: yes` routes the "
-            "recipient's replies to the callback registered for the sender's number."
-        ),
-        tags=["SMS"],
-        middlewares=[send_route_guard],
-        responses={
-            200: {
-                "description": 'Accepted (`status` "0"), or refused by Vonage status (e.g. "9": balance too low, '
-                "or the account's daily spend cap)",
-                "content": {"application/json": {"model": SendResponse}},
-            },
-            202: {
-                "description": "Held for later (`send_at`, or the account's quiet hours): `message-status` "
-                '"scheduled" and `send-at`; charged when it is sent',
-                "content": {"application/json": {"model": SendResponse}},
-            },
-            400: {
-                "description": "Bad input: `error-text` and `field` name the parameter to fix; a destination "
-                'country the account may not send to (status "29"); nothing is stored',
-                "content": {"application/json": {"model": NexmoErrorResponse}},
-            },
-            401: {"description": "Missing, malformed, unknown or expired token"},
-            403: {
-                "description": "The account is disabled",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-            409: {"description": "The same Idempotency-Key is still being processed"},
-            412: {
-                "description": "Header `inbound: yes` but the sender's number has no registered callback",
-                "content": {"application/json": {"model": ErrorResponse}},
-            },
-            429: {
-                "description": 'Over the account\'s request rate, or (Nexmo body, status "1") over its velocity '
-                "limit for one number range; see Retry-After. Nothing stored or charged"
-            },
-            503: {"description": "The queue is unavailable; nothing was charged. See Retry-After"},
-        },
-    )
-    def send(request: Annotated[SendRequest, Body(media_type=content_types.APPLICATION_JSON)]):
-        # No return annotation: Powertools cannot model a bare Response.
-        body = service.accept_send(
-            router.context["account"],
-            request.wire_fields(),
-            header(router, "Idempotency-Key"),
-            router.lambda_context,
-            inbound_replies=(header(router, "inbound") or "").strip().lower() == "yes",
-            count_request=True,
-        )
-        return Response(
-            status_code=accepted_status(body),
-            content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(body),
-        )
-
-    return router
 
 
 def messages_router() -> Router:
