@@ -76,7 +76,7 @@ def test_the_token_and_the_authorizer_do_not_load_phonenumbers(name: str) -> Non
     assert "phonenumbers" not in _after(name)[1]
 
 
-@pytest.mark.parametrize("name", ["token", "authorizer", "send"])
+@pytest.mark.parametrize("name", ["token", "authorizer", "send", "sms_json"])
 def test_the_synchronous_path_starts_without_pydantic(name: str) -> None:
     # None validates a model: the authorizer reads a header, the token and send routes their bodies
     # (by hand; smsgw.messages.params checks a send's parameters).

@@ -44,7 +44,13 @@ from smsgw.edges.routes.receipts import CONNECTOR_DLR_PATH, DLR_PATH, receipts_r
 from smsgw.edges.routes.schedules import schedules_router
 from smsgw.edges.routes.send import send_router
 from smsgw.edges.routes.vonage import SMS_JSON_PATH, sms_json_router
-from smsgw.messages.models import NexmoErrorResponse, SendRequest, SendResponse
+from smsgw.messages.models import (
+    NexmoErrorResponse,
+    SendRequest,
+    SendResponse,
+    VonageSendRequest,
+    VonageSmsResponse,
+)
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken"),
@@ -191,6 +197,8 @@ DOCUMENTED_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
     (SendRequest, "validation"),
     (SendResponse, "serialization"),
     (NexmoErrorResponse, "serialization"),
+    (VonageSendRequest, "validation"),
+    (VonageSmsResponse, "serialization"),
 )
 
 

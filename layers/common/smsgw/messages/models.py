@@ -91,6 +91,36 @@ class NexmoErrorResponse(BaseModel):
     messages: list[NexmoErrorElement]
 
 
+class VonageSendRequest(SendRequest):
+    """`POST /sms/json`: KPN's send parameters plus Vonage's credentials (form-encoded or JSON)."""
+
+    api_key: WireStr | None = Field(default=None, description="Your api_key (or use Basic auth)")
+    api_secret: WireStr | None = Field(
+        default=None, description="Your api_secret; never together with sig (status 32)"
+    )
+    sig: WireStr | None = Field(
+        default=None,
+        description="Signature over every other parameter with your signature secret and method "
+        "(hex, any case); needs api_key and timestamp",
+    )
+    timestamp: WireStr | None = Field(
+        default=None, description="Unix seconds, with sig; within 5 minutes of the server's clock"
+    )
+    nonce: WireStr | None = Field(
+        default=None, description="Optional, signed: makes identical requests differ"
+    )
+
+
+class VonageSmsResponse(BaseModel):
+    """HTTP 200 (202 when held for later). Accepted: one element per part with `status` "0". Refused: one
+    element with the Vonage `status` and `error-text` (and `field`, the parameter at fault, when there is one)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    message_count: str = Field(alias="message-count")
+    messages: list[SentPart | NexmoErrorElement]
+
+
 class MessagePart(BaseModel):
     message_id: str = Field(description="The part's id, as the send answer gave it")
     status: str = Field(

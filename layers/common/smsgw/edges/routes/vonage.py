@@ -3,54 +3,30 @@
 Same acceptance as KPN's send (validate, charge, persist, enqueue; the same answer body), but
 authenticated the Vonage way (smsgw.accounts.vonage_auth) instead of a bearer token, and every
 outcome is HTTP 200 with Vonage's body (`Wire.VONAGE` in smsgw.edges.errors), as Vonage answers.
+
+The route reads its body itself, as KPN's send does (smsgw.edges.routes.send says why); the OpenAPI
+document describes it by `VonageSendRequest` and `VonageSmsResponse` (smsgw.messages.models).
 """
 
+from __future__ import annotations
+
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
-from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.accounts import vonage_auth
+from smsgw.core.errors import InvalidField
+from smsgw.core.wire import wire_fields
 from smsgw.edges.errors import Wire
-from smsgw.edges.request import header
-from smsgw.edges.resolver import ApiRouter, accepted_status
+from smsgw.edges.request import event_body, header
+from smsgw.edges.resolver import ApiRouter, accepted_status, component
 from smsgw.messages import service
-from smsgw.messages.models import NexmoErrorElement, SendRequest, SentPart, WireStr
 
 SMS_JSON_PATH = "/sms/json"
-
-
-class VonageSendRequest(SendRequest):
-    """`POST /sms/json`: KPN's send parameters plus Vonage's credentials (form-encoded or JSON)."""
-
-    api_key: WireStr | None = Field(default=None, description="Your api_key (or use Basic auth)")
-    api_secret: WireStr | None = Field(
-        default=None, description="Your api_secret; never together with sig (status 32)"
-    )
-    sig: WireStr | None = Field(
-        default=None,
-        description="Signature over every other parameter with your signature secret and method "
-        "(hex, any case); needs api_key and timestamp",
-    )
-    timestamp: WireStr | None = Field(
-        default=None, description="Unix seconds, with sig; within 5 minutes of the server's clock"
-    )
-    nonce: WireStr | None = Field(
-        default=None, description="Optional, signed: makes identical requests differ"
-    )
-
-
-class VonageSmsResponse(BaseModel):
-    """HTTP 200 (202 when held for later). Accepted: one element per part with `status` "0". Refused: one
-    element with the Vonage `status` and `error-text` (and `field`, the parameter at fault, when there is one)."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    message_count: str = Field(alias="message-count")
-    messages: list[SentPart | NexmoErrorElement]
+VONAGE_ANSWER: Any = component("VonageSmsResponse")
+SMS_JSON_REQUEST: dict[str, Any] = {"requestBody": {"content": component("VonageSendRequest")}}
 
 
 DESCRIPTION = """Vonage's SMS API (`https://rest.nexmo.com/sms/json`): point an official Vonage SDK or any
@@ -70,12 +46,16 @@ def _query_params(router: Router) -> dict[str, str]:
     return {k: str(v) for k, v in (router.current_event.query_string_parameters or {}).items()}
 
 
-def _as_string(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _single_value(key: str, value: Any) -> str:
+    """A body field as one string; a list or an object is refused naming the field (before the
+    credentials are checked: a signature is computed over strings)."""
+    if not isinstance(value, str):
+        raise InvalidField(key, f"{key} must be a single string or number, not {type(value).__name__}")
+    return value
 
 
 def sms_json_router() -> Router:
-    router = ApiRouter(Wire.VONAGE, forms=[SMS_JSON_PATH])
+    router = ApiRouter(Wire.VONAGE, forms=[SMS_JSON_PATH], requests={SMS_JSON_PATH: SMS_JSON_REQUEST})
 
     @router.post(
         SMS_JSON_PATH,
@@ -85,23 +65,19 @@ def sms_json_router() -> Router:
         responses={
             200: {
                 "description": 'Accepted (`status` "0", one element per part) or refused (a Vonage `status`)',
-                "content": {"application/json": {"model": VonageSmsResponse}},
+                "content": VONAGE_ANSWER,
             },
             202: {
                 "description": "Held for later (`send_at`, or the account's quiet hours): `message-status` "
                 '"scheduled" and `send-at`; charged when it is sent',
-                "content": {"application/json": {"model": VonageSmsResponse}},
+                "content": VONAGE_ANSWER,
             },
         },
     )
-    def sms_json(
-        request: Annotated[VonageSendRequest | None, Body(media_type=content_types.APPLICATION_JSON)] = None,
-    ):
-        # No return annotation: Powertools cannot model a bare Response.
-        body_params = request.wire_fields() if request is not None else {}
+    def sms_json():  # no return annotation: Powertools cannot model a bare Response
         params = {
             **_query_params(router),
-            **{key: _as_string(value) for key, value in body_params.items() if value is not None},
+            **{key: _single_value(key, value) for key, value in wire_fields(event_body(router)).items()},
         }
         caller = vonage_auth.authenticate_request(params, header(router, "Authorization"))
         idempotency_key = header(router, "Idempotency-Key")
