@@ -1,8 +1,10 @@
 """Benchmark 3: cold start — import + init of each function's module in a fresh interpreter.
 
 Each function's `functions/<name>/app.py` is imported in a new Python process (as Lambda's init
-does), plus the creation of the DynamoDB resource every function uses on its first request (the
-layer creates clients lazily; the baseline creates its client at import, so both pay for one).
+does), plus the creation of the DynamoDB client every function uses on its first request (the
+layer creates clients lazily; the baseline creates its client at import, so both pay for one;
+until 2026-12-04 the layer built boto3's DynamoDB resource, and older commits measured with
+`--against` still do).
 The layer is the one `make build` ships: the pinned requirements installed without .pyc (as
 `sam build` unpacks wheels) and smsgw's code, both byte-compiled by local/precompile.py when the
 measured tree has it; nothing writes bytecode (`PYTHONDONTWRITEBYTECODE`, as on Lambda's read-only
@@ -41,7 +43,7 @@ t0 = time.perf_counter()
 module = importlib.import_module({module!r})
 if {init_client!r}:
     from smsgw import db
-    db.dynamodb()
+    db.dynamodb_client()  # before 2026-12-04 this built the resource (its client is this)
 print(json.dumps({{"seconds": time.perf_counter() - t0}}))
 """
 

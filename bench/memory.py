@@ -27,7 +27,7 @@ def status(field):
             return int(line.split()[1]) / 1024
 importlib.import_module("functions.{name}.app")
 from smsgw import db
-db.dynamodb(); db.sqs()
+db.dynamodb_client(); db.sqs()
 after_init = status("VmRSS")
 from bench.mocked import moto_env, captured_stdout
 from bench.workloads import batch_for

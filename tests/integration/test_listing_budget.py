@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from tests.conftest import LambdaContext, api_event, load_handler
+from tests.conftest import Aws, LambdaContext, api_event, load_handler
 
 MATCH, OTHER = "31612345679", "447700900000"
 
@@ -29,15 +29,14 @@ def calls(aws) -> Counter:
     return counted
 
 
-def store_messages(account_id: str, recipients: list[str]) -> list[str]:
+def store_messages(aws: Aws, account_id: str, recipients: list[str]) -> list[str]:
     """Stored messages (oldest first), as the send path stores them; returns their ids."""
-    from smsgw import db
     from smsgw.core.lifecycle import Status
     from smsgw.core.message import Event, Message
     from smsgw.messages import repository
 
     ids = []
-    with db.table().batch_writer() as batch:
+    with aws.table.batch_writer() as batch:
         for n, to in enumerate(recipients):
             message_id = str(ULID.from_timestamp(1_800_000_000 + n))
             at = "2027-01-15T08:00:00.000+00:00"
@@ -75,7 +74,7 @@ def list_messages(account_id: str, **query: str) -> dict[str, Any]:
 
 
 def test_a_filter_matching_nothing_costs_one_query_not_one_per_message(aws, account, calls):
-    store_messages(account.account_id, [OTHER] * 300)
+    store_messages(aws, account.account_id, [OTHER] * 300)
     calls.clear()
     page = list_messages(account.account_id, to=MATCH, limit="1")
     assert page == {"messages": [], "next_cursor": None}
@@ -86,7 +85,7 @@ def test_when_the_budget_is_spent_the_page_ends_with_a_cursor(aws, account, call
     from smsgw.messages import repository
 
     monkeypatch.setattr(repository, "READ_BUDGET_ITEMS", 100)
-    ids = store_messages(account.account_id, [MATCH] + [OTHER] * 299)  # the match is the oldest
+    ids = store_messages(aws, account.account_id, [MATCH] + [OTHER] * 299)  # the match is the oldest
     pages = []
     cursor: str | None = None
     while True:
@@ -107,7 +106,7 @@ def test_when_the_budget_is_spent_the_page_ends_with_a_cursor(aws, account, call
 @pytest.mark.parametrize("limit", [1, 7, 100])
 def test_pages_of_a_filtered_listing_hold_every_match_once_newest_first(aws, account, calls, limit):
     recipients = [MATCH if n % 3 == 0 else OTHER for n in range(120)]
-    ids = store_messages(account.account_id, recipients)
+    ids = store_messages(aws, account.account_id, recipients)
     expected = [i for i, to in zip(ids, recipients, strict=True) if to == MATCH][::-1]
     seen: list[str] = []
     cursor: str | None = None

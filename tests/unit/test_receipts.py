@@ -177,7 +177,7 @@ def test_a_receipt_kept_while_dispatch_takes_the_waiting_ones_is_not_lost(aws, a
     assert service.apply(receipt("c-01RACE-1", "accepted")) == "pending"
     submitted_message(account.account_id, parts=1, message_id="01RACE")
     late = receipt("c-01RACE-1", "delivered")
-    real = db.dynamodb()
+    real = db.dynamodb_client()
 
     class KeepsOneDuringTheRead:
         def __getattr__(self, name):
@@ -193,7 +193,7 @@ def test_a_receipt_kept_while_dispatch_takes_the_waiting_ones_is_not_lost(aws, a
         def __getattr__(self, name):
             return getattr(db, name)
 
-        def dynamodb(self):
+        def dynamodb_client(self):
             return KeepsOneDuringTheRead()
 
     monkeypatch.setattr(repository, "db", Db())

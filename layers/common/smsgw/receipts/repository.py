@@ -42,7 +42,7 @@ def pending(carrier_message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
             db.table().name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
         }
         while request:
-            result = db.dynamodb().batch_get_item(RequestItems=request)
+            result = db.dynamodb_client().batch_get_item(RequestItems=request)
             for item in result["Responses"].get(db.table().name, []):
                 found[item["pk"].removeprefix(keys.PENDING_RECEIPTS_PREFIX)] = list(
                     item.get("receipts") or []
