@@ -253,7 +253,7 @@ def against(ref: str, names: list[str], rounds: int, layer: Layer) -> Table:
 
 def run(quick: bool = False, against_ref: str | None = None) -> Section:
     names = functions()
-    rounds = 2 if quick else 5
+    rounds = 2 if quick else 9
     build_dir = Path(tempfile.mkdtemp(prefix="smsgw-coldstart-layer-"))
     try:
         return _run(names, rounds, build_layer(ROOT, True, build_dir), against_ref)
