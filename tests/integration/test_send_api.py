@@ -252,3 +252,16 @@ def test_a_bad_callback_url_is_named_in_plain_words(aws, account, callback, word
     for python in ("Invalid IPv6 URL", "out of range", "could not be cast", "ValueError"):
         assert python not in text
     assert "https://example.com/delivery-receipts" in text or "e.g." in text or "such as" in text
+
+
+def test_an_unknown_field_is_refused_by_name_even_when_its_json_value_is_null(aws, account):
+    # A null counts as absent, but a misspelt name must not pass because its value was empty.
+    response = send(
+        account.account_id,
+        json_body={"from": "ACME", "to": "447700900000", "text": "hi", "client_ref": None},
+    )
+    assert response["statusCode"] == 400, response["json"]
+    [element] = response["json"]["messages"]
+    assert element["field"] == "client_ref"
+    assert "client-ref" in element["error-text"]
+    assert aws.items("MSG#") == []

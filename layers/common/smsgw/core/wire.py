@@ -22,6 +22,7 @@ def wire_string(value: Any) -> Any:
 
 
 def wire_fields(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Every field of a body by its wire name, as `wire_string` makes it; a JSON null counts as absent.
-    Other values (lists, objects) stay as they are, for the caller to refuse by name."""
-    return {key: wire_string(value) for key, value in body.items() if value is not None}
+    """Every field of a body by its wire name, as `wire_string` makes it. Nulls, lists and objects stay
+    as they are: the caller decides (a null is absent, but an unknown name with a null is still refused
+    by name — a typo must not pass because its value was empty)."""
+    return {key: wire_string(value) for key, value in body.items()}

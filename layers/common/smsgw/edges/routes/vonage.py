@@ -77,7 +77,11 @@ def sms_json_router() -> Router:
     def sms_json():  # no return annotation: Powertools cannot model a bare Response
         params = {
             **_query_params(router),
-            **{key: _single_value(key, value) for key, value in wire_fields(event_body(router)).items()},
+            **{
+                key: _single_value(key, value)
+                for key, value in wire_fields(event_body(router)).items()
+                if value is not None
+            },
         }
         caller = vonage_auth.authenticate_request(params, header(router, "Authorization"))
         idempotency_key = header(router, "Idempotency-Key")
