@@ -2,7 +2,8 @@
 models (`Body()`, `Query()`…) are validated by pydantic, each failure a 400 naming the field (not
 Powertools' default 422). The body is read with smsgw's one parser (smsgw.edges.request_body).
 
-Everything else a resolver answers is in smsgw.edges.resolver (the token function uses it without this).
+Everything else a resolver answers is in smsgw.edges.resolver (the token, send and /sms/json functions
+use it without this).
 """
 
 from __future__ import annotations

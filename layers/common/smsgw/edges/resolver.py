@@ -5,7 +5,7 @@ the one place a domain error becomes an answer for that wire, `smsgw.edges.reque
 of its request (the caller, the account guard, parameters). Handlers never catch.
 
 `create_plain_resolver` validates nothing against a model: its routes read their input themselves
-(the token route). `smsgw.edges.http.create_resolver` adds Powertools' model validation, which loads
+(the token and send routes). `smsgw.edges.http.create_resolver` adds Powertools' model validation, which loads
 pydantic and Powertools' OpenAPI machinery (~0.1 s of cold start, docs/benchmarks.md §3).
 """
 
