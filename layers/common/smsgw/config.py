@@ -9,6 +9,7 @@ plain dataclass rather than a pydantic model: every function reads the settings,
 from __future__ import annotations
 
 import dataclasses
+import operator
 import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -70,13 +71,13 @@ def _parse(kind: str, raw: str, field: dataclasses.Field[Any]) -> Any:
     return tuple(entry for entry in (normalise(part) for part in raw.split(",")) if entry)
 
 
-_CHECKS: dict[str, Callable[[Any, float], bool]] = {
-    "gt": lambda value, bound: value > bound,
-    "ge": lambda value, bound: value >= bound,
-    "lt": lambda value, bound: value < bound,
-    "le": lambda value, bound: value <= bound,
+# Each bound: its check and how a refusal says it.
+_BOUNDS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "gt": (operator.gt, ">"),
+    "ge": (operator.ge, ">="),
+    "lt": (operator.lt, "<"),
+    "le": (operator.le, "<="),
 }
-_WORDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 _EXPECTED = {
     "bool": "true or false",
     "int": "a whole number",
@@ -199,9 +200,10 @@ class Settings:
                 value = _parse(str(field.type), raw, field)
             except ValueError:
                 raise SettingsError(f"{name}={raw!r}: must be {_EXPECTED[str(field.type)]}") from None
-            for check, bound in ((c, field.metadata[c]) for c in _CHECKS):
-                if bound is not None and not _CHECKS[check](value, bound):
-                    raise SettingsError(f"{name}={raw!r}: must be {_WORDS[check]} {bound}")
+            for key, (holds, symbol) in _BOUNDS.items():
+                bound = field.metadata[key]
+                if bound is not None and not holds(value, bound):
+                    raise SettingsError(f"{name}={raw!r}: must be {symbol} {bound}")
             values[field.name] = value
         return cls(**values)
 

@@ -58,23 +58,26 @@ class Table:
         self._client = client
         self.name = name
 
+    def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return getattr(self._client, operation)(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
-        return self._client.get_item(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+        return self._call("get_item", kwargs)
 
     def put_item(self, **kwargs: Any) -> dict[str, Any]:
-        return self._client.put_item(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+        return self._call("put_item", kwargs)
 
     def update_item(self, **kwargs: Any) -> dict[str, Any]:
-        return self._client.update_item(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+        return self._call("update_item", kwargs)
 
     def delete_item(self, **kwargs: Any) -> dict[str, Any]:
-        return self._client.delete_item(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+        return self._call("delete_item", kwargs)
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
-        return self._client.query(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+        return self._call("query", kwargs)
 
     def scan(self, **kwargs: Any) -> dict[str, Any]:
-        return self._client.scan(**{"TableName": self.name, **kwargs})  # type: ignore[no-any-return]
+        return self._call("scan", kwargs)
 
 
 def table() -> Table:
