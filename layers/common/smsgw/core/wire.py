@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from smsgw.core.errors import InvalidField
+
 
 def wire_string(value: Any) -> Any:
     """Form fields arrive as strings (or one-element lists); JSON may carry numbers and booleans."""
@@ -26,3 +28,10 @@ def wire_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     as they are: the caller decides (a null is absent, but an unknown name with a null is still refused
     by name — a typo must not pass because its value was empty)."""
     return {key: wire_string(value) for key, value in body.items()}
+
+
+def single_string(key: str, value: Any) -> str:
+    """A field's value as one string: a list or an object (after `wire_string`) is refused naming it."""
+    if not isinstance(value, str):
+        raise InvalidField(key, f"{key} must be a single string or number, not {type(value).__name__}")
+    return value

@@ -47,6 +47,7 @@ from typing import Final, Literal
 from smsgw.accounts.vonage_auth import AUTH_FIELDS
 from smsgw.core.addresses import Destination, parse_destination, validate_sender
 from smsgw.core.errors import INVALID_MESSAGE_CLASS, INVALID_PARAMETER, INVALID_TTL, InvalidField
+from smsgw.core.wire import single_string
 from smsgw.messages.encoding import MAX_PARTS, Segmentation, validate_binary, validate_text
 from smsgw.urlsafety import check_callback_url
 
@@ -223,9 +224,7 @@ def _wire_fields(raw: Mapping[str, object]) -> dict[str, str]:
             value = str(value)
         if value is None or value == "":
             continue
-        if not isinstance(value, str):
-            raise InvalidField(key, f"{key} must be a single string or number, not {type(value).__name__}")
-        fields[key] = value
+        fields[key] = single_string(key, value)
     return fields
 
 

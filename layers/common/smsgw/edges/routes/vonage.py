@@ -17,8 +17,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw.accounts import vonage_auth
-from smsgw.core.errors import InvalidField
-from smsgw.core.wire import wire_fields
+from smsgw.core.wire import single_string, wire_fields
 from smsgw.edges.errors import Wire
 from smsgw.edges.request import event_body, header
 from smsgw.edges.resolver import ApiRouter, accepted_status, component
@@ -46,14 +45,6 @@ def _query_params(router: Router) -> dict[str, str]:
     return {k: str(v) for k, v in (router.current_event.query_string_parameters or {}).items()}
 
 
-def _single_value(key: str, value: Any) -> str:
-    """A body field as one string; a list or an object is refused naming the field (before the
-    credentials are checked: a signature is computed over strings)."""
-    if not isinstance(value, str):
-        raise InvalidField(key, f"{key} must be a single string or number, not {type(value).__name__}")
-    return value
-
-
 def sms_json_router() -> Router:
     router = ApiRouter(Wire.VONAGE, forms=[SMS_JSON_PATH], requests={SMS_JSON_PATH: SMS_JSON_REQUEST})
 
@@ -78,7 +69,8 @@ def sms_json_router() -> Router:
         params = {
             **_query_params(router),
             **{
-                key: _single_value(key, value)
+                # Strings before the credentials are checked: a signature is computed over strings.
+                key: single_string(key, value)
                 for key, value in wire_fields(event_body(router)).items()
                 if value is not None
             },
