@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help install run stop logs test lint format typecheck template-check unit integration e2e build validate clean bench chaos
+.PHONY: help install run stop logs test lint format openapi typecheck template-check unit integration e2e build validate clean bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ lint: install ## ruff lint + format check + the import contracts (pyproject.toml
 format: install ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+openapi: install ## regenerate the OpenAPI document ApiFunction serves (after changing a route)
+	PYTHONPATH=layers/common $(BIN)/python -m smsgw.edges.app
 
 typecheck: install ## mypy on the layer
 	$(BIN)/mypy layers/common/smsgw

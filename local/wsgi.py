@@ -131,7 +131,7 @@ class ApiGatewayApp:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         }
-        # The host a client of the deployed API calls (not the emulator's: smsgw.edges.app.served_base_path).
+        # The host a client of the deployed API calls (not the emulator's: smsgw.edges.docs.served_base_path).
         headers["host"] = f"{API_ID}.execute-api.eu-west-1.amazonaws.com"
         for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             if environ.get(key):

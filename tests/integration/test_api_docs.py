@@ -29,6 +29,14 @@ def test_openapi_is_generated_from_the_routes(aws):
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+def test_the_served_document_is_what_the_routes_generate():
+    """ApiFunction serves the committed smsgw/edges/openapi.json: a changed route needs `make openapi`."""
+    from smsgw.edges.app import DOCUMENT_PATH, openapi_document
+
+    committed = json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    assert committed == openapi_document(), f"{DOCUMENT_PATH.name} is stale: run `make openapi`"
+
+
 def test_swagger_ui_is_served(aws):
     response = call("GET", "/docs")
     assert response["statusCode"] == 200
@@ -141,6 +149,22 @@ def test_swagger_ui_uses_the_base_path_too(aws):
     event = on_stage(api_event("GET", "/docs"), "$default", "127.0.0.1:4566")
     body = load_handler("api").lambda_handler(event, LambdaContext())["body"]
     assert '"url": "/_aws/execute-api/abc123/$default"' in body
+
+
+def test_swagger_ui_offers_the_document_as_json(aws):
+    event = on_stage(api_event("GET", "/docs", query={"format": "json"}), "v1", AWS_HOST)
+    response = load_handler("api").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["servers"] == [{"url": "/v1"}]
+
+
+def test_no_description_closes_the_script_it_is_inlined_in():
+    from smsgw.edges.docs import swagger_html
+
+    body = swagger_html({"info": {"description": "</script><script>alert(1)</script>"}})
+    inlined = body[body.rindex("spec: ") : body.rindex("presets:")]
+    assert "</" not in inlined
+    assert "alert(1)" in inlined
 
 
 def test_each_operation_names_the_authentication_it_uses(aws):

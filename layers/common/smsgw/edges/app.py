@@ -1,17 +1,22 @@
-"""The whole API in one resolver: the source of the OpenAPI document, the docs, and 404/405 answers.
+"""The whole API in one resolver: the source of the OpenAPI document that ApiFunction serves.
+
+`make openapi` (`python -m smsgw.edges.app`) writes it to smsgw/edges/openapi.json; the docs function
+(smsgw.edges.docs) serves that file, so its cold start loads none of this. tests/integration/test_api_docs.py
+fails while the file differs from what the routes generate.
 
 The document says what the API does (tests/integration/test_api_fuzz.py runs schemathesis with all its
-checks over it): `servers` is the base path the document was fetched under (the stage), each operation
-names the authentication it really uses (bearer, Vonage's credentials, the carrier's token or signature,
-or none), and every error status has the body it is answered with.
+checks over it): each operation names the authentication it really uses (bearer, Vonage's credentials,
+the carrier's token or signature, or none), and every error status has the body it is answered with;
+`servers` is added when it is served (where it was fetched).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import json
+from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.openapi.models import (
     APIKey,
     APIKeyIn,
@@ -20,12 +25,12 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     OpenAPI,
     PathItem,
     SecurityScheme,
-    Server,
 )
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from smsgw.core.error_body import ErrorResponse
+from smsgw.edges.docs import DOCUMENT
 from smsgw.edges.errors import Wire
 from smsgw.edges.http import create_resolver
 from smsgw.edges.request import GUARDS
@@ -51,6 +56,8 @@ from smsgw.messages.models import (
     VonageSendRequest,
     VonageSmsResponse,
 )
+
+DOCUMENT_PATH = Path(__file__).with_name(DOCUMENT)
 
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "bearer": HTTPBearer(description="The access_token from /oauth/client_credential/accesstoken"),
@@ -149,36 +156,6 @@ _CARRIER_BODY: dict[str, Any] = {
 }
 
 
-def _is_local_host(host: str) -> bool:
-    name = host.strip()
-    if name.startswith("["):  # [::1]:4566
-        name = name[1 : name.find("]")]
-    elif name.count(":") == 1:  # 127.0.0.1:4566
-        name = name.rsplit(":", 1)[0]
-    if name == "localhost":
-        return True
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
-def served_base_path(event: dict[str, Any]) -> str:
-    """The path this API is served under, as the client called it: "" on the HTTP API's `$default` stage
-    (template.yaml) and on a function URL, `/<stage>` on a named stage. A Host that is an IP address or
-    localhost is the local emulator's path-style URL (`/_aws/execute-api/<api id>/<stage>`), which AWS
-    never serves; the emulator leaves that prefix out of the event, so it is put back."""
-    context = event.get("requestContext") or {}
-    stage = str(context.get("stage") or "$default")
-    prefix = "" if stage == "$default" else f"/{stage}"
-    api_id = context.get("apiId")
-    host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), "") or ""
-    if api_id and _is_local_host(host):
-        prefix = f"/_aws/execute-api/{api_id}/{stage}"
-    return prefix
-
-
 def _same_as_success(content: dict[str, Any], responses: dict[str, Any]) -> bool:
     """Powertools gives a response declared without content the route's return model: not an error's."""
     return any(
@@ -210,12 +187,7 @@ def _documented_components() -> dict[str, Any]:
 class DocumentedApi(SmsgwResolver):
     """The docs app's resolver: the document as the API answers (see the module docstring)."""
 
-    def _get_base_path(self) -> str:  # Powertools' hook for the Swagger UI's `servers`
-        return served_base_path(self.current_event.raw_event)
-
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
-        if "servers" not in kwargs or kwargs["servers"] is None:
-            kwargs["servers"] = [Server(url=served_base_path(self.current_event.raw_event) or "/")]
         kwargs.pop("security", None)  # per operation, below
         document = super().get_openapi_schema(**kwargs).model_dump(by_alias=True, exclude_none=True)
         guarded = {
@@ -271,23 +243,9 @@ class DocumentedApi(SmsgwResolver):
             answer["content"] = _media(unique[0] if len(unique) == 1 else {"anyOf": unique})
 
 
-def docs_location(event: dict[str, Any]) -> str:
-    """Where `GET /` sends the browser: an absolute path to the docs under the URL the client used (a
-    relative `docs` would resolve against a base path without its trailing slash)."""
-    return f"{served_base_path(event)}/docs"
-
-
-def openapi_json(app: SmsgwResolver) -> str:
-    return app.get_openapi_json_schema(
-        title=API_TITLE,
-        version=API_VERSION,
-        description=API_DESCRIPTION,
-        security_schemes=SECURITY_SCHEMES,
-    )
-
-
 def create_api() -> SmsgwResolver:
-    app = create_resolver(
+    """The whole API in one resolver (every router), documented as the module docstring says."""
+    return create_resolver(
         token_router(),
         send_router(),
         sms_json_router(),
@@ -300,22 +258,24 @@ def create_api() -> SmsgwResolver:
         resolver=DocumentedApi,
     )
 
-    @app.get("/", include_in_schema=False)
-    def root():
-        return Response(
-            status_code=302, headers={"Location": docs_location(app.current_event.raw_event)}, body=""
-        )
 
-    @app.get("/openapi.json", include_in_schema=False)
-    def openapi():
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
-
-    app.enable_swagger(
-        path="/docs",
+def openapi_document() -> dict[str, Any]:
+    """The document ApiFunction serves (smsgw.edges.docs), without `servers`: it adds where it was fetched."""
+    document = create_api().get_openapi_schema(
         title=API_TITLE,
         version=API_VERSION,
         description=API_DESCRIPTION,
         security_schemes=SECURITY_SCHEMES,
-        compress=False,
     )
-    return app
+    generated: dict[str, Any] = json.loads(document.model_dump_json(by_alias=True, exclude_none=True))
+    generated.pop("servers", None)
+    return generated
+
+
+def write_document(path: Path = DOCUMENT_PATH) -> None:
+    path.write_text(json.dumps(openapi_document(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # make openapi
+    write_document()
+    print(f"wrote {DOCUMENT_PATH}")

@@ -12,7 +12,7 @@ pydantic and Powertools' OpenAPI machinery (~0.1 s of cold start, docs/benchmark
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -126,6 +126,10 @@ class SmsgwResolver(APIGatewayHttpResolver):
             self.requests.update(router.requests)
         super().include_router(router, prefix)
 
+    def documented_operations(self) -> Mapping[str, Iterable[str]]:
+        """The methods of each path template this API documents (404/405 answers read them)."""
+        return documented_operations(self)
+
     def wire(self) -> Wire:
         """How the current request's route answers errors."""
         return self.wires.get(self.current_event.path, Wire.GATEWAY)
@@ -193,7 +197,9 @@ def assemble(app: SmsgwResolver, routers: Iterable[Router]) -> SmsgwResolver:
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
-        answer = route_not_found(app, app.current_event.path, app.current_event.http_method)
+        answer = route_not_found(
+            app.documented_operations(), app.current_event.path, app.current_event.http_method
+        )
         log_refusal(
             answer.status_code, f"{app.current_event.http_method} {app.current_event.path}: no such route"
         )
@@ -211,30 +217,36 @@ def assemble(app: SmsgwResolver, routers: Iterable[Router]) -> SmsgwResolver:
     return app
 
 
-def _matching_operations(app: APIGatewayHttpResolver, path: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(template, METHOD, path parameters) of every documented operation whose template matches `path`
-    with any characters in its parameters."""
-    schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION)
-    found: list[tuple[str, str, dict[str, str]]] = []
-    for template, item in (schema.paths or {}).items():
+def documented_operations(app: APIGatewayHttpResolver) -> dict[str, set[str]]:
+    """The methods of each documented path template of `app`'s routes (what its OpenAPI document lists)."""
+    operations: dict[str, set[str]] = {}
+    for route in app._static_routes + app._dynamic_routes:
+        if route.include_in_schema:
+            operations.setdefault(route.openapi_path, set()).add(route.method.upper())
+    return operations
+
+
+def _matching_operations(
+    operations: Mapping[str, Iterable[str]], path: str
+) -> list[tuple[str, dict[str, str]]]:
+    """(METHOD, path parameters) of every operation whose template matches `path` with any characters
+    in its parameters."""
+    found: list[tuple[str, dict[str, str]]] = []
+    for template, methods in operations.items():
         pattern = "^" + re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
         match = re.match(pattern, path)
         if match:
-            found.extend(
-                (template, method.upper(), match.groupdict())
-                for method in ("get", "put", "post", "delete", "patch", "head", "options")
-                if getattr(item, method, None) is not None
-            )
+            found.extend((method.upper(), match.groupdict()) for method in methods)
     return found
 
 
-def route_not_found(app: APIGatewayHttpResolver, path: str, method: str) -> Response:
+def route_not_found(operations: Mapping[str, Iterable[str]], path: str, method: str) -> Response:
     """404 for an unknown path, 405 with Allow for a known path and a wrong method, and 400 naming the
     path parameter when the route exists but a parameter has characters no id has (Powertools' routes
-    match only URI-safe characters)."""
-    operations = _matching_operations(app, path)
-    allowed = sorted({allowed_method for _, allowed_method, _ in operations})
-    wanted = [parameters for _, allowed_method, parameters in operations if allowed_method == method]
+    match only URI-safe characters). `operations`: the methods of each path template."""
+    matching = _matching_operations(operations, path)
+    allowed = sorted({allowed_method for allowed_method, _ in matching})
+    wanted = [parameters for allowed_method, parameters in matching if allowed_method == method]
     if wanted and wanted[0]:
         name = sorted(wanted[0])[-1]
         return error_response(400, f"{name} has characters no id has", name)
