@@ -26,7 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     PathItem,
     SecurityScheme,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from smsgw.core.error_body import ErrorResponse
@@ -168,6 +168,12 @@ def _media(schema: dict[str, Any]) -> dict[str, Any]:
     return {content_types.APPLICATION_JSON: {"schema": schema}}
 
 
+# The carrier's receipt webhooks' answer (smsgw.edges.routes.receipts answers it as a dict). No
+# docstring: it would become the schema's description.
+class ReceiptAck(BaseModel):
+    result: str = Field(description="applied | duplicate (nothing changed) | pending (id not recorded yet)")
+
+
 # Models of routes that read their body themselves (smsgw.edges.routes.send): they name them with
 # `component(...)`, and the document carries them (with the models they nest) as components.
 DOCUMENTED_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
@@ -176,6 +182,7 @@ DOCUMENTED_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
     (NexmoErrorResponse, "serialization"),
     (VonageSendRequest, "validation"),
     (VonageSmsResponse, "serialization"),
+    (ReceiptAck, "serialization"),
 )
 
 

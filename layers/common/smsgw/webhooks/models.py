@@ -1,11 +1,13 @@
-"""What a webhook delivery looks like to its readers (the status API, the CLI, tests)."""
+"""What a webhook delivery looks like to its readers (the status API, the CLI, tests).
+
+Dataclasses, not pydantic models: the receipt and dispatch functions load this module and start
+without pydantic; the API's pydantic views (MessageView, InboundView) nest them as they are.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, ClassVar, Literal
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -24,10 +26,17 @@ class NewDelivery:
     writes: list[dict[str, Any]]
 
 
-class Attempt(BaseModel):
+def _documented(docstring: str | None) -> dict[str, Any]:
+    # The API documents these where its pydantic views nest them; pydantic reads a stdlib dataclass's
+    # config from `__pydantic_config__` (a plain dict is a ConfigDict) but not its docstring.
+    return {"json_schema_extra": {"description": docstring}}
+
+
+@dataclass(frozen=True)
+class Attempt:
     """One POST (or one refusal to make it): when, what the receiver answered, how long it took."""
 
-    model_config = ConfigDict(frozen=True)
+    __pydantic_config__: ClassVar = _documented(__doc__)
 
     at: str
     http_status: int | None = None
@@ -35,10 +44,11 @@ class Attempt(BaseModel):
     error: str | None = None
 
 
-class DeliveryView(BaseModel):
+@dataclass(frozen=True)
+class DeliveryView:
     """A delivery with its attempts, oldest attempt first."""
 
-    model_config = ConfigDict(frozen=True)
+    __pydantic_config__: ClassVar = _documented(__doc__)
 
     delivery_id: str
     event_type: str

@@ -1,16 +1,17 @@
 """Routes of DeliveryReceiptFunction: the carriers' DLR webhooks (GET, POST form, POST JSON) — the
-default connector's /carrier/dlr and each other connector's /carrier/{connector}/dlr."""
+default connector's /carrier/dlr and each other connector's /carrier/{connector}/dlr.
 
-from typing import Annotated
+They read their parameters themselves (`request_params`) and answer dicts, documented by components
+(`ReceiptAck` is registered by smsgw.edges.app): the function starts without pydantic and Powertools'
+validation, like the send routes (docs/decisions.md, cold start).
+"""
+
+from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, Field
 
-from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.request import request_params
-from smsgw.edges.resolver import ApiRouter
+from smsgw.edges.resolver import ApiRouter, component
 from smsgw.receipts import service
 
 DLR_PATH = "/carrier/dlr"
@@ -18,22 +19,15 @@ CONNECTOR_DLR_PATH = "/carrier/{connector}/dlr"  # as OpenAPI writes it
 _CONNECTOR_DLR_ROUTE = "/carrier/<connector>/dlr"
 
 
-class ReceiptAck(BaseModel):
-    result: str = Field(description="applied | duplicate (nothing changed) | pending (id not recorded yet)")
-
-
-RESPONSES: dict[int, OpenAPIResponse] = {
-    200: {"description": "Acknowledged", "content": {"application/json": {"model": ReceiptAck}}},
-    400: {
-        "description": "No messageId or an unknown status",
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
+RESPONSES: dict[int, Any] = {
+    200: {"description": "Acknowledged", "content": component("ReceiptAck")},
+    400: {"description": "No messageId or an unknown status", "content": component("ErrorResponse")},
     401: {
         "description": "Not authenticated: no valid carrier signature and no valid `?token=` "
         "(or forged, or stale); nothing is stored"
     },
 }
-CONNECTOR_RESPONSES: dict[int, OpenAPIResponse] = {
+CONNECTOR_RESPONSES: dict[int, Any] = {
     **RESPONSES,
     401: {
         "description": "Not authenticated with this connector's secret, as its webhook_auth says "
@@ -65,8 +59,8 @@ def receipts_router() -> Router:
         tags=["Carrier"],
         responses=RESPONSES,
     )
-    def receipt() -> ReceiptAck:
-        return ReceiptAck(result=service.receive(request_params(router)))
+    def receipt():  # no return annotation: the answer is documented by its component
+        return {"result": service.receive(request_params(router))}
 
     @router.route(
         _CONNECTOR_DLR_ROUTE,
@@ -76,7 +70,7 @@ def receipts_router() -> Router:
         tags=["Carrier"],
         responses=CONNECTOR_RESPONSES,
     )
-    def connector_receipt(connector: Annotated[str, Path()]) -> ReceiptAck:
-        return ReceiptAck(result=service.receive(request_params(router), connector=connector))
+    def connector_receipt(connector: str):
+        return {"result": service.receive(request_params(router), connector=connector)}
 
     return router
