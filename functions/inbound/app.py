@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.edges.http import create_resolver
+from smsgw.edges.resolver import create_plain_resolver
 from smsgw.edges.routes.inbound import carrier_inbound_router
 from smsgw.observability import logger, metrics
 
-app = create_resolver(carrier_inbound_router())  # the HTTP API and the function URL (both payload 2.0)
+app = create_plain_resolver(carrier_inbound_router())  # the HTTP API and the function URL (both payload 2.0)
 
 
 @metrics.log_metrics

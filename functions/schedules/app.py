@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.edges.http import create_resolver
+from smsgw.edges.resolver import create_plain_resolver
 from smsgw.edges.routes.schedules import schedules_router
 from smsgw.observability import logger, metrics
 
-app = create_resolver(schedules_router())
+app = create_plain_resolver(schedules_router())
 
 
 @metrics.log_metrics

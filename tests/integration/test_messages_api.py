@@ -73,6 +73,8 @@ def test_listing_is_newest_first_filtered_and_paginated(aws, account):
 
     _, dutch = get(account.account_id, "/messages", {"to": "31612345679"})
     assert [m["message_id"] for m in dutch["messages"]] == [ids[4], ids[2], ids[0]]
+    _, plus = get(account.account_id, "/messages", {"to": "+31612345679"})
+    assert plus == dutch
     _, none = get(account.account_id, "/messages", {"status": "submitted"})
     assert none["messages"] == []
     _, future = get(account.account_id, "/messages", {"since": "2100-01-01T00:00:00Z"})
@@ -86,6 +88,12 @@ def test_listing_is_newest_first_filtered_and_paginated(aws, account):
     [
         ({"limit": "0"}, "limit"),
         ({"limit": "101"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"schedule_id": "s" * 65}, "schedule_id"),
+        ({"schedule_id": "{'a': 1}"}, "schedule_id"),
+        ({"to": "{'': '', 'x': ''}"}, "to"),
+        ({"to": "0612 345 678"}, "to"),
+        ({"from": "ACME, Inc"}, "from"),
         ({"since": "yesterday"}, "since"),
         ({"cursor": "bm90LWEtY3Vyc29y"}, "cursor"),
         ({"cursor": "%%%"}, "cursor"),
@@ -129,3 +137,22 @@ def test_a_cursor_from_another_account_is_refused(aws, account):
     other = service.create_account("other", balance="1", senders=[])
     status, body = get(other.account_id, "/messages", {"cursor": page["next_cursor"]})
     assert (status, body["field"]) == (400, "cursor")
+
+
+@pytest.mark.parametrize("path", ["/messages/" + "m" * 65, "/inbound/" + "i" * 65])
+def test_an_id_longer_than_any_id_is_400_naming_it(aws, account, path):
+    status, body = get(account.account_id, path)
+    assert status == 400
+    assert body["field"] == ("message_id" if path.startswith("/messages") else "inbound_id")
+
+
+@pytest.mark.parametrize(
+    ("path", "name"), [("/messages", "to"), ("/inbound", "cursor"), ("/messages", "limit")]
+)
+def test_a_filter_given_twice_is_400_naming_it(aws, account, path, name):
+    # API Gateway (payload 2.0) joins repeated values with commas: "a,b" would read as one odd value.
+    event = api_event("GET", path, query={name: "1,2"}, account_id=account.account_id)
+    event["rawQueryString"] = f"{name}=1&{name}=2"
+    response = load_handler("messages").lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["field"] == name

@@ -113,3 +113,12 @@ def test_the_receipt_function_answers_a_receipt_without_pydantic() -> None:
     status, modules = _after("delivery_receipt", api_event("POST", "/carrier/dlr", form={"messageId": "x"}))
     assert status == 401  # through the route and the service's signature check
     assert "pydantic" not in modules
+
+
+@pytest.mark.parametrize("name", ["messages", "schedules", "inbound", "delivery_receipt"])
+def test_the_routes_that_read_their_own_input_start_without_powertools_validation(name: str) -> None:
+    # Parameters by smsgw.edges.params, bodies by smsgw.edges.validation: Powertools' validation
+    # middleware and OpenAPI parameter machinery (~0.1 s) stay unloaded.
+    modules = _after(name)[1]
+    assert "aws_lambda_powertools.event_handler.middlewares.openapi_validation" not in modules
+    assert OPENAPI_MODELS not in modules

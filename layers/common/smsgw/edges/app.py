@@ -56,6 +56,7 @@ from smsgw.messages.models import (
     VonageSendRequest,
     VonageSmsResponse,
 )
+from smsgw.schedules.models import ScheduleRequest, ScheduleUpdate
 
 DOCUMENT_PATH = Path(__file__).with_name(DOCUMENT)
 
@@ -183,6 +184,8 @@ DOCUMENTED_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
     (VonageSendRequest, "validation"),
     (VonageSmsResponse, "serialization"),
     (ReceiptAck, "serialization"),
+    (ScheduleRequest, "validation"),
+    (ScheduleUpdate, "validation"),
 )
 
 

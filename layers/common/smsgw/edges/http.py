@@ -21,13 +21,7 @@ from smsgw.core.errors import MISSING_PARAMETER, InvalidField, SendRefused
 from smsgw.edges.errors import Wire, error_answer, error_response, log_refusal
 from smsgw.edges.request import GUARDS, authenticated, event_body
 from smsgw.edges.resolver import SmsgwResolver, assemble
-
-
-def _field_of(error: dict[str, Any]) -> str:
-    if error.get("type") in ("json_invalid", "unsupported_content_type"):
-        return "body"
-    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "header", "path")]
-    return location[-1] if location else "body"
+from smsgw.edges.validation import field_of, refusal
 
 
 class BodyValidation(OpenAPIRequestValidationMiddleware):
@@ -54,16 +48,15 @@ def create_resolver(*routers: Router, resolver: type[SmsgwResolver] = SmsgwResol
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
-        field = _field_of(first)
-        missing = first.get("type") == "missing"
-        if missing:
-            refusal = InvalidField(field, f"Missing {field} param", MISSING_PARAMETER)
-        else:
-            refusal = InvalidField(field, f"Invalid {field} param: {first.get('msg', '')}")
-        if app.wire() in (Wire.NEXMO, Wire.VONAGE):
-            return error_answer(app.wire(), SendRefused.of(refusal))
-        reason = f"{field}: {first.get('msg', 'invalid value')}"
-        log_refusal(400, reason, field)
-        return error_response(400, reason, field)
+        if app.wire() in (Wire.NEXMO, Wire.VONAGE):  # Vonage's wording
+            field = field_of(first)
+            if first.get("type") == "missing":
+                nexmo = InvalidField(field, f"Missing {field} param", MISSING_PARAMETER)
+            else:
+                nexmo = InvalidField(field, f"Invalid {field} param: {first.get('msg', '')}")
+            return error_answer(app.wire(), SendRefused.of(nexmo))
+        gateway = refusal([first])
+        log_refusal(400, gateway.message, gateway.field)
+        return error_response(400, gateway.message, gateway.field)
 
     return assemble(app, routers)

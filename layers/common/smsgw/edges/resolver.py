@@ -5,8 +5,9 @@ the one place a domain error becomes an answer for that wire, `smsgw.edges.reque
 of its request (the caller, the account guard, parameters). Handlers never catch.
 
 `create_plain_resolver` validates nothing against a model: its routes read their input themselves
-(the token and send routes). `smsgw.edges.http.create_resolver` adds Powertools' model validation, which loads
-pydantic and Powertools' OpenAPI machinery (~0.1 s of cold start, docs/benchmarks.md §3).
+(smsgw.edges.params, smsgw.edges.validation, event_body). `smsgw.edges.http.create_resolver` adds
+Powertools' model validation, which loads pydantic and Powertools' OpenAPI machinery (~0.1 s of cold
+start, docs/benchmarks.md §3): the Phone Numbers API and the docs generator use it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class ApiRouter(Router):
     """A Powertools Router that says how its routes answer errors (`wire`), which of them also take
     their JSON body as a form (`forms`, documented so), and the request (parameters, body; OpenAPI
     objects) of routes that read it themselves instead of declaring it as annotated parameters
-    (`requests`, by path): the resolver that includes it reads all three."""
+    (`requests`, by path for all its methods or by "METHOD path"): the resolver that includes it reads all three."""
 
     def __init__(
         self,
@@ -72,6 +73,13 @@ def component(schema: str) -> dict[str, Any]:
     read their input themselves name the docs' models without importing them (smsgw.edges.app
     registers them)."""
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+def view_body(view: Any) -> dict[str, Any]:
+    """A pydantic view as a route answers it: JSON types, wire names (what Powertools' validated
+    routes made of a returned model)."""
+    body: dict[str, Any] = view.model_dump(mode="json", by_alias=True)
+    return body
 
 
 def accepted_status(body: dict[str, Any]) -> int:
@@ -101,8 +109,15 @@ def _declare_request(operation: Operation, declared: dict[str, Any]) -> None:
     """A route's request as its ApiRouter documents it (the route reads it itself)."""
     from aws_lambda_powertools.event_handler.openapi.models import Parameter, RequestBody
 
-    declared_parameters = [Parameter.model_validate(p) for p in declared.get("parameters", ())]
-    operation.parameters = [*(operation.parameters or ()), *declared_parameters]
+    if "parameters" in declared:  # replacing those Powertools read from the signature, by name
+        declared_parameters = [Parameter.model_validate(p) for p in declared["parameters"]]
+        replaced = {(parameter.name, parameter.in_) for parameter in declared_parameters}
+        kept = [
+            p
+            for p in operation.parameters or ()
+            if not isinstance(p, Parameter) or (p.name, p.in_) not in replaced
+        ]
+        operation.parameters = [*kept, *declared_parameters]
     if "requestBody" in declared:
         operation.requestBody = RequestBody.model_validate(declared["requestBody"])
 
@@ -143,8 +158,9 @@ class SmsgwResolver(APIGatewayHttpResolver):
                     continue
                 responses = operation.responses
                 responses.pop(422, None)
-                if path in self.requests:
-                    _declare_request(operation, self.requests[path])
+                for key in (path, f"{method.upper()} {path}"):
+                    if key in self.requests:
+                        _declare_request(operation, self.requests[key])
                 if self.wires.get(path) is Wire.VONAGE:
                     continue  # every answer is HTTP 200 with a Vonage status
                 if (operation.parameters or operation.requestBody) and not {400, "400"} & set(responses):

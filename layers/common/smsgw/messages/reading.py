@@ -152,7 +152,12 @@ def list_messages(
         raise BadRequest(f"status must be one of {', '.join(STATUSES)} (got {status[:40]!r})", "status")
     filters = {
         name: value
-        for name, value in (("status", status), ("to", to), ("from", sender), ("schedule_id", schedule_id))
+        for name, value in (
+            ("status", status),
+            ("to", (to or "").removeprefix("+")),  # numbers are stored without it
+            ("from", (sender or "").removeprefix("+")),
+            ("schedule_id", schedule_id),
+        )
         if value
     }
     lowest_id = _ulid_bound(since, "since", upper=False)

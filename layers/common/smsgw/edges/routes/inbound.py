@@ -1,14 +1,13 @@
 """Routes: the carrier's inbound webhook (InboundFunction) and the account's inbound messages (MessagesFunction)."""
 
-from typing import Annotated
+from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.error_body import ErrorResponse
+from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, request_params
-from smsgw.edges.resolver import ApiRouter
+from smsgw.edges.resolver import ApiRouter, view_body
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
@@ -16,8 +15,9 @@ CARRIER_INBOUND_PATH = "/carrier/inbound"
 CONNECTOR_INBOUND_PATH = "/carrier/{connector}/inbound"  # as OpenAPI writes it
 _CONNECTOR_INBOUND_ROUTE = "/carrier/<connector>/inbound"
 INBOUND_PATH = "/inbound"
+INBOUND_ID = Param("inbound_id", where="path", max_length=ID_LENGTH)
 
-CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
+CARRIER_RESPONSES: dict[int, Any] = {
     200: {"description": "Acknowledged", "content": {"application/json": {"model": InboundAck}}},
     400: {
         "description": "A required field is missing or malformed",
@@ -29,7 +29,7 @@ CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
     },
     503: {"description": "A resend of a part another attempt is still processing: send it again later"},
 }
-CONNECTOR_RESPONSES: dict[int, OpenAPIResponse] = {
+CONNECTOR_RESPONSES: dict[int, Any] = {
     **CARRIER_RESPONSES,
     401: {
         "description": "Not authenticated with this connector's secret, as its webhook_auth says "
@@ -63,8 +63,8 @@ def carrier_inbound_router() -> Router:
         tags=["Carrier"],
         responses=CARRIER_RESPONSES,
     )
-    def inbound() -> InboundAck:
-        return InboundAck(result=service.receive(request_params(router)))
+    def inbound():  # no return annotation: answered as a dict
+        return view_body(InboundAck(result=service.receive(request_params(router))))
 
     @router.route(
         _CONNECTOR_INBOUND_ROUTE,
@@ -74,14 +74,16 @@ def carrier_inbound_router() -> Router:
         tags=["Carrier"],
         responses=CONNECTOR_RESPONSES,
     )
-    def connector_inbound(connector: Annotated[str, Path()]) -> InboundAck:
-        return InboundAck(result=service.receive(request_params(router), connector=connector))
+    def connector_inbound(connector: str):
+        return view_body(InboundAck(result=service.receive(request_params(router), connector=connector)))
 
     return router
 
 
 def inbound_router() -> Router:
-    router = ApiRouter()
+    router = ApiRouter(
+        requests={INBOUND_PATH: documented(PAGE), f"{INBOUND_PATH}/{{inbound_id}}": documented([INBOUND_ID])}
+    )
 
     @router.get(
         INBOUND_PATH,
@@ -98,11 +100,9 @@ def inbound_router() -> Router:
             403: {"description": "The account is disabled"},
         },
     )
-    def list_inbound(
-        limit: Annotated[int, Query(ge=1, le=100)] = 50,
-        cursor: Annotated[str | None, Query()] = None,
-    ) -> InboundPage:
-        return service.list_inbound(router.context["account"].account_id, limit=limit, cursor=cursor)
+    def list_inbound():
+        page = read_params(router, PAGE)
+        return view_body(service.list_inbound(router.context["account"].account_id, **page))
 
     @router.get(
         f"{INBOUND_PATH}/<inbound_id>",
@@ -119,7 +119,8 @@ def inbound_router() -> Router:
             },
         },
     )
-    def get_inbound(inbound_id: Annotated[str, Path(max_length=64)]) -> InboundView:
-        return service.get_inbound(router.context["account"].account_id, inbound_id)
+    def get_inbound(inbound_id: str):
+        account_id = router.context["account"].account_id
+        return view_body(service.get_inbound(account_id, INBOUND_ID.read(inbound_id)))
 
     return router

@@ -2,25 +2,36 @@
 
 Routers are built per resolver: a Powertools Router delegates its request state to the last
 resolver that included it, so one Router object must not serve two apps (the docs app includes all).
+The routes read their parameters themselves (smsgw.edges.params) and answer their views as dicts.
 """
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from smsgw.core.error_body import ErrorResponse
+from smsgw.edges.params import ID, ID_LENGTH, NUMBER, PAGE, SENDER, Param, documented, read_params
 from smsgw.edges.request import account_route_guard
-from smsgw.edges.resolver import ApiRouter
+from smsgw.edges.resolver import ApiRouter, view_body
 from smsgw.messages import reading
 from smsgw.messages.models import MessagePage, MessageView
-from smsgw.pagination import MAX_PAGE
 
 MESSAGES_PATH = "/messages"
+MESSAGE_PATH = f"{MESSAGES_PATH}/{{message_id}}"  # as OpenAPI writes it
+MESSAGE_ID = Param("message_id", where="path", max_length=ID_LENGTH)
+LIST_FILTERS = (
+    Param("status", description=f"One of: {', '.join(reading.STATUSES)}"),
+    Param("to", pattern=NUMBER, hint="a phone number: up to 15 digits, optionally after +"),
+    Param("from", pattern=SENDER, hint="a sender: up to 11 letters and digits, or a number"),
+    Param("since", description="ISO 8601, inclusive"),
+    Param("until", description="ISO 8601, inclusive"),
+    Param("schedule_id", max_length=ID_LENGTH, pattern=ID, hint="a schedule id: letters, digits, - and _"),
+    *PAGE,
+)
 
 
 def messages_router() -> Router:
-    router = ApiRouter()
+    router = ApiRouter(
+        requests={MESSAGE_PATH: documented([MESSAGE_ID]), MESSAGES_PATH: documented(LIST_FILTERS)}
+    )
 
     @router.get(
         f"{MESSAGES_PATH}/<message_id>",
@@ -38,8 +49,9 @@ def messages_router() -> Router:
             },
         },
     )
-    def get_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
-        return reading.get_message(router.context["account"].account_id, message_id)
+    def get_message(message_id: str):  # no return annotation: answered as a dict
+        account_id = router.context["account"].account_id
+        return view_body(reading.get_message(account_id, MESSAGE_ID.read(message_id)))
 
     @router.delete(
         f"{MESSAGES_PATH}/<message_id>",
@@ -67,8 +79,9 @@ def messages_router() -> Router:
             },
         },
     )
-    def cancel_message(message_id: Annotated[str, Path(max_length=64)]) -> MessageView:
-        return reading.cancel_message(router.context["account"].account_id, message_id)
+    def cancel_message(message_id: str):
+        account_id = router.context["account"].account_id
+        return view_body(reading.cancel_message(account_id, MESSAGE_ID.read(message_id)))
 
     @router.get(
         MESSAGES_PATH,
@@ -93,26 +106,9 @@ def messages_router() -> Router:
             403: {"description": "The account is disabled"},
         },
     )
-    def list_messages(
-        status: Annotated[str | None, Query(description=f"One of: {', '.join(reading.STATUSES)}")] = None,
-        to: Annotated[str | None, Query()] = None,
-        sender: Annotated[str | None, Query(alias="from")] = None,
-        since: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
-        until: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
-        schedule_id: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-        cursor: Annotated[str | None, Query()] = None,
-    ) -> MessagePage:
-        return reading.list_messages(
-            router.context["account"].account_id,
-            status=status,
-            to=to,
-            sender=sender,
-            since=since,
-            until=until,
-            schedule_id=schedule_id,
-            limit=limit,
-            cursor=cursor,
-        )
+    def list_messages():
+        filters = read_params(router, LIST_FILTERS)
+        filters["sender"] = filters.pop("from")
+        return view_body(reading.list_messages(router.context["account"].account_id, **filters))
 
     return router

@@ -1,55 +1,77 @@
-"""Routes of SchedulesFunction: recurring notifications (`/schedules`)."""
+"""Routes of SchedulesFunction: recurring notifications (`/schedules`).
+
+They read their parameters (smsgw.edges.params) and check their bodies against the models
+(smsgw.edges.validation) themselves, on the plain resolver; the document names the bodies as
+components, which the docs generator registers (smsgw.edges.app).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from smsgw.core.error_body import ErrorResponse
+from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard
-from smsgw.edges.resolver import ApiRouter
-from smsgw.pagination import MAX_PAGE
+from smsgw.edges.resolver import ApiRouter, component, view_body
+from smsgw.edges.validation import validated_body
 from smsgw.schedules import service
 from smsgw.schedules.models import SchedulePage, ScheduleRequest, ScheduleUpdate, ScheduleView
 
 SCHEDULES_PATH = "/schedules"
+SCHEDULE_PATH = f"{SCHEDULES_PATH}/{{schedule_id}}"  # as OpenAPI writes it
+SCHEDULE_ID = Param("schedule_id", where="path", max_length=ID_LENGTH)
 
-_AUTH_ERRORS: dict[int, OpenAPIResponse] = {
+
+def _body(model: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": component(model)}}
+
+
+REQUESTS: dict[str, dict[str, Any]] = {
+    f"POST {SCHEDULES_PATH}": _body("ScheduleRequest"),
+    f"GET {SCHEDULES_PATH}": documented(PAGE),
+    SCHEDULE_PATH: documented([SCHEDULE_ID]),
+    f"PATCH {SCHEDULE_PATH}": _body("ScheduleUpdate"),
+}
+
+_AUTH_ERRORS: dict[int, Any] = {
     401: {"description": "Missing, malformed, unknown or expired token"},
     403: {"description": "The account is disabled"},
     429: {"description": "Over the account's request rate; see Retry-After. Nothing changed"},
 }
-_LIMIT: dict[int, OpenAPIResponse] = {
+_LIMIT: dict[int, Any] = {
     409: {
         "description": "Over an account limit: active schedules (`field` paused) or recipients per minute across "
         "active schedules (`field` recipients); or changed by another request meanwhile. Nothing changed",
         "content": {"application/json": {"model": ErrorResponse}},
     }
 }
-_NOT_FOUND: dict[int, OpenAPIResponse] = {
+_NOT_FOUND: dict[int, Any] = {
     404: {
         "description": "No such schedule for this account",
         "content": {"application/json": {"model": ErrorResponse}},
     }
 }
-_BAD: dict[int, OpenAPIResponse] = {
+_BAD: dict[int, Any] = {
     400: {
         "description": "A bad field: `field` names it (`recipients[2].to`, `schedule`, `timezone`, …); nothing changed",
         "content": {"application/json": {"model": ErrorResponse}},
     }
 }
-_UNAVAILABLE: dict[int, OpenAPIResponse] = {
+_UNAVAILABLE: dict[int, Any] = {
     503: {"description": "EventBridge Scheduler is unavailable; nothing changed. See Retry-After"}
 }
 
 
+def _view(model: type) -> dict[str, Any]:
+    return {"application/json": {"model": model}}
+
+
 def schedules_router() -> Router:
-    router = ApiRouter()
+    router = ApiRouter(requests=REQUESTS)
 
     @router.post(
         SCHEDULES_PATH,
@@ -69,8 +91,8 @@ def schedules_router() -> Router:
             **_UNAVAILABLE,
         },
     )
-    def create(request: Annotated[ScheduleRequest, Body()]):
-        # No return annotation: Powertools cannot model a bare Response.
+    def create():  # no return annotation: Powertools cannot model a bare Response
+        request = validated_body(router, ScheduleRequest)
         created = service.create_schedule(
             router.context["account"], request.model_dump(by_alias=True, exclude_unset=False)
         )
@@ -86,23 +108,32 @@ def schedules_router() -> Router:
         summary="The account's schedules, oldest first",
         tags=["Schedules"],
         middlewares=[account_route_guard],
-        responses={200: {"description": "A page of schedules"}, **_AUTH_ERRORS},
+        responses={
+            200: {"description": "A page of schedules", "content": _view(SchedulePage)},
+            **_AUTH_ERRORS,
+        },
     )
-    def list_schedules(
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-        cursor: Annotated[str | None, Query()] = None,
-    ) -> SchedulePage:
-        return service.list_schedules(router.context["account"].account_id, limit, cursor)
+    def list_schedules():
+        page = read_params(router, PAGE)
+        return view_body(
+            service.list_schedules(router.context["account"].account_id, page["limit"], page["cursor"])
+        )
 
     @router.get(
         f"{SCHEDULES_PATH}/<schedule_id>",
         summary="A schedule, with its next 5 run times",
         tags=["Schedules"],
         middlewares=[account_route_guard],
-        responses={200: {"description": "The schedule"}, **_AUTH_ERRORS, **_NOT_FOUND},
+        responses={
+            200: {"description": "The schedule", "content": _view(ScheduleView)},
+            **_AUTH_ERRORS,
+            **_NOT_FOUND,
+        },
     )
-    def get_schedule(schedule_id: Annotated[str, Path(max_length=64)]) -> ScheduleView:
-        return service.get_schedule(router.context["account"].account_id, schedule_id)
+    def get_schedule(schedule_id: str):
+        return view_body(
+            service.get_schedule(router.context["account"].account_id, SCHEDULE_ID.read(schedule_id))
+        )
 
     @router.patch(
         f"{SCHEDULES_PATH}/<schedule_id>",
@@ -111,7 +142,7 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "The changed schedule"},
+            200: {"description": "The changed schedule", "content": _view(ScheduleView)},
             **_BAD,
             **_AUTH_ERRORS,
             **_NOT_FOUND,
@@ -119,11 +150,13 @@ def schedules_router() -> Router:
             **_UNAVAILABLE,
         },
     )
-    def update_schedule(
-        schedule_id: Annotated[str, Path(max_length=64)], changes: Annotated[ScheduleUpdate, Body()]
-    ) -> ScheduleView:
-        return service.update_schedule(
-            router.context["account"], schedule_id, changes.model_dump(by_alias=True, exclude_unset=True)
+    def update_schedule(schedule_id: str):
+        checked = SCHEDULE_ID.read(schedule_id)
+        changes = validated_body(router, ScheduleUpdate)
+        return view_body(
+            service.update_schedule(
+                router.context["account"], checked, changes.model_dump(by_alias=True, exclude_unset=True)
+            )
         )
 
     @router.delete(
@@ -133,13 +166,15 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "Deleted (`state` deleted)"},
+            200: {"description": "Deleted (`state` deleted)", "content": _view(ScheduleView)},
             **_AUTH_ERRORS,
             **_NOT_FOUND,
             **_UNAVAILABLE,
         },
     )
-    def delete_schedule(schedule_id: Annotated[str, Path(max_length=64)]) -> ScheduleView:
-        return service.delete_schedule(router.context["account"].account_id, schedule_id)
+    def delete_schedule(schedule_id: str):
+        return view_body(
+            service.delete_schedule(router.context["account"].account_id, SCHEDULE_ID.read(schedule_id))
+        )
 
     return router
