@@ -185,6 +185,25 @@ def test_a_receiver_failing_five_times_gets_one_success_and_six_attempts(account
     assert env.dead_letters() == []
 
 
+def test_the_waits_between_attempts_stop_growing_at_the_configured_cap(
+    account, env, receiver, clock, monkeypatch
+):
+    monkeypatch.setenv("WEBHOOK_RETRY_CAP_SECONDS", "15")
+    from smsgw.core.memo import forget_all
+
+    forget_all()  # settings are read once: read them again with this cap
+    receiver.fail_times = 5
+    enqueue(account, receiver.url)
+    settle(env, clock, Deliverer(clock=clock))
+
+    [view] = service.deliveries_for("MSG1")
+    assert view.state == "delivered"
+    times = [datetime.fromisoformat(a.at).timestamp() for a in view.attempts]
+    # 5, 10, then 15 instead of 20, 40 (the cap is never exceeded by the jitter either)
+    for gap, nominal in zip([b - a for a, b in itertools.pairwise(times)], [5, 10, 15, 15, 15], strict=True):
+        assert 0.8 * nominal <= gap <= min(1.2 * nominal, 15) + 1.01
+
+
 def test_past_the_horizon_a_delivery_fails_is_dead_lettered_and_replay_delivers_it(
     account, env, receiver, clock, monkeypatch
 ):

@@ -183,6 +183,8 @@ class Settings:
     webhook_retry_horizon_seconds: int = env("WEBHOOK_RETRY_HORIZON_SECONDS", default=86400, ge=0)
     # The first wait between attempts (then doubling to 15 min); tests of the local stack shorten it.
     webhook_retry_start_seconds: float = env("WEBHOOK_RETRY_START_SECONDS", default=5.0, ge=1)
+    # The longest wait between attempts (SQS delays a message at most 15 min).
+    webhook_retry_cap_seconds: float = env("WEBHOOK_RETRY_CAP_SECONDS", default=900.0, ge=1, le=900)
     webhook_connect_timeout_seconds: float = env("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0, gt=0)
     # How long the receiver may take to answer (read timeout).
     webhook_timeout_seconds: float = env("WEBHOOK_TIMEOUT_SECONDS", default=10.0, gt=0)

@@ -105,6 +105,7 @@ class Deliverer:
             self.policy = RetryPolicy(
                 horizon_seconds=settings.webhook_retry_horizon_seconds,
                 start_seconds=settings.webhook_retry_start_seconds,
+                cap_seconds=max(settings.webhook_retry_cap_seconds, settings.webhook_retry_start_seconds),
             )
         if self.transport is None:
             self.transport = HttpTransport(
