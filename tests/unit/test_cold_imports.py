@@ -108,6 +108,20 @@ def test_the_docs_function_serves_its_document_without_pydantic(path: str, statu
     assert not any(module.startswith("smsgw.edges.routes") for module in modules)
 
 
+@pytest.mark.parametrize(
+    ("name", "path", "status"),
+    [("messages", "/messages", 401), ("messages", "/inbound/x", 401), ("inbound", "/carrier/inbound", 401)],
+)
+def test_the_reading_and_inbound_functions_answer_without_pydantic(name: str, path: str, status: int) -> None:
+    # Their views are dataclasses (smsgw.core.views); a refused caller goes through the guard's answer.
+    event = api_event(
+        "POST" if name == "inbound" else "GET", path, form={"msisdn": "x"} if name == "inbound" else None
+    )
+    answered, modules = _after(name, event)
+    assert answered == status
+    assert "pydantic" not in modules
+
+
 def test_the_receipt_function_answers_a_receipt_without_pydantic() -> None:
     # Its routes answer dicts and read their parameters themselves; deliveries are dataclasses.
     status, modules = _after("delivery_receipt", api_event("POST", "/carrier/dlr", form={"messageId": "x"}))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,6 +23,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from smsgw.core.errors import INVALID_PARAMETER, SmsgwError
 from smsgw.core.lifecycle import SCHEDULED
+from smsgw.core.views import wire_dict
 from smsgw.edges.errors import (
     Wire,
     error_answer,
@@ -76,8 +78,9 @@ def component(schema: str) -> dict[str, Any]:
 
 
 def view_body(view: Any) -> dict[str, Any]:
-    """A pydantic view as a route answers it: JSON types, wire names (what Powertools' validated
-    routes made of a returned model)."""
+    """A view (smsgw.core.views) or a pydantic model as a route answers it: JSON types, wire names."""
+    if is_dataclass(view):
+        return wire_dict(view)
     body: dict[str, Any] = view.model_dump(mode="json", by_alias=True)
     return body
 

@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.core.wire import wire_string
 from smsgw.core.wire_types import WireStr
-from smsgw.webhooks.models import DeliveryView
 
 
 class SendRequest(BaseModel):
@@ -119,87 +118,3 @@ class VonageSmsResponse(BaseModel):
 
     message_count: str = Field(alias="message-count")
     messages: list[SentPart | NexmoErrorElement]
-
-
-class MessagePart(BaseModel):
-    message_id: str = Field(description="The part's id, as the send answer gave it")
-    status: str = Field(
-        description="The part's latest delivery receipt (accepted | buffered | delivered | expired | failed | "
-        "rejected | unknown); before one: submitted once the carrier has it, else the message's status"
-    )
-    carrier_message_id: str | None = None
-    network: str | None = None
-
-
-class MessageEvent(BaseModel):
-    at: str
-    status: str
-    detail: str | None = None
-    connector: str | None = Field(default=None, description="The connector a carrier attempt went to")
-
-
-class CarrierAttempt(BaseModel):
-    """One hand-over to a carrier, from the timeline."""
-
-    at: str
-    connector: str
-    outcome: str = Field(
-        description="submitted | failed (the carrier refused it) | failed_over (it failed there and moved "
-        "to the route's next connector) | carrier_error (retried later) | unconfirmed (no answer: "
-        "reconciled by the carrier's receipt before any resubmission) | dead_lettered"
-    )
-    detail: str | None = None
-
-
-class MessageView(BaseModel):
-    """A message as its owner sees it: status, parts, price and the timeline of what happened."""
-
-    message_id: str
-    status: str = Field(
-        description="scheduled | queued | submitting | submitted | accepted | buffered | delivered | expired | "
-        "failed | rejected | unknown | cancelled: a message with several parts is as far as its least "
-        "advanced part, and once all are final it takes the worst outcome"
-    )
-    from_: str = Field(alias="from")
-    to: str
-    type: str
-    text: str | None = None
-    client_ref: str | None = Field(default=None, alias="client-ref")
-    parts: list[MessagePart]
-    price: str
-    currency: str
-    created_at: str
-    updated_at: str
-    submitted_at: str | None = None
-    connector: str | None = Field(
-        default=None,
-        description="The carrier connector that took it (set on submission); `route` chose it (docs/routing.md)",
-    )
-    route: str | None = Field(
-        default=None, description="The route that chose its connectors; null: the default"
-    )
-    send_at: str | None = Field(default=None, description="When a scheduled message is (or was) due")
-    schedule_id: str | None = Field(default=None, description="The recurring schedule that created it")
-    attempts: int
-    last_error: str | None = None
-    dead_lettered_at: str | None = None
-    events: list[MessageEvent]
-    carrier_attempts: list[CarrierAttempt] = Field(
-        default_factory=list, description="Each attempt to hand it to a carrier: where, when and how it ended"
-    )
-    callbacks: list[DeliveryView] | None = Field(
-        default=None,
-        description="Status callbacks sent for this message, with every attempt. Null where they are not "
-        "read (each message of a GET /messages page, a cancel's answer): GET /messages/{id} shows them",
-    )
-
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class MessagePage(BaseModel):
-    messages: list[MessageView]
-    next_cursor: str | None = Field(
-        default=None,
-        description="Pass as `cursor` for the next page; null at the end. A filtered page may hold fewer "
-        "than `limit` messages, even none, when its read budget was spent: continue until it is null",
-    )

@@ -6,6 +6,7 @@ Apart from the send path (smsgw.messages.service) so SendFunction never loads th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ulid import ULID
@@ -17,8 +18,8 @@ from smsgw.core.ids import message_id_of
 from smsgw.core.lifecycle import ALL, RANK, Status
 from smsgw.core.message import Message
 from smsgw.messages import pricing, repository
-from smsgw.messages.models import CarrierAttempt, MessageEvent, MessagePage, MessagePart, MessageView
 from smsgw.messages.ports import DeliveryHistory
+from smsgw.messages.views import CarrierAttempt, MessageEvent, MessagePage, MessagePart, MessageView
 from smsgw.observability import logger
 from smsgw.pagination import check_limit, decode_cursor, encode_cursor
 from smsgw.webhooks import service as webhooks_service
@@ -87,7 +88,7 @@ def get_message(account_id: str, message_or_part_id: str) -> MessageView:
     message = repository.load(message_id_of(message_or_part_id))
     if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_or_part_id}")
-    return _view(message).model_copy(update={"callbacks": webhooks.deliveries_for(message.message_id)})
+    return replace(_view(message), callbacks=webhooks.deliveries_for(message.message_id))
 
 
 def cancel_message(account_id: str, message_or_part_id: str) -> MessageView:

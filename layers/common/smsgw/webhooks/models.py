@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from smsgw.core.views import WIRE_CONFIG
+
 PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
@@ -26,17 +28,11 @@ class NewDelivery:
     writes: list[dict[str, Any]]
 
 
-def _documented(docstring: str | None) -> dict[str, Any]:
-    # The API documents these where its pydantic views nest them; pydantic reads a stdlib dataclass's
-    # config from `__pydantic_config__` (a plain dict is a ConfigDict) but not its docstring.
-    return {"json_schema_extra": {"description": docstring}}
-
-
 @dataclass(frozen=True)
 class Attempt:
     """One POST (or one refusal to make it): when, what the receiver answered, how long it took."""
 
-    __pydantic_config__: ClassVar = _documented(__doc__)
+    __pydantic_config__: ClassVar = WIRE_CONFIG
 
     at: str
     http_status: int | None = None
@@ -48,7 +44,7 @@ class Attempt:
 class DeliveryView:
     """A delivery with its attempts, oldest attempt first."""
 
-    __pydantic_config__: ClassVar = _documented(__doc__)
+    __pydantic_config__: ClassVar = WIRE_CONFIG
 
     delivery_id: str
     event_type: str

@@ -4,10 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, request_params
-from smsgw.edges.resolver import ApiRouter, view_body
+from smsgw.edges.resolver import ApiRouter, component, view_body
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
@@ -21,7 +20,7 @@ CARRIER_RESPONSES: dict[int, Any] = {
     200: {"description": "Acknowledged", "content": {"application/json": {"model": InboundAck}}},
     400: {
         "description": "A required field is missing or malformed",
-        "content": {"application/json": {"model": ErrorResponse}},
+        "content": component("ErrorResponse"),
     },
     401: {
         "description": "Not authenticated: no valid carrier signature and no valid `?token=` "
@@ -94,7 +93,7 @@ def inbound_router() -> Router:
             200: {"description": "A page", "content": {"application/json": {"model": InboundPage}}},
             400: {
                 "description": "A bad limit or cursor",
-                "content": {"application/json": {"model": ErrorResponse}},
+                "content": component("ErrorResponse"),
             },
             401: {"description": "Missing, malformed, unknown or expired token"},
             403: {"description": "The account is disabled"},
@@ -115,7 +114,7 @@ def inbound_router() -> Router:
             403: {"description": "The account is disabled"},
             404: {
                 "description": "No such inbound message for this account",
-                "content": {"application/json": {"model": ErrorResponse}},
+                "content": component("ErrorResponse"),
             },
         },
     )

@@ -7,12 +7,11 @@ The routes read their parameters themselves (smsgw.edges.params) and answer thei
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.params import ID, ID_LENGTH, NUMBER, PAGE, SENDER, Param, documented, read_params
 from smsgw.edges.request import account_route_guard
-from smsgw.edges.resolver import ApiRouter, view_body
+from smsgw.edges.resolver import ApiRouter, component, view_body
 from smsgw.messages import reading
-from smsgw.messages.models import MessagePage, MessageView
+from smsgw.messages.views import MessagePage, MessageView
 
 MESSAGES_PATH = "/messages"
 MESSAGE_PATH = f"{MESSAGES_PATH}/{{message_id}}"  # as OpenAPI writes it
@@ -45,7 +44,7 @@ def messages_router() -> Router:
             403: {"description": "The account is disabled"},
             404: {
                 "description": "No such message for this account",
-                "content": {"application/json": {"model": ErrorResponse}},
+                "content": component("ErrorResponse"),
             },
         },
     )
@@ -71,11 +70,11 @@ def messages_router() -> Router:
             403: {"description": "The account is disabled"},
             404: {
                 "description": "No such message for this account",
-                "content": {"application/json": {"model": ErrorResponse}},
+                "content": component("ErrorResponse"),
             },
             409: {
                 "description": "The message is already queued, sent or failed: it cannot be cancelled",
-                "content": {"application/json": {"model": ErrorResponse}},
+                "content": component("ErrorResponse"),
             },
         },
     )
@@ -100,7 +99,7 @@ def messages_router() -> Router:
             400: {
                 "description": "A bad filter (an unknown `status`, a `since`/`until` that is no date-time), limit "
                 "or cursor; `field` names it",
-                "content": {"application/json": {"model": ErrorResponse}},
+                "content": component("ErrorResponse"),
             },
             401: {"description": "Missing, malformed, unknown or expired token"},
             403: {"description": "The account is disabled"},
