@@ -110,9 +110,16 @@ def test_the_docs_function_serves_its_document_without_pydantic(path: str, statu
 
 @pytest.mark.parametrize(
     ("name", "path", "status"),
-    [("messages", "/messages", 401), ("messages", "/inbound/x", 401), ("inbound", "/carrier/inbound", 401)],
+    [
+        ("messages", "/messages", 401),
+        ("messages", "/inbound/x", 401),
+        ("inbound", "/carrier/inbound", 401),
+        ("schedules", "/schedules", 401),
+    ],
 )
-def test_the_reading_and_inbound_functions_answer_without_pydantic(name: str, path: str, status: int) -> None:
+def test_the_reading_schedules_and_inbound_functions_answer_without_pydantic(
+    name: str, path: str, status: int
+) -> None:
     # Their views are dataclasses (smsgw.core.views); a refused caller goes through the guard's answer.
     event = api_event(
         "POST" if name == "inbound" else "GET", path, form={"msisdn": "x"} if name == "inbound" else None
@@ -131,7 +138,7 @@ def test_the_receipt_function_answers_a_receipt_without_pydantic() -> None:
 
 @pytest.mark.parametrize("name", ["messages", "schedules", "inbound", "delivery_receipt"])
 def test_the_routes_that_read_their_own_input_start_without_powertools_validation(name: str) -> None:
-    # Parameters by smsgw.edges.params, bodies by smsgw.edges.validation: Powertools' validation
+    # Parameters by smsgw.edges.params, bodies read by the routes: Powertools' validation
     # middleware and OpenAPI parameter machinery (~0.1 s) stay unloaded.
     modules = _after(name)[1]
     assert "aws_lambda_powertools.event_handler.middlewares.openapi_validation" not in modules

@@ -17,11 +17,26 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from smsgw.core.errors import MISSING_PARAMETER, InvalidField, SendRefused
+from smsgw.core.errors import INVALID_PARAMETER, MISSING_PARAMETER, InvalidField, SendRefused
 from smsgw.edges.errors import Wire, error_answer, error_response, log_refusal
 from smsgw.edges.request import GUARDS, authenticated, event_body
 from smsgw.edges.resolver import SmsgwResolver, assemble
-from smsgw.edges.validation import field_of, refusal
+
+
+def field_of(error: dict[str, Any]) -> str:
+    """The wire name of the field a pydantic error is about ("body" for the body as a whole)."""
+    if error.get("type") in ("json_invalid", "unsupported_content_type"):
+        return "body"
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "header", "path")]
+    return location[-1] if location else "body"
+
+
+def refusal(errors: list[dict[str, Any]]) -> InvalidField:
+    """The first of a validation's errors, as the gateway's routes answer it (`field: what is wrong`)."""
+    first = errors[0] if errors else {}
+    field = field_of(first)
+    status = MISSING_PARAMETER if first.get("type") == "missing" else INVALID_PARAMETER
+    return InvalidField(field, f"{field}: {first.get('msg', 'invalid value')}", status)
 
 
 class BodyValidation(OpenAPIRequestValidationMiddleware):

@@ -5,7 +5,7 @@ the one place a domain error becomes an answer for that wire, `smsgw.edges.reque
 of its request (the caller, the account guard, parameters). Handlers never catch.
 
 `create_plain_resolver` validates nothing against a model: its routes read their input themselves
-(smsgw.edges.params, smsgw.edges.validation, event_body). `smsgw.edges.http.create_resolver` adds
+(smsgw.edges.params, event_body, the views of smsgw.core.views). `smsgw.edges.http.create_resolver` adds
 Powertools' model validation, which loads pydantic and Powertools' OpenAPI machinery (~0.1 s of cold
 start, docs/benchmarks.md §3): the Phone Numbers API and the docs generator use it.
 """

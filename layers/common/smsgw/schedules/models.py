@@ -1,4 +1,6 @@
-"""Wire models of the recurring schedules API (`/schedules`)."""
+"""The request bodies of the recurring schedules API (`/schedules`), as the OpenAPI document describes them
+(the docs generator registers them). The routes read the bodies with `smsgw.schedules.views.create_fields`
+and `update_fields` (pydantic-free; tests/unit/test_schedule_fields.py keeps both alike)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_RECIPIENTS = 500
-MAX_NAME = 100
+from smsgw.schedules.views import MAX_NAME, MAX_RECIPIENTS
 
 
 class ScheduleRequest(BaseModel):
@@ -55,41 +56,3 @@ class ScheduleUpdate(BaseModel):
     end: Any = None
     callback: Any = None
     paused: Any = None
-
-
-class ScheduleView(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    schedule_id: str
-    name: str
-    state: str = Field(description="active | paused | ended")
-    paused_reason: str | None = Field(
-        default=None,
-        description="Why smsgw paused it (e.g. runs the balance could not pay for); resume with "
-        '`{"paused": false}` once fixed',
-    )
-    paused_at: str | None = None
-    recipients: list[dict[str, str]]
-    from_: str = Field(alias="from")
-    text: str
-    type: str
-    schedule: str
-    timezone: str
-    start: str | None = None
-    end: str | None = None
-    callback: str | None = None
-    next_runs: list[str] = Field(description="The next (up to 5) run times, UTC; empty when paused or ended")
-    last_run_at: str | None = None
-    runs: int = Field(default=0, description="Runs that created messages")
-    skipped_runs: int = Field(
-        default=0, description="Runs refused because the balance could not pay for all their messages"
-    )
-    last_skipped_at: str | None = None
-    last_skipped_reason: str | None = None
-    created_at: str
-    updated_at: str
-
-
-class SchedulePage(BaseModel):
-    schedules: list[ScheduleView]
-    next_cursor: str | None = None

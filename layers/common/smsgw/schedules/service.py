@@ -12,6 +12,7 @@ limits.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -28,8 +29,8 @@ from smsgw.pagination import check_limit, decode_cursor, encode_cursor
 from smsgw.schedules import repository
 from smsgw.schedules.evaluate import next_runs
 from smsgw.schedules.expressions import parse_expression
-from smsgw.schedules.models import SchedulePage, ScheduleView
 from smsgw.schedules.validation import checked, iso
+from smsgw.schedules.views import SchedulePage, ScheduleView
 
 FIELDS = (
     "name",
@@ -260,4 +261,4 @@ def delete_schedule(account_id: str, schedule_id: str) -> ScheduleView:
         raise ServiceUnavailable("the scheduler is unavailable; nothing was deleted, retry shortly") from None
     repository.delete(schedule_id)
     logger.info("schedule deleted", extra={"schedule_id": schedule_id})
-    return view({**schedule, "paused": True}).model_copy(update={"state": "deleted"})
+    return replace(view({**schedule, "paused": True}), state="deleted")

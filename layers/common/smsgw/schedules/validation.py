@@ -14,8 +14,8 @@ from smsgw.core.errors import BadRequest, InvalidField
 from smsgw.messages.params import validate_send
 from smsgw.numbers import routing as numbers_routing
 from smsgw.schedules.expressions import parse_expression, validate_timezone
-from smsgw.schedules.models import MAX_NAME, MAX_RECIPIENTS
 from smsgw.schedules.ports import SenderRules
+from smsgw.schedules.views import MAX_NAME, MAX_RECIPIENTS
 from smsgw.urlsafety import check_callback_url
 
 # What validation uses of the numbers domain (schedules/ports.py), checked by mypy.

@@ -1,8 +1,8 @@
 """Routes of SchedulesFunction: recurring notifications (`/schedules`).
 
-They read their parameters (smsgw.edges.params) and check their bodies against the models
-(smsgw.edges.validation) themselves, on the plain resolver; the document names the bodies as
-components, which the docs generator registers (smsgw.edges.app).
+They read their parameters (smsgw.edges.params) and bodies (smsgw.schedules.views.create_fields,
+update_fields) themselves, on the plain resolver; the document names the bodies as components, the
+models of smsgw.schedules.models, which the docs generator registers (smsgw.edges.app).
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
-from smsgw.edges.request import account_route_guard
+from smsgw.edges.request import account_route_guard, event_body
 from smsgw.edges.resolver import ApiRouter, component, view_body
-from smsgw.edges.validation import validated_body
 from smsgw.schedules import service
-from smsgw.schedules.models import SchedulePage, ScheduleRequest, ScheduleUpdate, ScheduleView
+from smsgw.schedules.views import SchedulePage, ScheduleView, create_fields, update_fields
 
 SCHEDULES_PATH = "/schedules"
 SCHEDULE_PATH = f"{SCHEDULES_PATH}/{{schedule_id}}"  # as OpenAPI writes it
@@ -46,19 +44,19 @@ _LIMIT: dict[int, Any] = {
     409: {
         "description": "Over an account limit: active schedules (`field` paused) or recipients per minute across "
         "active schedules (`field` recipients); or changed by another request meanwhile. Nothing changed",
-        "content": {"application/json": {"model": ErrorResponse}},
+        "content": component("ErrorResponse"),
     }
 }
 _NOT_FOUND: dict[int, Any] = {
     404: {
         "description": "No such schedule for this account",
-        "content": {"application/json": {"model": ErrorResponse}},
+        "content": component("ErrorResponse"),
     }
 }
 _BAD: dict[int, Any] = {
     400: {
         "description": "A bad field: `field` names it (`recipients[2].to`, `schedule`, `timezone`, …); nothing changed",
-        "content": {"application/json": {"model": ErrorResponse}},
+        "content": component("ErrorResponse"),
     }
 }
 _UNAVAILABLE: dict[int, Any] = {
@@ -92,14 +90,11 @@ def schedules_router() -> Router:
         },
     )
     def create():  # no return annotation: Powertools cannot model a bare Response
-        request = validated_body(router, ScheduleRequest)
-        created = service.create_schedule(
-            router.context["account"], request.model_dump(by_alias=True, exclude_unset=False)
-        )
+        created = service.create_schedule(router.context["account"], create_fields(event_body(router)))
         return Response(
             status_code=201,
             content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(created.model_dump(mode="json", by_alias=True)),
+            body=json.dumps(view_body(created)),
             headers={"Location": f"{SCHEDULES_PATH}/{created.schedule_id}"},
         )
 
@@ -152,12 +147,8 @@ def schedules_router() -> Router:
     )
     def update_schedule(schedule_id: str):
         checked = SCHEDULE_ID.read(schedule_id)
-        changes = validated_body(router, ScheduleUpdate)
-        return view_body(
-            service.update_schedule(
-                router.context["account"], checked, changes.model_dump(by_alias=True, exclude_unset=True)
-            )
-        )
+        changes = update_fields(event_body(router))
+        return view_body(service.update_schedule(router.context["account"], checked, changes))
 
     @router.delete(
         f"{SCHEDULES_PATH}/<schedule_id>",
