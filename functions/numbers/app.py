@@ -5,11 +5,11 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from smsgw.edges.http import create_resolver
+from smsgw.edges.resolver import create_plain_resolver
 from smsgw.edges.routes.numbers import numbers_router
 from smsgw.observability import logger
 
-app = create_resolver(numbers_router())
+app = create_plain_resolver(numbers_router())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -115,6 +115,7 @@ def test_the_docs_function_serves_its_document_without_pydantic(path: str, statu
         ("messages", "/inbound/x", 401),
         ("inbound", "/carrier/inbound", 401),
         ("schedules", "/schedules", 401),
+        ("numbers", "/communication/nexmo/phone-numbers/account/numbers", 401),
     ],
 )
 def test_the_reading_schedules_and_inbound_functions_answer_without_pydantic(
@@ -136,7 +137,7 @@ def test_the_receipt_function_answers_a_receipt_without_pydantic() -> None:
     assert "pydantic" not in modules
 
 
-@pytest.mark.parametrize("name", ["messages", "schedules", "inbound", "delivery_receipt"])
+@pytest.mark.parametrize("name", ["messages", "schedules", "inbound", "delivery_receipt", "numbers"])
 def test_the_routes_that_read_their_own_input_start_without_powertools_validation(name: str) -> None:
     # Parameters by smsgw.edges.params, bodies read by the routes: Powertools' validation
     # middleware and OpenAPI parameter machinery (~0.1 s) stay unloaded.

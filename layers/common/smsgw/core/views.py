@@ -34,16 +34,23 @@ def wire_name(field: dataclasses.Field[Any]) -> str:
     return alias
 
 
-def wire_dict(view: Any) -> dict[str, Any]:
-    """The view as the JSON object the API answers (wire names, nested views and lists converted)."""
-    return {wire_name(field): _wire_value(getattr(view, field.name)) for field in dataclasses.fields(view)}
+def wire_dict(view: Any, exclude_none: bool = False) -> dict[str, Any]:
+    """The view as the JSON object the API answers (wire names, nested views and lists converted);
+    `exclude_none` leaves out fields that are None, at every level (Vonage's lists do)."""
+    answer = {}
+    for field in dataclasses.fields(view):
+        value = getattr(view, field.name)
+        if value is None and exclude_none:
+            continue
+        answer[wire_name(field)] = _wire_value(value, exclude_none)
+    return answer
 
 
-def _wire_value(value: Any) -> Any:
+def _wire_value(value: Any, exclude_none: bool) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return wire_dict(value)
+        return wire_dict(value, exclude_none)
     if isinstance(value, list | tuple):
-        return [_wire_value(item) for item in value]
+        return [_wire_value(item, exclude_none) for item in value]
     return value
 
 

@@ -1,9 +1,10 @@
-"""The API functions' resolver with Powertools' request validation: route parameters annotated with
-models (`Body()`, `Query()`…) are validated by pydantic, each failure a 400 naming the field (not
-Powertools' default 422). The body is read with smsgw's one parser (smsgw.edges.request_body).
+"""A resolver with Powertools' request validation: route parameters annotated with models (`Body()`,
+`Query()`…) are validated by pydantic, each failure a 400 naming the field (not Powertools' default 422).
+The body is read with smsgw's one parser (smsgw.edges.request_body).
 
-Everything else a resolver answers is in smsgw.edges.resolver (the token, send and /sms/json functions
-use it without this).
+No function uses it any more (their routes read their input themselves, docs/decisions.md "cold
+start"): the docs generator (smsgw.edges.app) does, because Powertools writes the OpenAPI document of
+a validating resolver. Everything else a resolver answers is in smsgw.edges.resolver.
 """
 
 from __future__ import annotations

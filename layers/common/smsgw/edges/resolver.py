@@ -7,14 +7,13 @@ of its request (the caller, the account guard, parameters). Handlers never catch
 `create_plain_resolver` validates nothing against a model: its routes read their input themselves
 (smsgw.edges.params, event_body, the views of smsgw.core.views). `smsgw.edges.http.create_resolver` adds
 Powertools' model validation, which loads pydantic and Powertools' OpenAPI machinery (~0.1 s of cold
-start, docs/benchmarks.md §3): the Phone Numbers API and the docs generator use it.
+start, docs/benchmarks.md §3): only the docs generator (smsgw.edges.app) uses it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -77,12 +76,14 @@ def component(schema: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
 
 
-def view_body(view: Any) -> dict[str, Any]:
-    """A view (smsgw.core.views) or a pydantic model as a route answers it: JSON types, wire names."""
-    if is_dataclass(view):
-        return wire_dict(view)
-    body: dict[str, Any] = view.model_dump(mode="json", by_alias=True)
-    return body
+def component_body(schema: str) -> dict[str, Any]:
+    """An ApiRouter `requests` entry: a required JSON body documented by a component schema."""
+    return {"requestBody": {"required": True, "content": component(schema)}}
+
+
+def view_body(view: Any, exclude_none: bool = False) -> dict[str, Any]:
+    """A view (smsgw.core.views) as a route answers it: JSON types, wire names."""
+    return wire_dict(view, exclude_none)
 
 
 def accepted_status(body: dict[str, Any]) -> int:

@@ -1,42 +1,19 @@
-"""Wire models of `/sms/register` (KPN) and the Phone Numbers API (Vonage's names and shapes)."""
+"""The documentation models of `/sms/register` (KPN) and the Phone Numbers API (Vonage's names and shapes):
+the docs generator registers them; the routes read the bodies with `smsgw.numbers.views.request_fields` and
+answer dicts (or the views of smsgw.numbers.views)."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smsgw.core.wire_types import WireStr
-
-REGISTERED_MESSAGE = "Your callback url is registered."
-CODE_SENT_MESSAGE = (
-    "A 6-digit code was sent by SMS to {to}. Register again with the same to and callback_url plus "
-    "code=<the code> within 10 minutes to confirm this phone is yours."
-)
+from smsgw.numbers.views import REGISTERED_MESSAGE
 
 
 class _WireRequest(BaseModel):
     """Form-encoded or JSON; only wire names populate fields, anything else is kept to be refused by name."""
 
     model_config = ConfigDict(populate_by_name=False, extra="allow")
-
-    def wire_fields(self) -> dict[str, str]:
-        """Every parameter the client sent, by its wire name, as a string (unknown ones too)."""
-        known = self.model_dump(by_alias=True, exclude_none=True, exclude=set(self.model_extra or {}))
-        extra = {
-            key: _as_string(value) for key, value in (self.model_extra or {}).items() if value is not None
-        }
-        return {**known, **extra}
-
-
-def _as_string(value: Any) -> str:
-    """Form fields arrive as one-element lists; JSON may carry numbers, booleans or objects."""
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
 
 
 class RegisterRequest(_WireRequest):
@@ -97,26 +74,6 @@ class NumbersError(NumbersResult):
     field: str | None = Field(default=None, description="The request parameter at fault, when there is one")
 
 
-class OwnedNumber(BaseModel):
-    """A number the account bought through the gateway, as Vonage lists it."""
-
-    country: str
-    msisdn: str
-    moHttpUrl: str | None = None
-    type: str | None = Field(default=None, description="landline | landline-toll-free | mobile-lvn")
-    features: list[str] = Field(default_factory=list)
-    voiceCallbackType: str | None = None
-    voiceCallbackValue: str | None = None
-    voiceStatusCallback: str | None = None
-    moSmppSysType: str | None = None
-    app_id: str | None = None
-
-
-class OwnedNumbers(BaseModel):
-    count: int = Field(description="How many of the account's numbers match, on all pages")
-    numbers: list[OwnedNumber]
-
-
 class AvailableNumber(BaseModel):
     """A number for sale, as the carrier lists it (its other fields are passed on as they are)."""
 
@@ -132,7 +89,3 @@ class AvailableNumber(BaseModel):
 class AvailableNumbers(BaseModel):
     count: int = Field(description="How many numbers match, on all pages")
     numbers: list[AvailableNumber]
-
-
-def success() -> dict[str, Any]:
-    return {"error-code": "200", "error-code-label": "success"}

@@ -15,7 +15,7 @@ from smsgw.core.memo import per_process
 from smsgw.numbers import params as p
 from smsgw.numbers import repository
 from smsgw.numbers.errors import NumbersApiError, invalid, not_available, not_found
-from smsgw.numbers.models import AvailableNumber, AvailableNumbers, OwnedNumber, OwnedNumbers
+from smsgw.numbers.views import OwnedNumber, OwnedNumbers, available_numbers
 from smsgw.observability import logger, mask_number
 
 if (
@@ -166,7 +166,7 @@ def carrier_failure(error: CarrierError, action: str) -> NumbersApiError:
 
 def search_numbers(
     params: Mapping[str, str], carrier: Callable[[], NumbersCarrier] | None = None
-) -> AvailableNumbers:
+) -> dict[str, Any]:
     """`GET number/search`: the carrier's numbers for sale, as it lists them."""
     p.refuse_unknown(params, SEARCH_FIELDS)
     country = p.country(params.get("country"))
@@ -186,9 +186,7 @@ def search_numbers(
         found = (carrier or _carrier)().search(country, **filters)
     except CarrierError as error:
         raise carrier_failure(error, "number search") from None
-    return AvailableNumbers(
-        count=found.count, numbers=[AvailableNumber.model_validate(dict(number)) for number in found.numbers]
-    )
+    return available_numbers(found.count, [dict(number) for number in found.numbers])
 
 
 def _details(carrier: NumbersCarrier, country: str, msisdn: str) -> dict[str, Any]:

@@ -8,31 +8,28 @@ One Router object per resolver (see `smsgw.edges.routes.messages`).
 """
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.errors import Wire
-from smsgw.edges.request import kpn_route_guard
-from smsgw.edges.resolver import ApiRouter
+from smsgw.edges.params import Param, documented
+from smsgw.edges.request import event_body, kpn_route_guard
+from smsgw.edges.request_body import BadBody
+from smsgw.edges.resolver import ApiRouter, component, component_body, view_body
 from smsgw.messages import service as messages
 from smsgw.numbers import register as registration
 from smsgw.numbers import service
-from smsgw.numbers.models import (
+from smsgw.numbers.views import (
     CODE_SENT_MESSAGE,
+    NUMBER_FIELDS,
+    REGISTER_FIELDS,
     REGISTERED_MESSAGE,
-    AvailableNumbers,
-    NumberRequest,
-    NumbersError,
-    NumbersResult,
+    UPDATE_FIELDS,
+    NotAString,
     OwnedNumbers,
-    RegisterRequest,
-    RegisterResponse,
-    UpdateNumberRequest,
+    request_fields,
     success,
 )
 
@@ -56,21 +53,64 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     )
 
 
-def _vonage(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": NumbersError}}}
+def _vonage(description: str) -> Any:  # a Powertools OpenAPIResponse
+    return {"description": description, "content": component("NumbersError")}
 
 
-def _gateway(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+def _gateway(description: str) -> Any:
+    return {"description": description, "content": component("ErrorResponse")}
 
 
-GUARD_RESPONSES: dict[int, OpenAPIResponse] = {
+def _fields(router: Router, documented_fields: frozenset[str]) -> dict[str, str]:
+    """The body's parameters as strings (smsgw.numbers.views.request_fields); a documented one that is a
+    list or an object is a malformed body: 400 in the gateway's shape, as the models' validation was."""
+    try:
+        return request_fields(event_body(router), documented_fields)
+    except NotAString as error:
+        raise BadBody(str(error), error.field) from None
+
+
+PATTERN = Param("pattern", description="Digits to match (1–15)")
+SEARCH_PATTERN = Param("search_pattern", description="0 starts with (default), 1 contains, 2 ends with")
+SIZE = Param("size", description="Page size, 1–100 (default 10)")
+INDEX = Param("index", description="Page, from 1 (default 1)")
+# Documented only: the service checks them from the query string, so that a bad or unknown one is
+# answered in Vonage's shape.
+OWNED_QUERY = (
+    PATTERN,
+    SEARCH_PATTERN,
+    SIZE,
+    INDEX,
+    Param("country", description="Only numbers of this ISO 3166-1 country"),
+    Param("application_id", description="Only numbers with this app_id"),
+    Param("has_application", description="true: with an app_id; false: without"),
+)
+SEARCH_QUERY = (
+    Param("country", description="Required: ISO 3166-1 alpha-2, e.g. GB"),
+    Param("type", description="landline | landline-toll-free | mobile-lvn"),
+    PATTERN,
+    SEARCH_PATTERN,
+    Param("features", description="SMS, VOICE, MMS, comma-separated"),
+    SIZE,
+    INDEX,
+)
+REQUESTS: dict[str, dict[str, Any]] = {
+    REGISTER_PATH: component_body("RegisterRequest"),
+    UPDATE_PATH: component_body("UpdateNumberRequest"),
+    OWNED_PATH: documented(OWNED_QUERY),
+    SEARCH_PATH: documented(SEARCH_QUERY),
+    BUY_PATH: component_body("NumberRequest"),
+    CANCEL_PATH: component_body("NumberRequest"),
+}
+
+
+GUARD_RESPONSES: dict[int, Any] = {
     401: _gateway("Missing, malformed, unknown or expired token"),
     403: _gateway("The account is disabled"),
     429: _gateway("Over the account's request rate; see Retry-After. Nothing changed"),
 }
 BAD_INPUT = _vonage("Bad input: `field` names the parameter to fix; nothing changed")
-CARRIER_RESPONSES: dict[int, OpenAPIResponse] = {
+CARRIER_RESPONSES: dict[int, Any] = {
     420: _vonage('The carrier refused (`error-code` is the carrier\'s code, e.g. 420 "Action failed")'),
     502: _vonage("The carrier failed or did not answer; nothing was recorded. Retry later"),
     503: _vonage("The carrier is throttling the gateway; see Retry-After"),
@@ -82,7 +122,9 @@ def _query(router: Router) -> dict[str, str]:
 
 
 def numbers_router() -> Router:
-    router = ApiRouter(Wire.NUMBERS, forms=[REGISTER_PATH, UPDATE_PATH, BUY_PATH, CANCEL_PATH])
+    router = ApiRouter(
+        Wire.NUMBERS, forms=[REGISTER_PATH, UPDATE_PATH, BUY_PATH, CANCEL_PATH], requests=REQUESTS
+    )
 
     @router.post(
         REGISTER_PATH,
@@ -101,15 +143,15 @@ def numbers_router() -> Router:
         responses={
             200: {
                 "description": "Registered again: the callback replaced the previous one",
-                "content": {"application/json": {"model": RegisterResponse}},
+                "content": component("RegisterResponse"),
             },
             201: {
                 "description": "Registered: the code was right (a new number for this account)",
-                "content": {"application/json": {"model": RegisterResponse}},
+                "content": component("RegisterResponse"),
             },
             202: {
                 "description": "A code was sent to `to` by SMS: call again with `code` to register",
-                "content": {"application/json": {"model": RegisterResponse}},
+                "content": component("RegisterResponse"),
             },
             400: _gateway(
                 "Bad `to`, `callback_url` (https, public host) or `code` (wrong, expired, none waiting), or an "
@@ -124,15 +166,16 @@ def numbers_router() -> Router:
             429: _gateway("Over the account's request rate, or too many codes for this phone today"),
         },
     )
-    def register(request: Annotated[RegisterRequest, Body(media_type=content_types.APPLICATION_JSON)]):
+    def register():
         account = router.context["account"]
+        fields = _fields(router, REGISTER_FIELDS)
         outcome = registration.register_callback(
             account.account_id,
-            request.wire_fields(),
+            fields,
             send_code=lambda msisdn, text: messages.send_verification_code(account, msisdn, text),
         )
         if outcome is registration.RegisterOutcome.CODE_SENT:
-            to = request.wire_fields().get("to", "").strip().removeprefix("+")
+            to = fields.get("to", "").strip().removeprefix("+")
             return _json(202, {"message": CODE_SENT_MESSAGE.format(to=to)})
         created = outcome is registration.RegisterOutcome.CREATED
         return _json(201 if created else 200, {"message": REGISTERED_MESSAGE})
@@ -149,14 +192,14 @@ def numbers_router() -> Router:
         tags=TAGS,
         middlewares=[kpn_route_guard],
         responses={
-            200: {"description": "Updated", "content": {"application/json": {"model": NumbersResult}}},
+            200: {"description": "Updated", "content": component("NumbersResult")},
             400: BAD_INPUT,
             **GUARD_RESPONSES,
             404: _vonage("Not a number this account owns (another account's number answers the same)"),
         },
     )
-    def update(request: Annotated[UpdateNumberRequest, Body(media_type=content_types.APPLICATION_JSON)]):
-        service.update_number(router.context["account"].account_id, request.wire_fields())
+    def update():
+        service.update_number(router.context["account"].account_id, _fields(router, UPDATE_FIELDS))
         return _json(200, success())
 
     @router.get(
@@ -177,23 +220,9 @@ def numbers_router() -> Router:
             **GUARD_RESPONSES,
         },
     )
-    def owned_numbers(
-        # Declared for the OpenAPI document; the service validates them from the query string so a bad or
-        # unknown one is answered in Vonage's shape.
-        pattern: Annotated[str | None, Query(description="Digits to match (1–15)")] = None,
-        search_pattern: Annotated[
-            str | None, Query(description="0 starts with (default), 1 contains, 2 ends with")
-        ] = None,
-        size: Annotated[str | None, Query(description="Page size, 1–100 (default 10)")] = None,
-        index: Annotated[str | None, Query(description="Page, from 1 (default 1)")] = None,
-        country: Annotated[str | None, Query(description="Only numbers of this ISO 3166-1 country")] = None,
-        application_id: Annotated[str | None, Query(description="Only numbers with this app_id")] = None,
-        has_application: Annotated[
-            str | None, Query(description="true: with an app_id; false: without")
-        ] = None,
-    ):
+    def owned_numbers():
         page = service.list_numbers(router.context["account"].account_id, _query(router))
-        return _json(200, page.model_dump(exclude_none=True))
+        return _json(200, view_body(page, exclude_none=True))
 
     @router.get(
         SEARCH_PATH,
@@ -204,26 +233,16 @@ def numbers_router() -> Router:
         responses={
             200: {
                 "description": "The carrier's numbers for sale",
-                "content": {"application/json": {"model": AvailableNumbers}},
+                "content": component("AvailableNumbers"),
             },
             400: BAD_INPUT,
             **GUARD_RESPONSES,
             **CARRIER_RESPONSES,
         },
     )
-    def search(
-        country: Annotated[str | None, Query(description="Required: ISO 3166-1 alpha-2, e.g. GB")] = None,
-        type: Annotated[str | None, Query(description="landline | landline-toll-free | mobile-lvn")] = None,
-        pattern: Annotated[str | None, Query(description="Digits to match (1–15)")] = None,
-        search_pattern: Annotated[
-            str | None, Query(description="0 starts with (default), 1 contains, 2 ends with")
-        ] = None,
-        features: Annotated[str | None, Query(description="SMS, VOICE, MMS, comma-separated")] = None,
-        size: Annotated[str | None, Query(description="Page size, 1–100 (default 10)")] = None,
-        index: Annotated[str | None, Query(description="Page, from 1 (default 1)")] = None,
-    ):
+    def search():
         found = service.search_numbers(_query(router))
-        return _json(200, found.model_dump(exclude_none=True))
+        return _json(200, found)
 
     @router.post(
         BUY_PATH,
@@ -236,14 +255,14 @@ def numbers_router() -> Router:
         tags=TAGS,
         middlewares=[kpn_route_guard],
         responses={
-            200: {"description": "Bought", "content": {"application/json": {"model": NumbersResult}}},
+            200: {"description": "Bought", "content": component("NumbersResult")},
             400: BAD_INPUT,
             **GUARD_RESPONSES,
             **CARRIER_RESPONSES,
         },
     )
-    def buy(request: Annotated[NumberRequest, Body(media_type=content_types.APPLICATION_JSON)]):
-        service.buy_number(router.context["account"].account_id, request.wire_fields())
+    def buy():
+        service.buy_number(router.context["account"].account_id, _fields(router, NUMBER_FIELDS))
         return _json(200, success())
 
     @router.post(
@@ -253,15 +272,15 @@ def numbers_router() -> Router:
         tags=TAGS,
         middlewares=[kpn_route_guard],
         responses={
-            200: {"description": "Cancelled", "content": {"application/json": {"model": NumbersResult}}},
+            200: {"description": "Cancelled", "content": component("NumbersResult")},
             400: BAD_INPUT,
             **GUARD_RESPONSES,
             404: _vonage("Not a number this account owns (another account's number answers the same)"),
             **CARRIER_RESPONSES,
         },
     )
-    def cancel(request: Annotated[NumberRequest, Body(media_type=content_types.APPLICATION_JSON)]):
-        service.cancel_number(router.context["account"].account_id, request.wire_fields())
+    def cancel():
+        service.cancel_number(router.context["account"].account_id, _fields(router, NUMBER_FIELDS))
         return _json(200, success())
 
     return router

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, event_body
-from smsgw.edges.resolver import ApiRouter, component, view_body
+from smsgw.edges.resolver import ApiRouter, component, component_body, view_body
 from smsgw.schedules import service
 from smsgw.schedules.views import SchedulePage, ScheduleView, create_fields, update_fields
 
@@ -24,15 +24,11 @@ SCHEDULE_PATH = f"{SCHEDULES_PATH}/{{schedule_id}}"  # as OpenAPI writes it
 SCHEDULE_ID = Param("schedule_id", where="path", max_length=ID_LENGTH)
 
 
-def _body(model: str) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": component(model)}}
-
-
 REQUESTS: dict[str, dict[str, Any]] = {
-    f"POST {SCHEDULES_PATH}": _body("ScheduleRequest"),
+    f"POST {SCHEDULES_PATH}": component_body("ScheduleRequest"),
     f"GET {SCHEDULES_PATH}": documented(PAGE),
     SCHEDULE_PATH: documented([SCHEDULE_ID]),
-    f"PATCH {SCHEDULE_PATH}": _body("ScheduleUpdate"),
+    f"PATCH {SCHEDULE_PATH}": component_body("ScheduleUpdate"),
 }
 
 _AUTH_ERRORS: dict[int, Any] = {

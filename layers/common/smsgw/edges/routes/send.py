@@ -18,14 +18,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from smsgw.core.wire import wire_fields
 from smsgw.edges.errors import Wire
 from smsgw.edges.request import event_body, header, send_route_guard
-from smsgw.edges.resolver import ApiRouter, accepted_status, component
+from smsgw.edges.resolver import ApiRouter, accepted_status, component, component_body
 from smsgw.messages import service
 
 SEND_PATH = "/communication/nexmo/sms/send"
 SEND_ANSWER: Any = component("SendResponse")
 NEXMO_ERROR: Any = component("NexmoErrorResponse")
 ERROR_BODY: Any = component("ErrorResponse")
-SEND_REQUEST: dict[str, Any] = {"requestBody": {"required": True, "content": component("SendRequest")}}
+SEND_REQUEST: dict[str, Any] = component_body("SendRequest")
 
 
 def send_router() -> Router:
