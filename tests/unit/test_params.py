@@ -27,6 +27,7 @@ def test_an_integer_parameter_reads_its_default_or_a_value_in_range(raw, value):
         ("+-5", "valid integer"),
         ("٣", "valid integer"),  # a digit, but not an ASCII one
         ("1,2", "valid integer"),  # a repeated parameter, as payload 2.0 joins it
+        ("9" * 5000, "valid integer"),  # int() would raise ValueError past 4300 digits: a 500
     ],
 )
 def test_a_bad_integer_is_refused_naming_the_parameter(raw, says):

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from smsgw.core.errors import InvalidField
 from smsgw.pagination import MAX_PAGE
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # longer: out of any range (and int() refuses > 4300 digits)
 ID_LENGTH = 64  # the longest message, inbound or schedule id a path or filter takes
 
 
@@ -58,7 +58,7 @@ class Param:
 
     def _integer(self, raw: str) -> int:
         if not _INTEGER.fullmatch(raw.strip()):
-            raise self.refusal("Input should be a valid integer")
+            raise self.refusal("Input should be a valid integer (at most 18 digits)")
         value = int(raw)
         if self.ge is not None and value < self.ge:
             raise self.refusal(f"Input should be greater than or equal to {self.ge}")
@@ -90,8 +90,7 @@ class Param:
         if self.is_integer:
             schema["default"] = self.default
         described = {"description": self.description} if self.description else {}
-        if described:
-            schema.update(described)
+        schema.update(described)
         return {
             **described,
             "required": self.where == "path",
