@@ -66,7 +66,7 @@ def test_a_cold_import_of_the_precompiled_layer_reads_no_source(layer_copy: Path
         source.write_text("raise ImportError('compiled from source')\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(layer_copy), "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", "import smsgw.db, smsgw.edges.http, smsgw.edges.routes.messages; print('ok')"],
+        [sys.executable, "-c", "import smsgw.db, smsgw.edges.docs, smsgw.edges.routes.messages; print('ok')"],
         env=env,
         capture_output=True,
         text=True,

@@ -32,10 +32,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from smsgw.core.error_body import ErrorResponse
 from smsgw.edges.docs import DOCUMENT
 from smsgw.edges.errors import Wire
-from smsgw.edges.http import create_resolver
 from smsgw.edges.request import GUARDS
 from smsgw.edges.request_body import FORM, MULTIPART
-from smsgw.edges.resolver import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver
+from smsgw.edges.resolver import API_DESCRIPTION, API_TITLE, API_VERSION, SmsgwResolver, create_plain_resolver
 from smsgw.edges.routes.accounts import token_router
 from smsgw.edges.routes.inbound import (
     CARRIER_INBOUND_PATH,
@@ -271,7 +270,7 @@ class DocumentedApi(SmsgwResolver):
 
 def create_api() -> SmsgwResolver:
     """The whole API in one resolver (every router), documented as the module docstring says."""
-    return create_resolver(
+    return create_plain_resolver(
         token_router(),
         send_router(),
         sms_json_router(),

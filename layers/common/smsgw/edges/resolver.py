@@ -4,10 +4,10 @@ Each router says how its routes answer errors (`ApiRouter(wire=...)`); `smsgw.ed
 the one place a domain error becomes an answer for that wire, `smsgw.edges.request` what a route reads
 of its request (the caller, the account guard, parameters). Handlers never catch.
 
-`create_plain_resolver` validates nothing against a model: its routes read their input themselves
-(smsgw.edges.params, event_body, the views of smsgw.core.views). `smsgw.edges.http.create_resolver` adds
-Powertools' model validation, which loads pydantic and Powertools' OpenAPI machinery (~0.1 s of cold
-start, docs/benchmarks.md §3): only the docs generator (smsgw.edges.app) uses it.
+`create_plain_resolver` validates nothing against a model: the routes read their input themselves
+(smsgw.edges.params, event_body) and answer views (smsgw.core.views). Powertools' model validation
+would load pydantic and its OpenAPI machinery (~0.1 s of cold start, docs/benchmarks.md §3); the
+OpenAPI document is generated apart from the functions (smsgw.edges.app).
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ class SmsgwResolver(APIGatewayHttpResolver):
     422), a body may be 413/415, and the form routes take forms and multipart forms too. It learns each
     path's error wire and whether it takes forms from the ApiRouters it includes."""
 
-    def __init__(self, validated: bool = False) -> None:
-        super().__init__(enable_validation=validated)
+    def __init__(self) -> None:
+        super().__init__(enable_validation=False)  # the routes read their input (module docstring)
         self.wires: dict[str, Wire] = {}
         self.form_paths: set[str] = set()
         self.requests: dict[str, dict[str, Any]] = {}
