@@ -186,7 +186,7 @@ def search_numbers(
         found = (carrier or _carrier)().search(country, **filters)
     except CarrierError as error:
         raise carrier_failure(error, "number search") from None
-    return available_numbers(found.count, [dict(number) for number in found.numbers])
+    return available_numbers(found.count, found.numbers)
 
 
 def _details(carrier: NumbersCarrier, country: str, msisdn: str) -> dict[str, Any]:

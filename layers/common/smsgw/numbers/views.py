@@ -5,11 +5,12 @@ of the answers built as dicts (tests/unit/test_numbers_fields.py keeps both alik
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from smsgw.core.views import WIRE_CONFIG, wire_field
+from smsgw.core.wire import wire_fields
 
 REGISTERED_MESSAGE = "Your callback url is registered."
 CODE_SENT_MESSAGE = (
@@ -42,16 +43,15 @@ def request_fields(body: Mapping[str, Any], documented: frozenset[str]) -> dict[
     """Every parameter the client sent, by its wire name, as a string; nulls are left out. A
     `documented` one must be one string or number; any other is kept as text, to be refused by name."""
     fields: dict[str, str] = {}
-    for key, raw in body.items():
-        value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw  # a form field
+    for key, value in wire_fields(body).items():  # form fields unwrapped, numbers and booleans as text
         if value is None:
             continue
         if isinstance(value, str):
             fields[key] = value
-        elif key in documented and isinstance(value, list | dict):
+        elif key in documented:
             raise NotAString(key)
         else:
-            fields[key] = json.dumps(value)  # numbers and booleans as JSON writes them
+            fields[key] = json.dumps(value)
     return fields
 
 
@@ -81,7 +81,7 @@ class OwnedNumbers:
     numbers: list[OwnedNumber]
 
 
-def available_numbers(count: int, numbers: list[Mapping[str, Any]]) -> dict[str, Any]:
+def available_numbers(count: int, numbers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """`number/search`'s answer: the carrier's numbers as it lists them (documented by AvailableNumbers)."""
     return {
         "count": count,
