@@ -22,7 +22,6 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from smsgw.core.errors import INVALID_PARAMETER, SmsgwError
 from smsgw.core.lifecycle import SCHEDULED
-from smsgw.core.views import wire_dict
 from smsgw.edges.errors import (
     Wire,
     error_answer,
@@ -79,11 +78,6 @@ def component(schema: str) -> dict[str, Any]:
 def component_body(schema: str) -> dict[str, Any]:
     """An ApiRouter `requests` entry: a required JSON body documented by a component schema."""
     return {"requestBody": {"required": True, "content": component(schema)}}
-
-
-def view_body(view: Any, exclude_none: bool = False) -> dict[str, Any]:
-    """A view (smsgw.core.views) as a route answers it: JSON types, wire names."""
-    return wire_dict(view, exclude_none)
 
 
 def accepted_status(body: dict[str, Any]) -> int:

@@ -4,9 +4,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from smsgw.core.views import wire_dict
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, request_params
-from smsgw.edges.resolver import ApiRouter, component, view_body
+from smsgw.edges.resolver import ApiRouter, component
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
@@ -63,7 +64,7 @@ def carrier_inbound_router() -> Router:
         responses=CARRIER_RESPONSES,
     )
     def inbound():  # no return annotation: answered as a dict
-        return view_body(InboundAck(result=service.receive(request_params(router))))
+        return wire_dict(InboundAck(result=service.receive(request_params(router))))
 
     @router.route(
         _CONNECTOR_INBOUND_ROUTE,
@@ -74,7 +75,7 @@ def carrier_inbound_router() -> Router:
         responses=CONNECTOR_RESPONSES,
     )
     def connector_inbound(connector: str):
-        return view_body(InboundAck(result=service.receive(request_params(router), connector=connector)))
+        return wire_dict(InboundAck(result=service.receive(request_params(router), connector=connector)))
 
     return router
 
@@ -101,7 +102,7 @@ def inbound_router() -> Router:
     )
     def list_inbound():
         page = read_params(router, PAGE)
-        return view_body(service.list_inbound(router.context["account"].account_id, **page))
+        return wire_dict(service.list_inbound(router.context["account"].account_id, **page))
 
     @router.get(
         f"{INBOUND_PATH}/<inbound_id>",
@@ -120,6 +121,6 @@ def inbound_router() -> Router:
     )
     def get_inbound(inbound_id: str):
         account_id = router.context["account"].account_id
-        return view_body(service.get_inbound(account_id, INBOUND_ID.read(inbound_id)))
+        return wire_dict(service.get_inbound(account_id, INBOUND_ID.read(inbound_id)))
 
     return router

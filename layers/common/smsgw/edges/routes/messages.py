@@ -7,9 +7,10 @@ The routes read their parameters themselves (smsgw.edges.params) and answer thei
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from smsgw.core.views import wire_dict
 from smsgw.edges.params import ID, ID_LENGTH, NUMBER, PAGE, SENDER, Param, documented, read_params
 from smsgw.edges.request import account_route_guard
-from smsgw.edges.resolver import ApiRouter, component, view_body
+from smsgw.edges.resolver import ApiRouter, component
 from smsgw.messages import reading
 from smsgw.messages.views import MessagePage, MessageView
 
@@ -50,7 +51,7 @@ def messages_router() -> Router:
     )
     def get_message(message_id: str):  # no return annotation: answered as a dict
         account_id = router.context["account"].account_id
-        return view_body(reading.get_message(account_id, MESSAGE_ID.read(message_id)))
+        return wire_dict(reading.get_message(account_id, MESSAGE_ID.read(message_id)))
 
     @router.delete(
         f"{MESSAGES_PATH}/<message_id>",
@@ -80,7 +81,7 @@ def messages_router() -> Router:
     )
     def cancel_message(message_id: str):
         account_id = router.context["account"].account_id
-        return view_body(reading.cancel_message(account_id, MESSAGE_ID.read(message_id)))
+        return wire_dict(reading.cancel_message(account_id, MESSAGE_ID.read(message_id)))
 
     @router.get(
         MESSAGES_PATH,
@@ -108,6 +109,6 @@ def messages_router() -> Router:
     def list_messages():
         filters = read_params(router, LIST_FILTERS)
         filters["sender"] = filters.pop("from")
-        return view_body(reading.list_messages(router.context["account"].account_id, **filters))
+        return wire_dict(reading.list_messages(router.context["account"].account_id, **filters))
 
     return router

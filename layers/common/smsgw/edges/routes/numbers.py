@@ -13,11 +13,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from smsgw.core.views import wire_dict
 from smsgw.edges.errors import Wire
 from smsgw.edges.params import Param, documented
 from smsgw.edges.request import event_body, kpn_route_guard
 from smsgw.edges.request_body import BadBody
-from smsgw.edges.resolver import ApiRouter, component, component_body, view_body
+from smsgw.edges.resolver import ApiRouter, component, component_body
 from smsgw.messages import service as messages
 from smsgw.numbers import register as registration
 from smsgw.numbers import service
@@ -222,7 +223,7 @@ def numbers_router() -> Router:
     )
     def owned_numbers():
         page = service.list_numbers(router.context["account"].account_id, _query(router))
-        return _json(200, view_body(page, exclude_none=True))
+        return _json(200, wire_dict(page, exclude_none=True))
 
     @router.get(
         SEARCH_PATH,

@@ -13,9 +13,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from smsgw.core.views import wire_dict
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, event_body
-from smsgw.edges.resolver import ApiRouter, component, component_body, view_body
+from smsgw.edges.resolver import ApiRouter, component, component_body
 from smsgw.schedules import service
 from smsgw.schedules.views import SchedulePage, ScheduleView, create_fields, update_fields
 
@@ -90,7 +91,7 @@ def schedules_router() -> Router:
         return Response(
             status_code=201,
             content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(view_body(created)),
+            body=json.dumps(wire_dict(created)),
             headers={"Location": f"{SCHEDULES_PATH}/{created.schedule_id}"},
         )
 
@@ -106,7 +107,7 @@ def schedules_router() -> Router:
     )
     def list_schedules():
         page = read_params(router, PAGE)
-        return view_body(
+        return wire_dict(
             service.list_schedules(router.context["account"].account_id, page["limit"], page["cursor"])
         )
 
@@ -122,7 +123,7 @@ def schedules_router() -> Router:
         },
     )
     def get_schedule(schedule_id: str):
-        return view_body(
+        return wire_dict(
             service.get_schedule(router.context["account"].account_id, SCHEDULE_ID.read(schedule_id))
         )
 
@@ -144,7 +145,7 @@ def schedules_router() -> Router:
     def update_schedule(schedule_id: str):
         checked = SCHEDULE_ID.read(schedule_id)
         changes = update_fields(event_body(router))
-        return view_body(service.update_schedule(router.context["account"], checked, changes))
+        return wire_dict(service.update_schedule(router.context["account"], checked, changes))
 
     @router.delete(
         f"{SCHEDULES_PATH}/<schedule_id>",
@@ -160,7 +161,7 @@ def schedules_router() -> Router:
         },
     )
     def delete_schedule(schedule_id: str):
-        return view_body(
+        return wire_dict(
             service.delete_schedule(router.context["account"].account_id, SCHEDULE_ID.read(schedule_id))
         )
 
