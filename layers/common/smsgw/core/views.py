@@ -76,9 +76,8 @@ def _document(schema: dict[str, Any], cls: type) -> None:
             wire_name(named[name]) if name in named else name for name in schema["required"]
         ]
     doc = cls.__doc__ or ""
-    if doc and not doc.startswith(
-        f"{cls.__name__}("
-    ):  # not the signature dataclass writes when there is none
+    written_by_dataclass = doc.startswith(f"{cls.__name__}(")  # its signature, when there is no docstring
+    if doc and not written_by_dataclass:
         schema[_DESCRIPTION] = inspect.cleandoc(doc)
 
 

@@ -126,14 +126,19 @@ def swagger_html(document: dict[str, Any]) -> str:
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
+@cache
+def _committed_operations() -> dict[str, list[str]]:
+    return {
+        path: [method for method in item if method in _METHODS]
+        for path, item in (committed_document().get("paths") or {}).items()
+    }
+
+
 class DocsResolver(SmsgwResolver):
     """404/405 from the committed document: this function serves none of the documented routes itself."""
 
     def documented_operations(self) -> Mapping[str, Iterable[str]]:
-        return {
-            path: [method for method in item if method in _METHODS]
-            for path, item in (committed_document().get("paths") or {}).items()
-        }
+        return _committed_operations()
 
 
 def _json(body: dict[str, Any]) -> Response:
