@@ -64,6 +64,7 @@ def writes(aws, monkeypatch) -> list[str]:
     from smsgw.dispatch import pacing, repository
 
     monkeypatch.setattr(pacing, "_pacers", {})  # what earlier tests' slots taught this process
+    monkeypatch.setattr(pacing, "_on_the_way", pacing._OnTheWay())  # records a failed test left on their way
     made: list[str] = []
     # One write at a time, as DynamoDB applies each item's writes atomically (moto, from threads, does not).
     atomic = threading.Lock()
@@ -231,3 +232,96 @@ def test_an_idle_pacer_restarted_near_the_deadline_reserves_only_what_fits(write
     nothing_left = reserve_slot("soon", 30, now, max_wait=0.0)
     assert isinstance(nothing_left, Slot)
     assert nothing_left.at == now
+
+
+class _Batch:
+    """Records of one batch on threads (`pacing.expecting`), each on its way to the pacer (claiming its
+    message) until `go(n)`, then reserving a slot, unless it needs none (`reserving[n]` False)."""
+
+    def __init__(self, reserving: list[bool]) -> None:
+        from smsgw.dispatch import pacing
+
+        self.reserving = reserving
+        self.released = [threading.Event() for _ in reserving]
+        self.done = [threading.Event() for _ in reserving]
+        self.results: list[Slot | Deferred | None] = [None] * len(reserving)
+        self.expected = pacing.expecting(len(reserving))
+        self.expected.__enter__()
+        self.threads = [
+            threading.Thread(target=self._record, args=(n,), daemon=True) for n in range(len(reserving))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _record(self, n: int) -> None:
+        from smsgw.dispatch import pacing
+
+        with pacing.on_the_way():
+            self.released[n].wait(timeout=30)
+            if self.reserving[n]:
+                self.results[n] = reserve_slot("gathered", 30, 1_800_000_000.0, max_wait=5)
+        self.done[n].set()
+
+    def go(self, n: int) -> None:
+        self.released[n].set()
+
+    def finish(self) -> list[Slot | Deferred | None]:
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.expected.__exit__(None, None, None)
+        return self.results
+
+
+def _first_to_ask(what: str = "the first record to ask") -> None:
+    from smsgw.dispatch import pacing
+
+    poll(lambda: pacing._pacer("gathered").waiting == 1, timeout=10, what=what)
+
+
+def test_records_that_reach_the_pacer_one_after_another_reserve_in_one_write(writes, monkeypatch):
+    """A batch's claims finish one at a time: the first record to reach the pacer waits for the others
+    still on their way and reserves for all of them at once."""
+    from smsgw.dispatch import pacing
+
+    monkeypatch.setattr(pacing, "GATHER_SECONDS", 30.0)  # longer than the test: arrival decides
+    batch = _Batch([True, True, True])
+    batch.go(0)
+    _first_to_ask()
+    assert not batch.done[0].is_set()  # waiting for the two still claiming
+    assert writes == []
+    batch.go(1)
+    batch.go(2)
+    slots = batch.finish()
+    assert writes == ["restart_pacer"]
+    assert sorted(round((slot.at - 1_800_000_000.0) * 30) for slot in slots if slot is not None) == [1, 2, 3]
+
+
+def test_a_record_that_needs_no_slot_is_not_waited_for(writes, monkeypatch):
+    """A record done without reserving (a duplicate, a deferral) stops counting as on its way."""
+    from smsgw.dispatch import pacing
+
+    monkeypatch.setattr(pacing, "GATHER_SECONDS", 30.0)
+    batch = _Batch([True, False])
+    batch.go(0)
+    _first_to_ask()
+    assert not batch.done[0].is_set()
+    batch.go(1)  # turns back without a slot: the first one's write goes ahead at once
+    poll(batch.done[0].is_set, timeout=10, what="the first record's slot")
+    results = batch.finish()
+    assert isinstance(results[0], Slot)
+    assert writes == ["restart_pacer"]
+    assert pacing._on_the_way.count == 0
+
+
+def test_a_slow_record_is_waited_for_no_longer_than_the_gathering_time(writes, monkeypatch):
+    from smsgw.dispatch import pacing
+
+    monkeypatch.setattr(pacing, "GATHER_SECONDS", 0.01)
+    batch = _Batch([True, True])
+    batch.go(0)
+    poll(batch.done[0].is_set, timeout=10, what="the first record's slot, without the second")
+    assert writes == ["restart_pacer"]
+    batch.go(1)
+    batch.finish()
+    assert writes == ["restart_pacer", "advance_pacer"]
+    assert (pacing._on_the_way.count, pacing._on_the_way.unclaimed) == (0, 0)

@@ -7,15 +7,23 @@ A slot further ahead than `max_wait` is not taken: the message is deferred inste
 A batch's records reserve from threads of one process at about the same moment. They take turns on
 the pacer (one write at a time per process), and the thread whose turn it is reserves for every thread
 waiting behind it too: one write moves the tat by all their slots and the others take theirs from what
-it reserved (`_Pacer.spare`) without a write of their own. A batch of ten costs one or two pacer writes,
-not ten; no slot is reserved for a record that does not ask for one.
+it reserved (`_Pacer.spare`) without a write of their own. No slot is reserved for a record that does
+not ask for one.
+
+A batch's records claim their messages before they reserve, and those claims finish one after another
+(each thread's write returns at its own moment): the first thread at the pacer would write for itself
+alone, the next for the two behind it, and so on. So a thread whose turn it is first waits, at most
+GATHER_SECONDS, until no record of this process is still on its way to a pacer (`expecting` counts a
+batch's records before their threads start, `on_the_way` each record until it reserves or is done): a
+batch of ten costs one pacer write, not one for each arrival.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from smsgw.dispatch import repository
@@ -65,6 +73,80 @@ def _pacer(name: str) -> _Pacer:
         return _pacers.setdefault(name, _Pacer())
 
 
+# The longest a thread whose turn it is waits for the others on their way (their claims: one DynamoDB
+# write each, a few milliseconds); a slow one is not waited for longer.
+GATHER_SECONDS = 0.05
+
+
+class _OnTheWay:
+    """Records of this process on their way to a pacer: expected by their batch (`expecting`), or set out
+    (`on_the_way`), until they first reserve or are done."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.unclaimed = 0  # expected, and no thread has set out as one of them yet
+        self.changed = threading.Condition()
+        self.this_thread = threading.local()
+
+    def expect(self, records: int) -> None:
+        with self.changed:
+            self.count += records
+            self.unclaimed += records
+
+    def expect_no_more(self) -> None:
+        with self.changed:
+            self.count -= self.unclaimed
+            self.unclaimed = 0
+            self.changed.notify_all()
+
+    def set_out(self) -> None:
+        if getattr(self.this_thread, "travelling", False):
+            return
+        with self.changed:
+            if self.unclaimed:
+                self.unclaimed -= 1  # counted by its batch already
+            else:
+                self.count += 1
+        self.this_thread.travelling = True
+
+    def arrive(self) -> None:
+        if getattr(self.this_thread, "travelling", False):
+            self.this_thread.travelling = False
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait_for_all(self, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
+_on_the_way = _OnTheWay()
+
+
+@contextmanager
+def expecting(records: int) -> Iterator[None]:
+    """Around a batch whose first `records` records start at once (threads, each in `on_the_way`): they
+    count as on their way before their threads start, so the first to reserve waits for the others."""
+    _on_the_way.expect(records)
+    try:
+        yield
+    finally:
+        _on_the_way.expect_no_more()
+
+
+@contextmanager
+def on_the_way() -> Iterator[None]:
+    """Around a record's work that may end in `reserve_slot` (claiming its message, choosing its
+    connector): a reservation made meanwhile by another thread waits for this one to ask too, and takes
+    its slot in the same write."""
+    _on_the_way.set_out()
+    try:
+        yield
+    finally:
+        _on_the_way.arrive()
+
+
 def reserve_slot(
     pacer: str,
     rate_per_second: float,
@@ -77,6 +159,7 @@ def reserve_slot(
     known = _pacer(pacer)
     with known.state:
         known.waiting += 1
+    _on_the_way.arrive()  # after counting as waiting: a gathering thread reserves for this one
     served = False  # `waiting` counts this thread until it has its answer, no longer
     try:
         with known.turn:
@@ -85,6 +168,8 @@ def reserve_slot(
                     known.waiting -= 1
                     served = True
                     return Slot(at=known.spare.popleft())
+            _on_the_way.wait_for_all(GATHER_SECONDS)
+            with known.state:
                 wanted = known.waiting
             if clock is not None:
                 now = max(now, clock())

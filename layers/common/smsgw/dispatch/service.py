@@ -35,7 +35,7 @@ from smsgw.core.clock import epoch_iso, now_iso
 from smsgw.core.lifecycle import Status
 from smsgw.core.message import Message
 from smsgw.dispatch import breaker, connectors
-from smsgw.dispatch.pacing import Deferred, Slot, reserve_slot
+from smsgw.dispatch.pacing import Deferred, Slot, on_the_way, reserve_slot
 from smsgw.dispatch.ports import AccountLookup, Connectors, MessageLeases, StatusNotices
 from smsgw.faults import crash_point
 from smsgw.messages import repository as messages_repository
@@ -272,6 +272,7 @@ def _wait_for_slot(
     return slot
 
 
+@on_the_way()  # a batch's records reserve their slots together (dispatch/pacing.py)
 def dispatch_one(
     message_id: str,
     receive_count: int,

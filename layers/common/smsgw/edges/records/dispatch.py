@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from smsgw.config import get_settings
+from smsgw.dispatch.pacing import expecting
 from smsgw.dispatch.service import dispatch_one
-from smsgw.edges.sqs_batch import RecordInfo
+from smsgw.edges.sqs_batch import RecordInfo, process_batch
 from smsgw.observability import logger
 
 # A batch's records are dispatched at once (settings.dispatch_records_at_once, default 10 = the event
@@ -27,3 +29,11 @@ def dispatch_record(body: dict[str, Any], record: RecordInfo) -> str:
     )
     logger.info("dispatched", extra={"message_id": message_id, "outcome": outcome})
     return outcome
+
+
+def dispatch_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A send-queue batch, its records at once; the partial batch response."""
+    at_once = get_settings().dispatch_records_at_once
+    starting = min(at_once, len(event.get("Records") or [])) if at_once > 1 else 0
+    with expecting(starting):  # the first record to reserve takes the others' slots in the same write
+        return process_batch(event, context, dispatch_record, concurrency=at_once)
