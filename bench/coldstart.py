@@ -185,7 +185,8 @@ def compile_seconds(modules: list[str]) -> float:
 WHY = {
     "smsgw.inbound.service": "the inbound domain's service (carrier signatures, reassembly); the send path "
     "needs only smsgw.optouts",
-    "smsgw.carrier": "the carrier package (its clients, and requests, load lazily since the first bench run)",
+    "smsgw.carrier": "the carrier package: only its signing (Vonage's signed requests); since 2026-12-04 it no "
+    "longer re-exports carrier.base",
     "smsgw.numbers.routing": "who holds a number: the one sender check, sender_allowed",
     "smsgw.numbers.service": "the Phone Numbers API: no longer imported by the send path",
     "smsgw.scheduler": "the Scheduler client for send_at and quiet hours",

@@ -9,19 +9,18 @@ import requests
 import responses
 
 from simulator.server import start_simulator
-from smsgw.carrier import (
+from smsgw.carrier.base import (
     CarrierRejected,
     CarrierThrottled,
     CarrierTransientError,
-    KpnCarrier,
     Submission,
     SubmitResult,
     SubmittedPart,
-    VonageCarrier,
-    make_carrier,
+    parse_retry_after,
 )
-from smsgw.carrier.base import parse_retry_after
-from smsgw.carrier.vonage import sign_params
+from smsgw.carrier.factory import make_carrier
+from smsgw.carrier.kpn import KpnCarrier
+from smsgw.carrier.vonage import VonageCarrier, sign_params
 
 KEY, SECRET, SIG_SECRET = "abcd1234", "topsecret99", "sigsecret-123"
 CLIENT_ID, CLIENT_SECRET = "kpn-client", "kpn-client-secret"
