@@ -307,7 +307,7 @@ def test_a_first_attempt_whose_function_died_is_taken_over_by_the_record_coming_
     worker = Deliverer(clock=clock)
     with pytest.MonkeyPatch.context() as patched:
         if dies_at == "before its POST":
-            patched.setattr(delivery, "get_account", lambda account_id: (_ for _ in ()).throw(Died()))
+            patched.setattr(delivery, "recent_account", lambda account_id: (_ for _ in ()).throw(Died()))
         else:
             patched.setattr(repository, "record_attempt", lambda *a, **k: (_ for _ in ()).throw(Died()))
         with pytest.raises(Died):

@@ -3,12 +3,14 @@ never twice, never backwards, nothing lost between two writes."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
+from standardwebhooks import Webhook
 
 from smsgw.core.errors import NotFound
 from smsgw.core.memo import forget_all
@@ -410,6 +412,45 @@ def test_an_account_that_no_longer_exists_fails_the_delivery(aws, account, queue
     assert deliverer(transport, clock).handle(record) == "failed"
     assert transport.calls == []
     assert "no longer exists" in stored("MSG1", delivery_id)["last_error"]
+
+
+def test_callbacks_for_one_account_read_it_once_within_the_account_cache_time(
+    aws, account, queues, clock, monkeypatch
+):
+    """A batch of status callbacks signs each with the account's secret, read at most
+    ACCOUNT_CACHE_SECONDS ago (as every warm function reads accounts), not once per callback."""
+    from smsgw.accounts import repository as accounts_repository
+    from smsgw.accounts import service as accounts_service
+
+    reads: list[str] = []
+    real = accounts_repository.get_account
+
+    def counted(account_id: str, consistent: bool = False):
+        reads.append(account_id)
+        return real(account_id, consistent=consistent)
+
+    monkeypatch.setattr(accounts_repository, "get_account", counted)
+    seconds = [1_000.0]
+    monkeypatch.setattr(accounts_service, "_seconds", lambda: seconds[0])
+    for n in range(3):
+        enqueue(account, key=f"k{n}", subject=f"MSG{n}")
+    transport = ScriptedTransport()
+    worker = deliverer(transport, clock)
+    assert [worker.handle(record) for record in queues.bodies()] == ["delivered"] * 3
+    assert reads == [account.account_id]
+    # A new secret signs once the cached read is older than ACCOUNT_CACHE_SECONDS.
+    new_secret = "whsec_" + base64.b64encode(b"a rotated secret, 32 bytes long!").decode()
+    aws.table.update_item(
+        Key={"pk": f"ACCOUNT#{account.account_id}", "sk": "ACCOUNT"},
+        UpdateExpression="SET webhook_secret = :s",
+        ExpressionAttributeValues={":s": new_secret},
+    )
+    seconds[0] += accounts_service.ACCOUNT_CACHE_SECONDS + 1
+    enqueue(account, key="k9", subject="MSG9")
+    assert [worker.handle(record) for record in queues.bodies()] == ["delivered"]
+    assert len(reads) == 2
+    last = transport.calls[-1]
+    Webhook(new_secret).verify(last["body"], last["headers"])  # raises unless signed with it
 
 
 def test_a_record_for_an_expired_delivery_is_dropped(account, queues, clock):

@@ -275,18 +275,27 @@ def balance(account_id: str) -> Decimal:
     return repository.get_balance(account_id)
 
 
-def cached_account(account_id: str) -> Account:
-    """The account, read at most ACCOUNT_CACHE_SECONDS ago; the balance is never read from here."""
+def recent_account(account_id: str) -> Account | None:
+    """The account, read at most ACCOUNT_CACHE_SECONDS ago (an account that does not exist is read
+    again every time); the balance is never read from here."""
     now = _seconds()
     cached = _account_cache.get(account_id)
     if cached and cached[0] > now:
         return cached[1]
     account = repository.get_account(account_id)
     if account is None:
-        raise Unauthorized("the token's account no longer exists")
+        return None
     if len(_account_cache) >= _ACCOUNT_CACHE_MAX:
         _account_cache.clear()
     _account_cache[account_id] = (now + ACCOUNT_CACHE_SECONDS, account)
+    return account
+
+
+def cached_account(account_id: str) -> Account:
+    """`recent_account` of a token's account: Unauthorized once it no longer exists."""
+    account = recent_account(account_id)
+    if account is None:
+        raise Unauthorized("the token's account no longer exists")
     return account
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from smsgw.accounts.service import get_account
+from smsgw.accounts.service import recent_account
 from smsgw.config import get_settings
 from smsgw.core.errors import InvalidField, NotFound
 from smsgw.observability import logger, metrics
@@ -254,7 +254,8 @@ class Deliverer:
         repository.mark_dead_lettered(item["subject_id"], item["delivery_id"], iso(self.clock()))
 
     def _attempt(self, item: dict[str, Any], now: float) -> _Result:
-        account = get_account(item["account_id"])
+        # As every warm function reads accounts: a new webhook secret signs within ACCOUNT_CACHE_SECONDS.
+        account = recent_account(item["account_id"])
         if account is None:
             return _Result(
                 Response(None, 0, f"account {item['account_id']} no longer exists"), permanent=True
