@@ -17,17 +17,13 @@ from typing import Any
 
 from smsgw.accounts import service
 from smsgw.core.errors import Unauthorized
+from smsgw.edges.headers import header_value
 from smsgw.observability import logger
-
-
-def _header(event: dict[str, Any], name: str) -> str | None:
-    headers = event.get("headers") or {}
-    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 def authorize(event: dict[str, Any]) -> dict[str, Any]:
     try:
-        principal = service.authenticate(_header(event, "authorization"))
+        principal = service.authenticate(header_value(event.get("headers"), "authorization"))
     except Unauthorized as error:
         logger.info("token refused", extra={"reason": error.message})
         # Cached per token like a valid one (AuthorizerResultTtlInSeconds): a token refused now stays refused.

@@ -21,6 +21,7 @@ import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from smsgw.edges.headers import header_value
 from smsgw.edges.resolver import SmsgwResolver, create_plain_resolver
 
 DOCUMENT = "openapi.json"
@@ -59,7 +60,7 @@ def served_base_path(event: dict[str, Any]) -> str:
     stage = str(context.get("stage") or "$default")
     prefix = "" if stage == "$default" else f"/{stage}"
     api_id = context.get("apiId")
-    host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), "") or ""
+    host = header_value(event.get("headers"), "host") or ""
     if api_id and _is_local_host(host):
         prefix = f"/_aws/execute-api/{api_id}/{stage}"
     return prefix

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from smsgw.accounts import service as accounts
 from smsgw.accounts.models import Account, Principal
 from smsgw.core.errors import InvalidToken, Unauthorized
+from smsgw.edges.headers import header_value
 from smsgw.edges.request_body import parse_body
 
 
@@ -88,7 +89,5 @@ def request_params(app: BaseRouter) -> dict[str, str]:
 
 
 def header(app: BaseRouter, name: str) -> str | None:
-    """Headers case-insensitively (payload 2.0 lower-cases their names; a hand-made event may not)."""
-    headers: Iterable[tuple[str, str]] = (app.current_event.headers or {}).items()
-    wanted = name.lower()
-    return next((value for key, value in headers if key.lower() == wanted), None)
+    """The request's header `name`, case-insensitively."""
+    return header_value(app.current_event.headers, name)

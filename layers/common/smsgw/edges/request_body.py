@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from smsgw.core.errors import BadRequest
+from smsgw.edges.headers import header_value
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -168,7 +169,7 @@ def _multipart(raw: bytes, content_type: str, header: Message) -> dict[str, Any]
 
 def parse_body(headers: Mapping[str, str], body: str | None, is_base64: bool = False) -> dict[str, Any]:
     """The body as a dict: a JSON object, or a form's fields. An empty body is `{}`."""
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None) or ""
+    content_type = header_value(headers, "content-type") or ""
     if not body:
         return {}
     raw = _raw_bytes(body, is_base64)
