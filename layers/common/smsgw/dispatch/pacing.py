@@ -15,7 +15,7 @@ A batch's records claim their messages before they reserve, and those claims fin
 alone, the next for the two behind it, and so on. So a thread whose turn it is first waits, at most
 GATHER_SECONDS, until no record of this process is still on its way to a pacer (`expecting` counts a
 batch's records before their threads start, `on_the_way` each record until it reserves or is done): a
-batch of ten costs one pacer write, not one for each arrival.
+batch of ten whose claims return within that time costs one pacer write, not one for each arrival.
 """
 
 from __future__ import annotations
