@@ -306,3 +306,35 @@ def test_a_message_stored_between_the_claim_and_the_read_is_claimed_again_not_po
     assert dispatch(event) == {"batchItemFailures": []}
     assert message(aws, message_id)["status"] == "submitted"
     assert len(sim_messages(carrier_env)) == 1
+
+
+def test_a_batch_of_ten_reserves_its_pacing_slots_in_one_write(aws, account, carrier_env, monkeypatch):
+    """DispatchFunction counts a batch's records before their threads start, so the first record to reach
+    the pacer waits for the nine still claiming their messages and one write reserves all ten slots
+    (docs/routing.md). With the wait unbounded here, that holds however slowly moto answers."""
+    from smsgw.core.memo import forget_all
+    from smsgw.dispatch import pacing
+    from smsgw.dispatch import repository as dispatch_repository
+    from smsgw.dispatch import service as dispatch_service
+
+    writes: list[str] = []
+    for name in ("advance_pacer", "restart_pacer"):
+        real = getattr(dispatch_repository, name)
+        monkeypatch.setattr(
+            dispatch_repository, name, lambda *a, real=real, name=name: writes.append(name) or real(*a)
+        )
+    monkeypatch.setattr(pacing, "GATHER_SECONDS", 30.0)
+    # Slots 1 ms apart (the tests' carrier rate): a thread moto keeps waiting would skip its late slot
+    # and reserve another; that rule is tested in tests/unit/test_pacing.py, not here.
+    monkeypatch.setattr(dispatch_service, "LATE_SLOT_SECONDS", 60.0)
+    # The default, 10 at once (conftest takes one at a time: moto's transactions are not thread-safe,
+    # and dispatch makes none).
+    monkeypatch.setenv("DISPATCH_RECORDS_AT_ONCE", "10")
+    forget_all()
+    ids = [accept(account, text=f"n{i}") for i in range(10)]
+    event = receive_batch(aws)
+    assert len(event["Records"]) == 10
+    assert dispatch(event) == {"batchItemFailures": []}
+    assert writes == ["restart_pacer"]
+    assert sorted(message(aws, i)["status"] for i in ids) == ["submitted"] * 10
+    assert len(sim_messages(carrier_env)) == 10
