@@ -75,6 +75,11 @@ def component(schema: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
 
 
+def view_content(view: type) -> dict[str, Any]:
+    """A JSON answer documented by a view (smsgw.core.views): the docs generator turns it into a schema."""
+    return {"application/json": {"model": view}}
+
+
 def component_body(schema: str) -> dict[str, Any]:
     """An ApiRouter `requests` entry: a required JSON body documented by a component schema."""
     return {"requestBody": {"required": True, "content": component(schema)}}

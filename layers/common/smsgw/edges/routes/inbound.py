@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from smsgw.core.views import wire_dict
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, request_params
-from smsgw.edges.resolver import ApiRouter, component
+from smsgw.edges.resolver import ApiRouter, component, view_content
 from smsgw.inbound import service
 from smsgw.inbound.models import InboundAck, InboundPage, InboundView
 
@@ -18,7 +18,7 @@ INBOUND_PATH = "/inbound"
 INBOUND_ID = Param("inbound_id", where="path", max_length=ID_LENGTH)
 
 CARRIER_RESPONSES: dict[int, Any] = {
-    200: {"description": "Acknowledged", "content": {"application/json": {"model": InboundAck}}},
+    200: {"description": "Acknowledged", "content": view_content(InboundAck)},
     400: {
         "description": "A required field is missing or malformed",
         "content": component("ErrorResponse"),
@@ -91,7 +91,7 @@ def inbound_router() -> Router:
         tags=["Inbound"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "A page", "content": {"application/json": {"model": InboundPage}}},
+            200: {"description": "A page", "content": view_content(InboundPage)},
             400: {
                 "description": "A bad limit or cursor",
                 "content": component("ErrorResponse"),
@@ -110,7 +110,7 @@ def inbound_router() -> Router:
         tags=["Inbound"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "The message", "content": {"application/json": {"model": InboundView}}},
+            200: {"description": "The message", "content": view_content(InboundView)},
             401: {"description": "Missing, malformed, unknown or expired token"},
             403: {"description": "The account is disabled"},
             404: {

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from smsgw.core.views import wire_dict
 from smsgw.edges.params import ID, ID_LENGTH, NUMBER, PAGE, SENDER, Param, documented, read_params
 from smsgw.edges.request import account_route_guard
-from smsgw.edges.resolver import ApiRouter, component
+from smsgw.edges.resolver import ApiRouter, component, view_content
 from smsgw.messages import reading
 from smsgw.messages.views import MessagePage, MessageView
 
@@ -40,7 +40,7 @@ def messages_router() -> Router:
         tags=["Messages"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "The message", "content": {"application/json": {"model": MessageView}}},
+            200: {"description": "The message", "content": view_content(MessageView)},
             401: {"description": "Missing, malformed, unknown or expired token"},
             403: {"description": "The account is disabled"},
             404: {
@@ -65,7 +65,7 @@ def messages_router() -> Router:
         responses={
             200: {
                 "description": "Cancelled (`status` cancelled)",
-                "content": {"application/json": {"model": MessageView}},
+                "content": view_content(MessageView),
             },
             401: {"description": "Missing, malformed, unknown or expired token"},
             403: {"description": "The account is disabled"},
@@ -95,7 +95,7 @@ def messages_router() -> Router:
         responses={
             200: {
                 "description": "A page of messages",
-                "content": {"application/json": {"model": MessagePage}},
+                "content": view_content(MessagePage),
             },
             400: {
                 "description": "A bad filter (an unknown `status`, a `since`/`until` that is no date-time), limit "

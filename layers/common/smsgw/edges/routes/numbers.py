@@ -18,7 +18,7 @@ from smsgw.edges.errors import Wire
 from smsgw.edges.params import Param, documented
 from smsgw.edges.request import event_body, kpn_route_guard
 from smsgw.edges.request_body import BadBody
-from smsgw.edges.resolver import ApiRouter, component, component_body
+from smsgw.edges.resolver import ApiRouter, component, component_body, view_content
 from smsgw.messages import service as messages
 from smsgw.numbers import register as registration
 from smsgw.numbers import service
@@ -215,7 +215,7 @@ def numbers_router() -> Router:
         responses={
             200: {
                 "description": "A page of numbers",
-                "content": {"application/json": {"model": OwnedNumbers}},
+                "content": view_content(OwnedNumbers),
             },
             400: BAD_INPUT,
             **GUARD_RESPONSES,

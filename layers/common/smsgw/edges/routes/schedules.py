@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from smsgw.core.views import wire_dict
 from smsgw.edges.params import ID_LENGTH, PAGE, Param, documented, read_params
 from smsgw.edges.request import account_route_guard, event_body
-from smsgw.edges.resolver import ApiRouter, component, component_body
+from smsgw.edges.resolver import ApiRouter, component, component_body, view_content
 from smsgw.schedules import service
 from smsgw.schedules.views import SchedulePage, ScheduleView, create_fields, update_fields
 
@@ -61,10 +61,6 @@ _UNAVAILABLE: dict[int, Any] = {
 }
 
 
-def _view(model: type) -> dict[str, Any]:
-    return {"application/json": {"model": model}}
-
-
 def schedules_router() -> Router:
     router = ApiRouter(requests=REQUESTS)
 
@@ -79,7 +75,7 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            201: {"description": "Created", "content": {"application/json": {"model": ScheduleView}}},
+            201: {"description": "Created", "content": view_content(ScheduleView)},
             **_BAD,
             **_AUTH_ERRORS,
             **_LIMIT,
@@ -101,7 +97,7 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "A page of schedules", "content": _view(SchedulePage)},
+            200: {"description": "A page of schedules", "content": view_content(SchedulePage)},
             **_AUTH_ERRORS,
         },
     )
@@ -117,7 +113,7 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "The schedule", "content": _view(ScheduleView)},
+            200: {"description": "The schedule", "content": view_content(ScheduleView)},
             **_AUTH_ERRORS,
             **_NOT_FOUND,
         },
@@ -134,7 +130,7 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "The changed schedule", "content": _view(ScheduleView)},
+            200: {"description": "The changed schedule", "content": view_content(ScheduleView)},
             **_BAD,
             **_AUTH_ERRORS,
             **_NOT_FOUND,
@@ -154,7 +150,7 @@ def schedules_router() -> Router:
         tags=["Schedules"],
         middlewares=[account_route_guard],
         responses={
-            200: {"description": "Deleted (`state` deleted)", "content": _view(ScheduleView)},
+            200: {"description": "Deleted (`state` deleted)", "content": view_content(ScheduleView)},
             **_AUTH_ERRORS,
             **_NOT_FOUND,
             **_UNAVAILABLE,
