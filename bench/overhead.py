@@ -86,12 +86,9 @@ def aws_time() -> Iterator[list[float]]:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
-PER_OPERATION: dict[str, list[float]] = {}  # this measurement's calls, by operation
-
-
-def split(fn: Handler, n: int) -> tuple[float, float, float, float]:
+def split(fn: Handler, n: int, per_operation: dict[str, list[float]]) -> tuple[float, float, float, float]:
     """(mean total ms, mean ms in AWS calls, AWS calls of the typical request, mean AWS calls) per
-    request over n requests. The typical request is the median: caches refreshed by time (the account
+    request over n requests (each AWS call's time is added to `per_operation`). The typical request is the median: caches refreshed by time (the account
     every 5 s, the routing table) add a call per container and interval, not per request."""
     samples: list[float] = []
     calls: list[float] = []
@@ -101,7 +98,7 @@ def split(fn: Handler, n: int) -> tuple[float, float, float, float]:
             samples.extend(time_calls(fn, 1))
             calls.append(spent[1] - before)
     for operation, times in spent[2].items():
-        PER_OPERATION.setdefault(operation, []).extend(times)
+        per_operation.setdefault(operation, []).extend(times)
     return sum(samples) / n * 1000, spent[0] / n * 1000, stats.median(calls), spent[1] / n
 
 
@@ -165,7 +162,7 @@ def measure(rounds: int, per_round: int, warmup: int) -> Measured:
     from bench import baselines, workloads
     from bench.mocked import LambdaContext, api_event, captured_stdout, handler, moto_env
 
-    PER_OPERATION.clear()
+    per_operation: dict[str, list[float]] = {}  # every timed call of the split pass, by operation
     context = LambdaContext()
     with moto_env(receiver=True) as env, captured_stdout():
         account = workloads.new_account()
@@ -218,7 +215,7 @@ def measure(rounds: int, per_round: int, warmup: int) -> Measured:
             ("inbound (routed, forwarded)", inbound),
             ("bare PutItem", bare_inbound),
         ):
-            splits[name] = split(fn, per_round)
+            splits[name] = split(fn, per_round, per_operation)
             prune()
         baselines.forget_clients()
     return Measured(
@@ -229,7 +226,7 @@ def measure(rounds: int, per_round: int, warmup: int) -> Measured:
         idem_t,
         idem_bare_t,
         splits,
-        dict(PER_OPERATION),
+        per_operation,
         per_round,
     )
 
