@@ -104,20 +104,22 @@ def test_a_single_part_whose_forward_fails_is_stored_once_on_the_resend(env, own
 
     register(owner.account_id, PHONE, receiver.url)
     fields = {"msisdn": PHONE, "to": NUMBER, "messageId": "one-1", "text": "Yes please"}
-    fail_once(monkeypatch, queue, "send")  # queueing the webhook (the intake's last step but one)
+    fail_once(monkeypatch, queue, "send")  # queueing the webhook (the intake's last step)
     assert inbound(fields)[0] == 500
-    assert inbound(fields) == (200, {"result": "received"})
+    assert forwarded(receiver) == []
+    assert inbound(fields) == (200, {"result": "duplicate"})  # stored the first time; queued now
     assert inbound(fields) == (200, {"result": "duplicate"})
     [stored] = env.items("INBOUND#")
     [payload] = forwarded(receiver)
     assert (payload["text"], payload["inbound_id"]) == ("Yes please", stored["inbound_id"])
 
 
-def test_a_single_part_whose_handler_died_is_processed_by_a_resend_after_the_lease(
+def test_a_single_part_whose_handler_died_before_queueing_is_forwarded_by_the_resend_at_once(
     env, owner, receiver, monkeypatch
 ):
-    """The Lambda dies mid-way (no except clause runs): a resend during its lease on the messageId is
-    not acknowledged (503, the carrier retries); once the lease ends, the resend completes it."""
+    """The Lambda dies mid-way (no except clause runs): the message and its delivery are stored, the
+    delivery is not queued. The carrier's resend is a duplicate, which queues the delivery its mark names:
+    no lease to wait out, and it is POSTed once however often the carrier resends."""
     from smsgw.webhooks import queue
 
     register(owner.account_id, PHONE, receiver.url)
@@ -125,11 +127,9 @@ def test_a_single_part_whose_handler_died_is_processed_by_a_resend_after_the_lea
     fail_once(monkeypatch, queue, "send", error=SystemExit)
     with pytest.raises(SystemExit):
         inbound(fields)
-    status, body = inbound(fields)  # still in progress, as far as we know: not acknowledged, retried
-    assert status == 503, body
-    later = inbound_service._clock() + inbound_service.PROCESSING_LEASE_SECONDS + 1
-    monkeypatch.setattr(inbound_service, "_clock", lambda: later)  # the lease has ended
-    assert inbound(fields) == (200, {"result": "received"})
+    assert forwarded(receiver) == []
+    assert inbound(fields) == (200, {"result": "duplicate"})
+    assert inbound(fields) == (200, {"result": "duplicate"})
     [payload] = forwarded(receiver)
     assert payload["text"] == "Still there?"
     assert len(env.items("INBOUND#")) == 1

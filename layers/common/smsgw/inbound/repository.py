@@ -267,17 +267,17 @@ def store_first_sight(
     carrier_message_id: str,
     item: dict[str, Any],
     *,
-    lease_until: int,
     mark_expires_at: int,
-    done: bool,
+    delivery_id: str | None,
     msisdn: str,
     to: str,
     conversation: dict[str, Any] | None,
     numbers: list[NumberExpected],
     writes: list[dict[str, Any]],
 ) -> FirstSight:
-    """One transaction for a part seen for the first time: its mark (the message's inbound_id, a
-    lease, `done` when nothing follows), the message, and `writes` (its webhook delivery) — provided
+    """One transaction for a part seen for the first time: its mark (finished: the message's inbound_id
+    and `delivery_id`, the webhook delivery a resend queues again), the message, and `writes` (that
+    delivery) — provided
     the conversation from `msisdn` to `to` is as the caller routed it (`conversation` None: there is
     none; else its account_id and callback_url). Nothing is read: a mark or conversation that is not as
     expected cancels the transaction and comes back in its cancellation reasons; so does a number whose
@@ -305,9 +305,9 @@ def store_first_sight(
     mark = {
         **keys.inbound_part(carrier_message_id),
         "inbound_id": item["inbound_id"],
-        "lease_until": lease_until,
-        "done": done,
+        "done": True,
         "expires_at": mark_expires_at,
+        **({"delivery_id": delivery_id} if delivery_id else {}),
     }
     absent = "attribute_not_exists(pk)"
     try:

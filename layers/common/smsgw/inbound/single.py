@@ -1,5 +1,5 @@
-"""A single-part inbound SMS seen for the first time (no STOP/START/HELP) in at most three AWS calls:
-one transaction, the webhook enqueue, the mark finished (docs/architecture.md "AWS calls")."""
+"""A single-part inbound SMS seen for the first time (no STOP/START/HELP) in at most two AWS calls:
+one transaction, the webhook enqueue (docs/architecture.md "AWS calls")."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from smsgw.core.errors import ServiceUnavailable
 from smsgw.core.memo import remembered
 from smsgw.faults import crash_point
 from smsgw.inbound import repository
-from smsgw.inbound.items import PROCESSING_LEASE_SECONDS, Route, forward_args, inbound_item, log_received
+from smsgw.inbound.items import Route, forward_args, inbound_item, log_received
 from smsgw.inbound.ports import InboundWebhooks, NumberRoutes
 from smsgw.numbers import routing as numbers_routing
 from smsgw.numbers.routing import OWNED, REGISTERED, NumberRoute
 from smsgw.observability import metrics
 from smsgw.webhooks import service as webhooks_service
+from smsgw.webhooks.models import NewDelivery
 
 # What the intake uses of the other domains (inbound/ports.py), checked by mypy.
 numbers: NumberRoutes = numbers_routing
@@ -37,15 +38,18 @@ _monotonic = time.monotonic  # the number-route cache's clock
 def receive_single(
     msisdn: str, to: str, carrier_id: str, fields: dict[str, str], text: str, clock: int, expires: int
 ) -> str | None:
-    """A single-part SMS seen for the first time, that is no STOP/START/HELP: at most three AWS calls.
-    One transaction stores its mark (leased), the message and its webhook delivery (under the
-    condition that the conversation is as routed: checked, never read); then the delivery is queued
-    and the mark finished — or, with nothing to forward, the mark is written finished at once. The
-    numbers' owners come from a short cache (NUMBER_ROUTE_CACHE_SECONDS), checked by the transaction; a
-    message none of them claims is routed again from fresh reads before it is kept unrouted.
+    """A single-part SMS seen for the first time, that is no STOP/START/HELP: at most two AWS calls.
+    One transaction stores its mark (finished, naming the webhook delivery), the message and its
+    webhook delivery (under the condition that the conversation is as routed: checked, never read);
+    then the delivery is queued. The numbers' owners come from a short cache
+    (NUMBER_ROUTE_CACHE_SECONDS), checked by the transaction; a message none of them claims is routed
+    again from fresh reads before it is kept unrouted.
 
-    A mark that exists answers as `receive` does (duplicate, or 503 while its lease runs); a mark whose
-    attempt failed or died returns None: `receive`'s general path retakes it (same inbound_id)."""
+    A function that dies (or whose queueing fails) between the two answers 5xx, and the carrier sends
+    the SMS again: its mark makes it a duplicate, and a duplicate queues the delivery its mark names
+    once more (a repeated record is never a second POST: WebhookFunction claims each attempt under a
+    condition). A mark that is still leased (written by the general path) answers 503; one whose attempt
+    failed or died returns None: `receive`'s general path retakes it (same inbound_id)."""
     conversation = _conversations.get((msisdn, to))
     numbers_changed = False
     for _ in range(3):  # the conversation may change under us; the third surprise goes the general way
@@ -75,9 +79,8 @@ def receive_single(
         outcome = repository.store_first_sight(
             carrier_id,
             {k: v for k, v in item.items() if v is not None},
-            lease_until=clock + PROCESSING_LEASE_SECONDS,
             mark_expires_at=expires,
-            done=delivery is None,
+            delivery_id=delivery.delivery_id if delivery else None,
             msisdn=msisdn,
             to=to,
             conversation=conversation,
@@ -92,6 +95,8 @@ def receive_single(
         if outcome.mark is not None:
             mark = outcome.mark
             if mark.get("done") is not False:  # True, or a mark from before marks had `done`
+                if mark.get("delivery_id"):  # its first attempt may have died before queueing it
+                    webhooks.queue_new(NewDelivery(str(mark["inbound_id"]), str(mark["delivery_id"]), []))
                 metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
                 return "duplicate"
             if int(mark.get("lease_until", 0)) >= clock:
@@ -106,15 +111,9 @@ def receive_single(
         return None
     _remember_conversation(msisdn, to, conversation)
     log_received(inbound_id, msisdn, parts=1, route=item["route"])
-    if delivery is None:
-        return "received"
-    try:
+    if delivery is not None:
         crash_point("inbound.assembly", inbound_id)
-        webhooks.queue_new(delivery)
-        repository.finish_part(carrier_id)
-    except Exception:
-        repository.release_part(carrier_id)  # the carrier's resend completes it at once (general path)
-        raise
+        webhooks.queue_new(delivery)  # if this fails, the carrier's resend queues it (see above)
     return "received"
 
 
