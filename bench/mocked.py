@@ -94,6 +94,68 @@ def reset_caches() -> None:
     forget_all()
 
 
+def _provision(simulator: Any, hooks: Receiver | None, rate_per_second: int) -> Env:
+    """The template's table, queues, schedule group and carrier secret on the AWS the clients reach (moto
+    in this process, or an endpoint set in AWS_ENDPOINT_URL), and the functions' environment for them."""
+    import boto3
+
+    resources = template()["Resources"]
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    _create_table(dynamodb, "smsgw-bench", resources["Table"]["Properties"])
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = {
+        name: sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+        for name in (
+            "send",
+            "send-dlq",
+            "webhooks",
+            "webhooks-dlq",
+            "inbound",
+            "schedule-runs",
+            "schedule-dlq",
+        )
+    }
+    arn = {
+        name: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for name, url in queues.items()
+    }
+    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="smsgw-bench")
+    os.environ.update(
+        {
+            "TABLE_NAME": "smsgw-bench",
+            "SEND_QUEUE_URL": queues["send"],
+            "WEBHOOK_QUEUE_URL": queues["webhooks"],
+            "WEBHOOK_DLQ_URL": queues["webhooks-dlq"],
+            "INBOUND_QUEUE_URL": queues["inbound"],
+            "CARRIER_PROVIDER": "simulator",
+            "CARRIER_RATE_PER_SECOND": str(rate_per_second),
+            "CALLBACK_ALLOW_HTTP_HOSTS": "127.0.0.1",
+            "SCHEDULE_GROUP_NAME": "smsgw-bench",
+            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/smsgw-bench-scheduler",
+            "SEND_QUEUE_ARN": arn["send"],
+            "SCHEDULE_RUN_QUEUE_ARN": arn["schedule-runs"],
+            "SCHEDULE_DLQ_ARN": arn["schedule-dlq"],
+        }
+    )
+    # Always: carrier webhooks are refused unless the carrier secret says how they are signed.
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="smsgw/carrier",
+        SecretString=json.dumps(
+            {
+                "api_key": CARRIER_KEY,
+                "api_secret": CARRIER_SECRET,
+                "signature_secret": SIGNATURE_SECRET,
+                "signature_method": SIGNATURE_METHOD,
+            }
+        ),
+    )
+    os.environ["CARRIER_SECRET_NAME"] = "smsgw/carrier"
+    if simulator is not None:
+        os.environ["CARRIER_BASE_URL"] = simulator.url
+    reset_caches()
+    return Env("smsgw-bench", queues, simulator, hooks)
+
+
 @contextmanager
 def moto_env(
     *, carrier: bool = False, receiver: bool = False, rate_per_second: int = 100_000
@@ -101,73 +163,47 @@ def moto_env(
     """Moto with the template's tables and queues; with `carrier`, the simulator in this process and its
     credentials in (moto) Secrets Manager; with `receiver`, an HTTP endpoint for status callbacks."""
     use_fake_aws()
-    import boto3
     from moto import mock_aws
 
     saved = dict(os.environ)
     with mock_aws(), _maybe_simulator(carrier) as simulator, _maybe_receiver(receiver) as hooks:
-        resources = template()["Resources"]
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        _create_table(dynamodb, "smsgw-bench", resources["Table"]["Properties"])
-        sqs = boto3.client("sqs", region_name=REGION)
-        queues = {
-            name: sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
-            for name in (
-                "send",
-                "send-dlq",
-                "webhooks",
-                "webhooks-dlq",
-                "inbound",
-                "schedule-runs",
-                "schedule-dlq",
-            )
-        }
-        arn = {
-            name: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-            for name, url in queues.items()
-        }
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name="smsgw-bench")
-        os.environ.update(
-            {
-                "TABLE_NAME": "smsgw-bench",
-                "SEND_QUEUE_URL": queues["send"],
-                "WEBHOOK_QUEUE_URL": queues["webhooks"],
-                "WEBHOOK_DLQ_URL": queues["webhooks-dlq"],
-                "INBOUND_QUEUE_URL": queues["inbound"],
-                "CARRIER_PROVIDER": "simulator",
-                "CARRIER_RATE_PER_SECOND": str(rate_per_second),
-                "CALLBACK_ALLOW_HTTP_HOSTS": "127.0.0.1",
-                "SCHEDULE_GROUP_NAME": "smsgw-bench",
-                "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/smsgw-bench-scheduler",
-                "SEND_QUEUE_ARN": arn["send"],
-                "SCHEDULE_RUN_QUEUE_ARN": arn["schedule-runs"],
-                "SCHEDULE_DLQ_ARN": arn["schedule-dlq"],
-            }
-        )
-        # Always: carrier webhooks are refused unless the carrier secret says how they are signed.
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="smsgw/carrier",
-            SecretString=json.dumps(
-                {
-                    "api_key": CARRIER_KEY,
-                    "api_secret": CARRIER_SECRET,
-                    "signature_secret": SIGNATURE_SECRET,
-                    "signature_method": SIGNATURE_METHOD,
-                }
-            ),
-        )
-        os.environ["CARRIER_SECRET_NAME"] = "smsgw/carrier"
-        if simulator is not None:
-            os.environ["CARRIER_BASE_URL"] = simulator.url
-        reset_caches()
         try:
-            yield Env("smsgw-bench", queues, simulator, hooks)
+            yield _provision(simulator, hooks, rate_per_second)
         finally:
             reset_caches()
             os.environ.clear()
             os.environ.update(saved)
+
+
+@contextmanager
+def ministack_env(*, receiver: bool = False, rate_per_second: int = 100_000) -> Iterator[Env]:
+    """The same on ministack, the local stack's AWS (local/services.py), in its own process on 127.0.0.1:
+    every call is an HTTP round trip to another process, as on AWS, where moto in this process answers
+    with a function call."""
+    use_fake_aws()
+    import tempfile
+
+    from local.build import ensure_stack_venv
+    from local.procs import LOOPBACK, free_port, wait_until
+    from local.services import START_TIMEOUT, ministack_healthy, start_ministack
+
+    python = ensure_stack_venv(ROOT / ".venv-stack", log=lambda *_: None)
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="smsgw-bench-ministack-") as tmp:
+        port = free_port()
+        process = start_ministack(python, port, Path(tmp), REGION, False, Path(tmp) / "ministack.log")
+        url = f"http://{LOOPBACK}:{port}"
+        try:
+            if not wait_until(lambda: ministack_healthy(process, url), START_TIMEOUT):
+                raise process.fail("not healthy")
+            os.environ["AWS_ENDPOINT_URL"] = url
+            with _maybe_receiver(receiver) as hooks:
+                yield _provision(None, hooks, rate_per_second)
+        finally:
+            reset_caches()
+            os.environ.clear()
+            os.environ.update(saved)
+            process.stop()
 
 
 @contextmanager
