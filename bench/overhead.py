@@ -256,11 +256,11 @@ def _calls_share_note(
 def run(quick: bool = False) -> Section:
     from bench.mocked import ministack_env, moto_env
 
-    rounds, per_round, warmup = (4, 10, 10) if quick else (12, 15, 30)
+    rounds, per_round, warmup = (4, 10, 10) if quick else (20, 15, 30)
     measured = measure(rounds, per_round, warmup, ministack_env)
     # Beside, in this process: moto with transactions that copy only what they touch
     # (bench/moto_transactions.py says why), and moto as it is.
-    beside_rounds = max(2, rounds // 2)
+    beside_rounds = max(2, rounds // 3)
     with item_level_rollback():
         in_process = measure(beside_rounds, per_round, warmup, moto_env)
     stock = measure(beside_rounds, per_round, warmup, moto_env)
