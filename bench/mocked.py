@@ -187,7 +187,9 @@ def ministack_env(*, receiver: bool = False, rate_per_second: int = 100_000) -> 
     from local.procs import LOOPBACK, free_port, wait_until
     from local.services import START_TIMEOUT, ministack_healthy, start_ministack
 
-    python = ensure_stack_venv(ROOT / ".venv-stack", log=lambda *_: None)
+    python = ensure_stack_venv(
+        ROOT / ".venv-stack", log=lambda line: print(f"[bench] {line}", file=sys.stderr)
+    )
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="smsgw-bench-ministack-") as tmp:
         port = free_port()
