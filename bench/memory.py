@@ -13,8 +13,10 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
-from bench.coldstart import child_env
+from bench.coldstart import Layer, build_layer, child_env
 from bench.mocked import ROOT
 from bench.report import Section, Table
 from bench.workloads import FUNCTIONS
@@ -44,11 +46,11 @@ print(json.dumps({{"after_init": after_init, "before": before, "peak": peak}}))
 HEADROOM = 1.5
 
 
-def measure(name: str) -> dict[str, float]:
+def measure(name: str, layer: Layer) -> dict[str, float]:
     out = subprocess.run(  # noqa: S603 - this interpreter, our own probe code
         [sys.executable, "-c", PROBE.format(name=name)],
         cwd=ROOT,
-        env=child_env(),
+        env=child_env(ROOT, layer),
         capture_output=True,
         text=True,
         check=False,
@@ -73,12 +75,15 @@ def run(quick: bool = False) -> Section:
         names = [n for n in names if n in ("send", "dispatch", "inbound")]
     rows = []
     failed = []
-    for name in names:
-        try:
-            m = measure(name)
-        except RuntimeError as error:  # one function's workload must not hide the others
-            failed.append(f"{name}: {str(error).strip().splitlines()[-1]}")
-            continue
+    measured = {}
+    with tempfile.TemporaryDirectory(prefix="smsgw-bench-memory-") as build_dir:
+        layer = build_layer(ROOT, True, Path(build_dir))  # the layer as `make build` ships it
+        for name in names:
+            try:
+                measured[name] = measure(name, layer)
+            except RuntimeError as error:  # one function's workload must not hide the others
+                failed.append(f"{name}: {str(error).strip().splitlines()[-1]}")
+    for name, m in measured.items():
         growth = max(m["peak"] - m["before"], 0.0)
         peak = m["after_init"] + growth
         configured = sizes.get(name, 0)
