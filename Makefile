@@ -45,8 +45,9 @@ format: install ## apply ruff fixes and formatting
 openapi: install ## regenerate the OpenAPI document ApiFunction serves (after changing a route)
 	PYTHONPATH=layers/common $(BIN)/python -m smsgw.edges.app
 
-typecheck: install ## mypy on the layer
+typecheck: install ## mypy on the layer, and on the tools around it (bench, local stack, chaos, simulator)
 	$(BIN)/mypy layers/common/smsgw
+	$(BIN)/mypy --python-version 3.12 bench local chaos simulator
 
 template-check: install ## cfn-lint the SAM template
 	$(BIN)/cfn-lint template.yaml

@@ -488,5 +488,5 @@ def run(quick: bool = False) -> Section:
         "usage": busy_usage,
         "costs": busy_costs,
         "durations": {k: stats.median(v) for k, v in durations.items()},
-    }  # type: ignore[attr-defined]
+    }
     return section

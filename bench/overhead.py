@@ -65,8 +65,9 @@ def paired_ratio(a: list[float], b: list[float], block: int) -> float:
 
 
 @contextmanager
-def aws_time() -> Iterator[list[float]]:
-    """Seconds spent inside botocore API calls while the block runs (accumulated in the yielded list)."""
+def aws_time() -> Iterator[list[Any]]:
+    """[seconds spent inside botocore API calls, calls made, {operation: [seconds of each call]}] while the
+    block runs (accumulated in the yielded list)."""
     from botocore.client import BaseClient
 
     original = BaseClient._make_api_call

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = """# Benchmarks
@@ -79,6 +80,7 @@ class Section:
     images: list[tuple[str, str]] = field(default_factory=list)  # (alt text, path relative to docs/)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)  # figures another benchmark reuses (awscalls → scale)
 
     def markdown(self, date: str, commit: str) -> str:
         out = [f"## {self.title}", "", f"_Run {date}, commit `{commit}`, {self.seconds:.0f} s._", ""]

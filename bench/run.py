@@ -123,8 +123,8 @@ def run_one(name: str, args: argparse.Namespace, extra: dict[str, object]) -> re
         from bench import awscalls
 
         section = awscalls.run(quick=args.quick)
-        extra.update(section.extra)  # type: ignore[attr-defined]
-        costs = {k: v for k, v in section.extra["costs"].items() if k != "total"}  # type: ignore[attr-defined]
+        extra.update(section.extra)
+        costs = {k: v for k, v in section.extra["costs"].items() if k != "total"}
         path = plots.bars(
             args.img_dir / "cost.png",
             "USD per million messages under load, by service (logs outside the goal)",
@@ -146,7 +146,7 @@ def run_one(name: str, args: argparse.Namespace, extra: dict[str, object]) -> re
         if durations is None:
             from bench import awscalls
 
-            durations = awscalls.run(quick=True).extra["durations"]  # type: ignore[attr-defined]
+            durations = awscalls.run(quick=True).extra["durations"]
         return scale.run(quick=args.quick, durations=durations)  # type: ignore[arg-type]
     raise KeyError(name)
 

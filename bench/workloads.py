@@ -152,7 +152,7 @@ def _api_batch(name: str, events: list[dict[str, Any]]) -> None:
         call_api(name, event, ok=(200, 201, 202, 302, 404, 405))
 
 
-def batch_for(function: str, env: Env) -> Callable[[], None]:
+def batch_for(function: str, env: Env) -> Callable[[], object]:
     """Prepare what `function` needs and return a callable that hands it one batch (10 requests or records)."""
     account = new_account(status_url=env.receiver.url if env.receiver else None)
     aid = account.account_id
@@ -228,7 +228,7 @@ def batch_for(function: str, env: Env) -> Callable[[], None]:
         ]
         return lambda: _api_batch("numbers", events)
     if function == "schedules":
-        body = {
+        schedule_body: dict[str, Any] = {
             "name": "bench",
             "recipients": [{"to": f"4477009{n:05d}", "name": f"R{n}"} for n in range(BATCH)],
             "from": SENDER,
@@ -236,7 +236,9 @@ def batch_for(function: str, env: Env) -> Callable[[], None]:
             "schedule": "cron(0 8 * * ? *)",
             "timezone": "Europe/Amsterdam",
         }
-        events = [api_event("POST", "/schedules", json_body=body, account_id=aid) for _ in range(BATCH)]
+        events = [
+            api_event("POST", "/schedules", json_body=schedule_body, account_id=aid) for _ in range(BATCH)
+        ]
         return lambda: _api_batch("schedules", events)
     if function == "schedule_run":
         import boto3
@@ -246,8 +248,10 @@ def batch_for(function: str, env: Env) -> Callable[[], None]:
 
         # One run (the queue's batch size is 1) of a schedule with 100 recipients.
         recipients = [{"to": f"4477009{n:05d}", "name": f"R{n}"} for n in range(100)]
+        account = accounts.get_account(aid)
+        assert account is not None
         created = schedules.create_schedule(
-            accounts.get_account(aid),
+            account,
             {
                 "name": "bench",
                 "recipients": recipients,

@@ -4,7 +4,7 @@ API client and the gateway's own message list. Pure functions: `make test` check
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,12 +222,12 @@ def count_inbound(
 
 def count_all(
     *,
-    sends: list[Mapping[str, Any]],
-    carrier: list[Mapping[str, Any]],
-    messages: list[Mapping[str, Any]],
-    calls: list[Mapping[str, Any]],
-    inbound: list[Mapping[str, Any]],
-    crashes: list[Mapping[str, Any]],
+    sends: Sequence[Mapping[str, Any]],
+    carrier: Sequence[Mapping[str, Any]],
+    messages: Sequence[Mapping[str, Any]],
+    calls: Sequence[Mapping[str, Any]],
+    inbound: Sequence[Mapping[str, Any]],
+    crashes: Sequence[Mapping[str, Any]],
     crash_counts: Mapping[str, int],
 ) -> Figures:
     figures = Figures(crashes=dict(crash_counts))

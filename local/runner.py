@@ -173,16 +173,16 @@ class LocalStack:
         for attempt in range(3):
             try:
                 if not wait_until(lambda: self._ministack_healthy(), START_TIMEOUT, 0.05):
-                    raise self.ministack.fail(
+                    raise self._started_ministack.fail(
                         f"not healthy on {self.endpoint_url} within {START_TIMEOUT:.0f} s"
                     )
                 break
             except StackError:
                 # The free port was taken between choosing it and binding it: choose another.
-                lost_port = "already in use" in self.ministack.log_tail().lower()
+                lost_port = "already in use" in self._started_ministack.log_tail().lower()
                 if self.gateway_port or not lost_port or attempt == 2:
                     raise
-                self.ministack.stop()
+                self._started_ministack.stop()
                 self._start_ministack()
         assert self.simulator is not None
         simulator_url = services.simulator_url(self.simulator)
@@ -219,10 +219,10 @@ class LocalStack:
                 },
             )
         except StackError as exc:
-            raise StackError(f"{exc}\nministack log: {self.ministack.log_path}") from None
+            raise StackError(f"{exc}\nministack log: {self._started_ministack.log_path}") from None
         except (ClientError, BotoCoreError) as exc:
             raise StackError(
-                f"deploying {template_path} to ministack failed: {exc}\nministack log: {self.ministack.log_path}"
+                f"deploying {template_path} to ministack failed: {exc}\nministack log: {self._started_ministack.log_path}"
             ) from None
         self.bridged = self.deployment.bridged
         # The carriers' webhooks go to the receipt and inbound functions' URLs, as on AWS (CarrierDlrUrl).
@@ -264,6 +264,7 @@ class LocalStack:
             info.update(self.create_account(**DEMO_ACCOUNT))
             t = self._timed("demo_account", t)
             if self.demo_number and info.get("client_id"):
+                assert self.deployment.api_url, "the stack deployed without an API"
                 info["number"] = demo.buy_number(
                     self.deployment.api_url, info, DEMO_INBOUND_URL, log=self.log
                 )
@@ -303,9 +304,13 @@ class LocalStack:
         self._announce(proc)
         return proc
 
+    @property
+    def _started_ministack(self) -> ManagedProcess:
+        assert self.ministack is not None, "ministack is started before anything asks for it"
+        return self.ministack
+
     def _ministack_healthy(self) -> bool:
-        assert self.ministack is not None
-        return services.ministack_healthy(self.ministack, self.endpoint_url)
+        return services.ministack_healthy(self._started_ministack, self.endpoint_url)
 
     def _announce(self, proc: ManagedProcess) -> None:
         if self.on_process and proc.pid:

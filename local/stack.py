@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -131,6 +132,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def _exited(pid: int) -> bool:
+    return not pid_alive(pid)
+
+
 def _stop_leftovers(state: dict[str, Any]) -> list[str]:
     """Stop the children of a runner that died without cleaning up (pid checked against its command)."""
     done = []
@@ -138,7 +143,7 @@ def _stop_leftovers(state: dict[str, Any]) -> list[str]:
         if pid_alive(int(pid)) and name in _cmdline(int(pid)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
-            if not wait_until(lambda p=int(pid): not pid_alive(p), 15):
+            if not wait_until(functools.partial(_exited, int(pid)), 15):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(int(pid), signal.SIGKILL)
             done.append(f"{name} (pid {pid}) left over by a previous run: stopped")

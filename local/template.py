@@ -8,7 +8,7 @@ can be sent to ministack's CloudFormation as JSON after the local paths are rewr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -65,7 +65,7 @@ def function_code_uri(template: dict[str, Any], resource: dict[str, Any]) -> Any
     return ((template.get("Globals") or {}).get("Function") or {}).get("CodeUri")
 
 
-def is_local_path(uri: Any) -> bool:
+def is_local_path(uri: Any) -> TypeGuard[str]:
     return isinstance(uri, str) and "://" not in uri
 
 
