@@ -338,3 +338,19 @@ def test_a_batch_of_ten_reserves_its_pacing_slots_in_one_write(aws, account, car
     assert writes == ["restart_pacer"]
     assert sorted(message(aws, i)["status"] for i in ids) == ["submitted"] * 10
     assert len(sim_messages(carrier_env)) == 10
+
+
+def test_dispatch_function_threads_take_the_gil_within_a_millisecond(aws):
+    """A record whose pacing slot has come must not wait out another record's 5 ms GIL turn: such waits
+    sent submissions late enough that the carrier saw one more than its rate in a second
+    (docs/routing.md, benchmark 1b)."""
+    import importlib
+    import sys
+
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default, as in a fresh Lambda container
+    try:
+        importlib.reload(load_handler("dispatch"))
+        assert sys.getswitchinterval() <= 0.001
+    finally:
+        sys.setswitchinterval(saved)
