@@ -278,9 +278,10 @@ def store_first_sight(
     """One transaction for a part seen for the first time: its mark (finished: the message's inbound_id
     and `delivery_id`, the webhook delivery a resend queues again), the message, and `writes` (that
     delivery) — provided the conversation from `msisdn` to `to` is as the caller routed it
-    (`conversation` None: there is none; else its account_id and callback_url). Nothing is read: a mark or conversation that is not as
-    expected cancels the transaction and comes back in its cancellation reasons; so does a number whose
-    owner is not as `numbers` says (the caller's view of them may be cached)."""
+    (`conversation` None: there is none; else its account_id and callback_url). Nothing is read: a mark
+    or conversation that is not as expected cancels the transaction and comes back in its cancellation
+    reasons; so does a number whose owner is not as `numbers` says (the caller's view of them may be
+    cached)."""
     table = db.table().name
     convo_values: dict[str, Any] = {}
     if conversation is None:

@@ -19,7 +19,6 @@ from smsgw.numbers import routing as numbers_routing
 from smsgw.numbers.routing import OWNED, REGISTERED, NumberRoute
 from smsgw.observability import metrics
 from smsgw.webhooks import service as webhooks_service
-from smsgw.webhooks.models import NewDelivery
 
 # What the intake uses of the other domains (inbound/ports.py), checked by mypy.
 numbers: NumberRoutes = numbers_routing
@@ -96,7 +95,7 @@ def receive_single(
             mark = outcome.mark
             if mark.get("done") is not False:  # True, or a mark from before marks had `done`
                 if mark.get("delivery_id"):  # its first attempt may have died before queueing it
-                    webhooks.queue_new(NewDelivery(str(mark["inbound_id"]), str(mark["delivery_id"]), []))
+                    webhooks.queue_first_attempt(str(mark["inbound_id"]), str(mark["delivery_id"]))
                 metrics.add_metric(name="InboundDuplicates", unit="Count", value=1)
                 return "duplicate"
             if int(mark.get("lease_until", 0)) >= clock:

@@ -103,12 +103,16 @@ def prepare(
 
 
 def queue_new(delivery: NewDelivery) -> None:
-    """Queue the first attempt of a delivery `prepare` built, after the producer's transaction stored
-    it; again (the same ids, `writes` unused) when the producer cannot know it was queued. Its
-    `queued_attempt` is not noted (one write fewer): a later `enqueue` with the same key, or `queue_new`
+    """Queue the first attempt of a delivery `prepare` built, after the producer's transaction stored it."""
+    queue_first_attempt(delivery.subject_id, delivery.delivery_id)
+
+
+def queue_first_attempt(subject_id: str, delivery_id: str) -> None:
+    """Queue the first attempt of a stored delivery — again, when the producer cannot know it was queued.
+    Its `queued_attempt` is not noted (one write fewer): a later `enqueue` with the same key, or this
     again, while that attempt is still pending queues it again — a duplicate record the delivery
     function ignores (an attempt is claimed under a condition), never a second POST."""
-    queue.send({"subject_id": delivery.subject_id, "delivery_id": delivery.delivery_id, "attempt": 0})
+    queue.send({"subject_id": subject_id, "delivery_id": delivery_id, "attempt": 0})
 
 
 def _new_delivery(
